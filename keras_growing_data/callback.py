@@ -1,0 +1,253 @@
+"""The Keras callback that watches a folder and serves its rows."""
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_growing_data.reader import BadFileError, CsvReader, label_names
+from keras_growing_data.store import RowStore
+from keras_growing_data.watcher import FileStat, FolderWatcher
+
+logger = logging.getLogger("keras_growing_data")
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceptedFile:
+    """A file whose rows joined training."""
+
+    path: str
+    rows: int
+    size: int
+    mtime_ns: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RejectedFile:
+    """A file set aside, with the reason a person can act on."""
+
+    path: str
+    reason: str
+    size: int
+    mtime_ns: int
+
+
+class GrowingDataCallback(keras.callbacks.Callback):
+    """Watches a folder of CSV files and serves every accepted row.
+
+    Each call of `poll()` ingests the complete new files of `directory`: a
+    file is read whole and joins the rows, or is rejected whole with a
+    reason. `dataset` is a `tf.data.Dataset` of `(x, y)` batches over all
+    rows accepted so far. `GrowingDatasetTrainer` polls at every epoch
+    boundary and trains each epoch on everything accepted before it began.
+
+    Features are every column but the labels, in header order, as one
+    float32 matrix `x` of shape `[batch, n_features]`; `y` is a `[batch]`
+    vector (a tuple of them for several labels, absent for `label=None`).
+    Values must be finite numbers: a file with an empty, non-numeric, NaN
+    or infinite value is rejected, with the line and column named.
+
+    Train with `GrowingDatasetTrainer`: inside a single `model.fit`, Keras
+    caps every epoch at the first epoch's step count, so the callback stops a
+    plain `model.fit(..., callbacks=[data])` at `on_train_begin` rather than
+    let it train on truncated data.
+
+    Example:
+
+    ```python
+    data = GrowingDataCallback("incoming/", label="price", batch_size=64)
+    history = GrowingDatasetTrainer(model, data).fit(epochs=50)
+    print(data.num_rows, len(data.accepted), data.rejected)
+    ```
+
+    Args:
+        directory: the folder to watch: a local path or any URL that
+            `tf.io.gfile` reads.
+        label: the label column's name, a list of names for several outputs,
+            or `None` for batches of `x` only.
+        batch_size: rows per batch.
+        pattern: `fnmatch` pattern of the file names to read. Hidden and
+            temporary files (leading `.` or `_`, suffixes such as `.tmp`,
+            `.part`, `.crdownload`) are never read.
+        shuffle: whether each epoch shuffles all accepted rows.
+        seed: seed of the shuffles; the same seed gives the same epochs.
+        settle_seconds: how long a file must stay unchanged before it counts
+            as complete.
+        max_line_bytes: longest line accepted; a longer one rejects the file.
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        label: str | Sequence[str] | None,
+        batch_size: int = 32,
+        pattern: str = "*.csv",
+        shuffle: bool = True,
+        seed: int | None = None,
+        settle_seconds: float = 1.0,
+        max_line_bytes: int = 1 << 20,
+    ):
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        self.directory = directory
+        self.labels = label_names(label)
+        self.label = label
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.watcher = FolderWatcher(directory, pattern, settle_seconds)
+        self.reader = CsvReader(label, max_line_bytes=max_line_bytes)
+        self.store = RowStore()
+        self.columns = None
+        self.accepted = {}
+        self.rejected = {}
+        self._changed_after_accept = {}
+        self._trainer_active = False
+        self._epoch_rows = 0
+        self._epoch_files = 0
+
+    @property
+    def num_rows(self) -> int:
+        """Rows accepted so far."""
+        return self.store.num_rows
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The feature columns, in the order of `x`, once a file is accepted."""
+        return [name for name in self.columns or [] if name not in self.labels]
+
+    def poll(self) -> list[str]:
+        """Scans the folder now and ingests every complete new file.
+
+        Never raises for a bad file: it lands in `rejected` with its reason.
+
+        Returns:
+            The paths of the files accepted by this call, in name order.
+        """
+        new = []
+        for stat in self.watcher.complete_files():
+            if stat.path in self.accepted:
+                self._warn_if_changed(stat)
+            elif stat != _stat_of(self.rejected.get(stat.path)):
+                if self._ingest(stat):
+                    new.append(stat.path)
+        return new
+
+    def _ingest(self, stat: FileStat) -> bool:
+        try:
+            parsed = self.reader.read(stat.path, self.columns)
+        except BadFileError as e:
+            if self.watcher.current(stat.path) != stat:
+                return False  # Changed while being read: judge it once it settles.
+            self.rejected[stat.path] = RejectedFile(stat.path, str(e), stat.size, stat.mtime_ns)
+            logger.warning("Rejected %s: %s", stat.path, e)
+            return False
+        if parsed.size != stat.size or self.watcher.current(stat.path) != stat:
+            return False  # Still being written after all: take it once it settles.
+        self.rejected.pop(stat.path, None)
+        self.store.append(parsed.rows)
+        self.columns = parsed.columns
+        self.accepted[stat.path] = AcceptedFile(
+            stat.path, int(parsed.rows.shape[0]), stat.size, stat.mtime_ns
+        )
+        logger.info(
+            "Accepted %s: %d rows (%d rows from %d files in all)",
+            stat.path,
+            parsed.rows.shape[0],
+            self.num_rows,
+            len(self.accepted),
+        )
+        return True
+
+    def _warn_if_changed(self, stat: FileStat) -> None:
+        accepted = self.accepted[stat.path]
+        if stat == _stat_of(accepted) or self._changed_after_accept.get(stat.path) == stat:
+            return
+        self._changed_after_accept[stat.path] = stat
+        logger.warning(
+            "%s changed after it was accepted; its %d accepted rows stay as they "
+            "were and the change is not read (write new data to a new file)",
+            stat.path,
+            accepted.rows,
+        )
+
+    @property
+    def dataset(self) -> tf.data.Dataset:
+        """A dataset of `(x, y)` batches over every row accepted so far.
+
+        Each pass reshuffles (with `shuffle`). It does not grow by itself:
+        take it again after `poll()` to include new files.
+        """
+        return self.build_dataset(self.seed)
+
+    def build_dataset(self, seed: int | None = None, shuffle: bool | None = None) -> tf.data.Dataset:
+        """Like `dataset`, with the shuffle seed (and switch) given."""
+        if self.columns is None:
+            raise ValueError(f"No rows accepted yet from {self.directory!r}.")
+        shuffle = self.shuffle if shuffle is None else shuffle
+        rows = self.store.dataset(self.batch_size, shuffle, seed)
+        return rows.map(self._split, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def _split(self, rows: tf.Tensor):
+        num_features = len(self.columns) - len(self.labels)
+        x = rows[:, :num_features]
+        labels = [rows[:, num_features + i] for i in range(len(self.labels))]
+        if not labels:
+            return x
+        return x, labels[0] if isinstance(self.label, str) else tuple(labels)
+
+    def epoch_dataset(self, epoch: int) -> tf.data.Dataset:
+        """Polls, then returns the dataset that epoch `epoch` trains on.
+
+        The rows and files it covers are recorded for the epoch's logs.
+        """
+        self.poll()
+        self._epoch_rows = self.num_rows
+        self._epoch_files = len(self.accepted)
+        seed = None if self.seed is None else epoch_seed(self.seed, epoch)
+        return self.build_dataset(seed)
+
+    @contextlib.contextmanager
+    def driven_by_trainer(self):
+        """Marks the callback as driven by `GrowingDatasetTrainer`."""
+        self._trainer_active = True
+        try:
+            yield self
+        finally:
+            self._trainer_active = False
+
+    def on_train_begin(self, logs=None):
+        if not self._trainer_active:
+            raise RuntimeError(
+                "GrowingDataCallback must be trained with GrowingDatasetTrainer. "
+                "Inside one `model.fit`, Keras caps every epoch at the first "
+                "epoch's step count, so files that arrive later would be "
+                "silently left out. Write instead:\n\n"
+                f"    data = GrowingDataCallback({self.directory!r}, "
+                f"label={self.label!r}, batch_size={self.batch_size})\n"
+                "    history = GrowingDatasetTrainer(model, data).fit(epochs=..., "
+                "callbacks=[...])\n"
+            )
+        self._epoch_rows = 0
+        self._epoch_files = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["rows"] = self._epoch_rows
+            logs["files"] = self._epoch_files
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A shuffle seed for one epoch, derived from the user's seed."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def _stat_of(record: AcceptedFile | RejectedFile | None) -> FileStat | None:
+    if record is None:
+        return None
+    return FileStat(record.path, record.size, record.mtime_ns)

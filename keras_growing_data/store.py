@@ -1,0 +1,125 @@
+"""Keeps the accepted rows and builds each epoch's dataset over them."""
+
+import numpy as np
+import tensorflow as tf
+
+
+class RowStore:
+    """Accepted rows, parsed once, served as shuffled batches every epoch.
+
+    Rows are kept as a few immutable float32 tensors ("blocks"). New files
+    join a tail; when the tail reaches a quarter of the rows already sealed
+    (and at least `min_block_rows`), it is concatenated once into a new
+    block. So block sizes grow geometrically, their number grows only with
+    the logarithm of the row count, and no step ever copies more than the
+    tail: the store never holds two copies of its rows. Chaining
+    `Dataset.concatenate` per file instead makes every epoch slower with
+    every file (1,000 links: 13 s for 8,000 rows).
+
+    An epoch's dataset is a range of batch numbers mapped to a gather of
+    rows from the blocks, so it costs one `tf.data` element per batch, not
+    per row, and its cardinality is known, which gives Keras the true step
+    count.
+
+    Example:
+
+    >>> store = RowStore()
+    >>> store.append(tf.random.uniform((100, 4)))
+    >>> for batch in store.dataset(batch_size=32, shuffle=True, seed=7):
+    ...     print(batch.shape)
+
+    Args:
+        min_block_rows: rows a block holds at least before it is sealed.
+    """
+
+    def __init__(self, min_block_rows: int = 1 << 16):
+        self.min_block_rows = min_block_rows
+        self._blocks = []
+        self._tail = []
+
+    @property
+    def num_rows(self) -> int:
+        return sum(_rows(t) for t in self._blocks + self._tail)
+
+    @property
+    def num_columns(self) -> int | None:
+        first = (self._blocks + self._tail)[:1]
+        return int(first[0].shape[1]) if first else None
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self._blocks) + bool(self._tail)
+
+    def append(self, rows: tf.Tensor) -> None:
+        """Adds a `[n, columns]` float32 tensor of rows."""
+        if self.num_columns not in (None, rows.shape[1]):
+            raise ValueError(f"rows have {rows.shape[1]} columns, the store {self.num_columns}")
+        self._tail.append(rows)
+
+    def _consolidate(self) -> list[tf.Tensor]:
+        if len(self._tail) > 1:
+            self._tail = [tf.concat(self._tail, axis=0)]
+        sealed = sum(_rows(t) for t in self._blocks)
+        if self._tail and _rows(self._tail[0]) >= max(self.min_block_rows, sealed // 4):
+            self._blocks.append(self._tail.pop())
+        return self._blocks + self._tail
+
+    def dataset(self, batch_size: int, shuffle: bool = True, seed: int | None = None) -> tf.data.Dataset:
+        """Batches of all rows stored now, each row exactly once per pass.
+
+        With `shuffle`, every pass over the dataset draws a new permutation of
+        all rows (old and new files mixed); `seed` makes the sequence of
+        permutations reproducible.
+
+        Args:
+            batch_size: rows per batch; the last batch may be smaller.
+            shuffle: whether to shuffle the rows.
+            seed: seed of the permutations, or `None` for a random one.
+        """
+        blocks = self._consolidate()
+        num_rows = sum(_rows(t) for t in blocks)
+        num_batches = -(-num_rows // batch_size)
+        take = _gather_fn(blocks)
+
+        def batches(order):
+            def batch(i):
+                return take(order[i * batch_size : (i + 1) * batch_size])
+
+            return tf.data.Dataset.range(num_batches).map(
+                batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
+
+        if shuffle:
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            dataset = seeds.take(1).flat_map(
+                lambda s: batches(
+                    tf.random.experimental.stateless_shuffle(
+                        tf.range(num_rows, dtype=tf.int64), seed=tf.stack([s, 0])
+                    )
+                )
+            )
+        else:
+            dataset = batches(tf.range(num_rows, dtype=tf.int64))
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _rows(t: tf.Tensor) -> int:
+    return int(t.shape[0])
+
+
+def _gather_fn(blocks: list[tf.Tensor]):
+    """A function from global row indices to the rows, across blocks."""
+    if len(blocks) == 1:
+        return lambda index: tf.gather(blocks[0], index)
+    starts = tf.constant(np.cumsum([0] + [_rows(b) for b in blocks[:-1]]), tf.int64)
+
+    def take(index):
+        block = tf.cast(tf.searchsorted(starts, index, side="right") - 1, tf.int32)
+        local = index - tf.gather(starts, block)
+        parts = tf.dynamic_partition(local, block, len(blocks))
+        positions = tf.dynamic_partition(tf.range(tf.size(index)), block, len(blocks))
+        gathered = [tf.gather(b, p) for b, p in zip(blocks, parts, strict=True)]
+        return tf.dynamic_stitch(positions, gathered)
+
+    return take

@@ -1,0 +1,116 @@
+"""Finds the complete data files in a watched folder."""
+
+import dataclasses
+import fnmatch
+import posixpath
+import time
+
+import tensorflow as tf
+
+TEMPORARY_SUFFIXES = (
+    ".tmp",
+    ".temp",
+    ".part",
+    ".partial",
+    ".crdownload",
+    ".download",
+    ".swp",
+    "~",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileStat:
+    """What a listing knows of one file: its path, size and modification time."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name marks a hidden or in-progress file."""
+    return name.startswith((".", "_")) or name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
+class FolderWatcher:
+    """Lists the files of a folder that match a pattern and have settled.
+
+    A file has settled when it has not changed for `settle_seconds`: its
+    modification time is at least that old, or (for file systems that report
+    no modification time, such as TF's `ram://`) its size and time stayed the
+    same across polls for that long. A file renamed into the folder keeps the
+    modification time of its last write, so a producer that writes elsewhere
+    and renames is picked up at the first poll once its content is that old;
+    with `settle_seconds=0` at once.
+
+    Listing and stat go through `tf.io.gfile`, so any file system that
+    TensorFlow reads (`gs://`, `s3://` with tensorflow-io, `hdfs://`) works.
+
+    Example:
+
+    >>> watcher = FolderWatcher("incoming/", pattern="*.csv")
+    >>> for stat in watcher.complete_files():
+    ...     print(stat.path, stat.size)
+
+    Args:
+        directory: the folder to watch, a local path or a `tf.io.gfile` URL.
+        pattern: `fnmatch` pattern that file names must match.
+        settle_seconds: how long a file must stay unchanged to count as
+            complete.
+    """
+
+    def __init__(self, directory: str, pattern: str = "*.csv", settle_seconds: float = 1.0):
+        if settle_seconds < 0:
+            raise ValueError(f"settle_seconds must be >= 0, got {settle_seconds}.")
+        self.directory = directory
+        self.pattern = pattern
+        self.settle_seconds = settle_seconds
+        self._first_seen = {}
+
+    def exists(self) -> bool:
+        return tf.io.gfile.isdir(self.directory)
+
+    def candidates(self) -> list[FileStat]:
+        """Every regular file whose name matches, settled or not, by name."""
+        if not self.exists():
+            return []
+        stats = []
+        for name in sorted(tf.io.gfile.listdir(self.directory)):
+            name = name.rstrip("/")
+            if is_temporary(name) or not fnmatch.fnmatch(name, self.pattern):
+                continue
+            path = posixpath.join(self.directory, name)
+            try:
+                info = tf.io.gfile.stat(path)
+            except tf.errors.OpError:
+                continue  # Vanished between listing and stat, or a broken link.
+            if not info.is_directory:
+                stats.append(FileStat(path, info.length, info.mtime_nsec))
+        return stats
+
+    def complete_files(self) -> list[FileStat]:
+        """The matching files that have settled, sorted by path."""
+        now_ns = time.time_ns()
+        now = time.monotonic()
+        settle_ns = int(self.settle_seconds * 1e9)
+        complete = []
+        seen = {}
+        for stat in self.candidates():
+            first_stat, first_time = self._first_seen.get(stat.path, (None, now))
+            if first_stat != stat:
+                first_time = now
+            seen[stat.path] = (stat, first_time)
+            old_enough = stat.mtime_ns > 0 and now_ns - stat.mtime_ns >= settle_ns
+            if old_enough or now - first_time >= self.settle_seconds:
+                complete.append(stat)
+        self._first_seen = seen
+        return complete
+
+    def current(self, path: str) -> FileStat | None:
+        """A fresh stat of one file, or None if it is gone."""
+        try:
+            info = tf.io.gfile.stat(path)
+        except tf.errors.OpError:
+            return None
+        return FileStat(path, info.length, info.mtime_nsec)

@@ -1,0 +1,79 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+OLD = 1_000_000_000  # A modification time long past: the file has settled.
+
+
+def write_csv(path, rows, header=("id", "x", "price"), mtime=OLD):
+    """Writes rows (a list of tuples, or an int for that many id rows)."""
+    if isinstance(rows, int):
+        rows = id_rows(0, rows)
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for row in rows:
+            f.write(",".join(str(v) for v in row) + "\n")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return str(path)
+
+
+def id_rows(first_id, count):
+    """Rows `(id, x, price)` with ids `first_id ... first_id + count - 1`."""
+    return [(i, i % 7, 2 * (i % 7) + 1) for i in range(first_id, first_id + count)]
+
+
+class SeenRows(keras.layers.Layer):
+    """Counts, in training, how often each row id (feature 0) passes through."""
+
+    def __init__(self, max_ids, **kwargs):
+        super().__init__(**kwargs)
+        self.max_ids = max_ids
+
+    def build(self, input_shape):
+        self.counts = self.add_weight(
+            shape=(self.max_ids,), initializer="zeros", trainable=False, name="counts"
+        )
+
+    def call(self, x, training=False):
+        if training:
+            ids = tf.cast(x[:, 0], tf.int32)
+            self.counts.assign_add(
+                tf.math.bincount(ids, minlength=self.max_ids, maxlength=self.max_ids, dtype="float32")
+            )
+        return x[:, 1:]
+
+
+class EpochCounts(keras.callbacks.Callback):
+    """Collects, per epoch, how often each row id was trained on."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+        self.per_epoch = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.layer.counts.assign(np.zeros(self.layer.max_ids, "float32"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.per_epoch[epoch] = np.asarray(self.layer.counts.numpy())
+
+
+def counting_model(max_ids=10_000, seed=0):
+    keras.utils.set_random_seed(seed)
+    seen = SeenRows(max_ids)
+    model = keras.Sequential([keras.Input((2,)), seen, keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.001), loss="mse")
+    return model, EpochCounts(seen)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    path = tmp_path / "incoming"
+    path.mkdir()
+    return path
