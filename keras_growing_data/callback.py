@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import logging
+import threading
 from collections.abc import Sequence
 
 import keras
@@ -78,6 +79,11 @@ class GrowingDataCallback(keras.callbacks.Callback):
         settle_seconds: how long a file must stay unchanged before it counts
             as complete.
         max_line_bytes: longest line accepted; a longer one rejects the file.
+        poll_interval: seconds between background polls while an epoch
+            trains, so new files are parsed (and the next epoch's dataset
+            built) before the boundary; `None` polls only at boundaries. The
+            boundary still polls once more, so the rule "every file complete
+            at the boundary is in" holds either way.
     """
 
     def __init__(
@@ -90,10 +96,13 @@ class GrowingDataCallback(keras.callbacks.Callback):
         seed: int | None = None,
         settle_seconds: float = 1.0,
         max_line_bytes: int = 1 << 20,
+        poll_interval: float | None = None,
     ):
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if poll_interval is not None and poll_interval <= 0:
+            raise ValueError(f"poll_interval must be > 0 or None, got {poll_interval}.")
         self.directory = directory
         self.labels = label_names(label)
         self.label = label
@@ -102,11 +111,16 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self.seed = seed
         self.watcher = FolderWatcher(directory, pattern, settle_seconds)
         self.reader = CsvReader(label, max_line_bytes=max_line_bytes)
-        self.store = RowStore()
+        self.store = RowStore(seed=seed)
+        self._built = None
         self.columns = None
         self.accepted = {}
         self.rejected = {}
         self._changed_after_accept = {}
+        self.poll_interval = poll_interval
+        self._lock = threading.RLock()
+        self._stop_polling = threading.Event()
+        self._poller = None
         self._trainer_active = False
         self._epoch_rows = 0
         self._epoch_files = 0
@@ -129,14 +143,15 @@ class GrowingDataCallback(keras.callbacks.Callback):
         Returns:
             The paths of the files accepted by this call, in name order.
         """
-        new = []
-        for stat in self.watcher.complete_files():
-            if stat.path in self.accepted:
-                self._warn_if_changed(stat)
-            elif stat != _stat_of(self.rejected.get(stat.path)):
-                if self._ingest(stat):
-                    new.append(stat.path)
-        return new
+        with self._lock:
+            new = []
+            for stat in self.watcher.complete_files():
+                if stat.path in self.accepted:
+                    self._warn_if_changed(stat)
+                elif stat != _stat_of(self.rejected.get(stat.path)):
+                    if self._ingest(stat):
+                        new.append(stat.path)
+            return new
 
     def _ingest(self, stat: FileStat) -> bool:
         try:
@@ -183,15 +198,25 @@ class GrowingDataCallback(keras.callbacks.Callback):
         Each pass reshuffles (with `shuffle`). It does not grow by itself:
         take it again after `poll()` to include new files.
         """
-        return self.build_dataset(self.seed)
+        return self.build_dataset()
 
-    def build_dataset(self, seed: int | None = None, shuffle: bool | None = None) -> tf.data.Dataset:
-        """Like `dataset`, with the shuffle seed (and switch) given."""
-        if self.columns is None:
-            raise ValueError(f"No rows accepted yet from {self.directory!r}.")
-        shuffle = self.shuffle if shuffle is None else shuffle
-        rows = self.store.dataset(self.batch_size, shuffle, seed)
-        return rows.map(self._split, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    def build_dataset(self, shuffle: bool | None = None) -> tf.data.Dataset:
+        """Like `dataset`, with shuffling switched on or off.
+
+        A dataset is built once per state of the rows (building traces its
+        functions, tens of milliseconds) and reused until new rows arrive.
+        """
+        with self._lock:
+            if self.columns is None:
+                raise ValueError(f"No rows accepted yet from {self.directory!r}.")
+            shuffle = self.shuffle if shuffle is None else shuffle
+            key = (self.store.version, shuffle)
+            if self._built is None or self._built[0] != key:
+                rows = self.store.dataset(self.batch_size, shuffle)
+                split = tf.autograph.experimental.do_not_convert(self._split)
+                dataset = rows.map(split, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                self._built = (key, dataset)
+            return self._built[1]
 
     def _split(self, rows: tf.Tensor):
         num_features = len(self.columns) - len(self.labels)
@@ -204,13 +229,17 @@ class GrowingDataCallback(keras.callbacks.Callback):
     def epoch_dataset(self, epoch: int) -> tf.data.Dataset:
         """Polls, then returns the dataset that epoch `epoch` trains on.
 
-        The rows and files it covers are recorded for the epoch's logs.
+        With a `seed`, the epoch's shuffle depends on the seed and the epoch
+        number alone, so a resumed run shuffles as an uninterrupted one. The
+        rows and files it covers are recorded for the epoch's logs.
         """
-        self.poll()
-        self._epoch_rows = self.num_rows
-        self._epoch_files = len(self.accepted)
-        seed = None if self.seed is None else epoch_seed(self.seed, epoch)
-        return self.build_dataset(seed)
+        with self._lock:
+            self.poll()
+            self._epoch_rows = self.num_rows
+            self._epoch_files = len(self.accepted)
+            if self.seed is not None:
+                self.store.reseed(epoch_seed(self.seed, epoch))
+            return self.build_dataset()
 
     @contextlib.contextmanager
     def driven_by_trainer(self):
@@ -220,6 +249,28 @@ class GrowingDataCallback(keras.callbacks.Callback):
             yield self
         finally:
             self._trainer_active = False
+            self._stop_background_polls()
+
+    def _start_background_polls(self) -> None:
+        self._stop_polling.clear()
+        self._poller = threading.Thread(
+            target=self._poll_in_background, name="keras-growing-data-poll", daemon=True
+        )
+        self._poller.start()
+
+    def _stop_background_polls(self) -> None:
+        if self._poller is not None:
+            self._stop_polling.set()
+            self._poller.join()
+            self._poller = None
+
+    def _poll_in_background(self) -> None:
+        while not self._stop_polling.wait(self.poll_interval):
+            try:
+                if self.poll():
+                    self.build_dataset()  # Ready for the next boundary.
+            except Exception:  # A poll error must not kill training; the boundary retries.
+                logger.exception("Background poll of %s failed", self.directory)
 
     def on_train_begin(self, logs=None):
         if not self._trainer_active:
@@ -235,6 +286,11 @@ class GrowingDataCallback(keras.callbacks.Callback):
             )
         self._epoch_rows = 0
         self._epoch_files = 0
+        if self.poll_interval is not None:
+            self._start_background_polls()
+
+    def on_train_end(self, logs=None):
+        self._stop_background_polls()
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -141,7 +141,7 @@ class CsvReader:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BadFileError("line 1 (the header) is not valid UTF-8") from None
-        columns = [name.strip() for name in next(csv.reader([text]), [])]
+        columns = [name.strip() for name in next(csv.reader([text], skipinitialspace=True), [])]
         if not columns or any(not name for name in columns):
             raise BadFileError(f"line 1 (the header) has an empty column name: {text!r}")
         duplicates = sorted({name for name in columns if columns.count(name) > 1})
@@ -170,7 +170,9 @@ class CsvReader:
         window = [item for item in window if item[2]]
         try:
             results = list(self._pool.map(lambda item: parse(item[2], b'"' in item[2]), window))
-        except tf.errors.InvalidArgumentError as e:
+        except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
+            # TF fails to decode its own error message when it quotes bytes
+            # that are not UTF-8, hence UnicodeDecodeError.
             for line, data, _ in window:
                 diagnose(line, data, columns)
             raise BadFileError(f"does not parse: {_tf_message(e)}") from None
@@ -260,6 +262,8 @@ def non_finite_reason(rows: np.ndarray, first_line: int, data: bytes, names) -> 
     )
 
 
-def _tf_message(error: tf.errors.OpError) -> str:
+def _tf_message(error: Exception) -> str:
+    if not isinstance(error, tf.errors.OpError):
+        return str(error)
     message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message)
     return message.splitlines()[0]

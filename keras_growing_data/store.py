@@ -10,7 +10,8 @@ class RowStore:
     Rows are kept as a few immutable float32 tensors ("blocks"). New files
     join a tail; when the tail reaches a quarter of the rows already sealed
     (and at least `min_block_rows`), it is concatenated once into a new
-    block. So block sizes grow geometrically, their number grows only with
+    block, and at a dataset build the tail is concatenated into one tensor.
+    So block sizes grow geometrically, their number grows only with
     the logarithm of the row count, and no step ever copies more than the
     tail: the store never holds two copies of its rows. Chaining
     `Dataset.concatenate` per file instead makes every epoch slower with
@@ -23,23 +24,30 @@ class RowStore:
 
     Example:
 
-    >>> store = RowStore()
+    >>> store = RowStore(seed=7)
     >>> store.append(tf.random.uniform((100, 4)))
-    >>> for batch in store.dataset(batch_size=32, shuffle=True, seed=7):
+    >>> for batch in store.dataset(batch_size=32, shuffle=True):
     ...     print(batch.shape)
 
     Args:
         min_block_rows: rows a block holds at least before it is sealed.
+        seed: seed of the permutations, or `None` for a random one.
     """
 
-    def __init__(self, min_block_rows: int = 1 << 16):
+    def __init__(self, min_block_rows: int = 1 << 16, seed: int | None = None):
         self.min_block_rows = min_block_rows
+        self.version = 0
         self._blocks = []
         self._tail = []
+        self._tail_rows = 0
+        # (seed, pass number): each pass of a dataset draws its permutation
+        # from this pair and counts the pass, so one dataset reshuffles at
+        # every pass, and `reseed` pins the next pass's permutation.
+        self._seed = tf.Variable([_seed_or_random(seed), 0], dtype=tf.int64, trainable=False)
 
     @property
     def num_rows(self) -> int:
-        return sum(_rows(t) for t in self._blocks + self._tail)
+        return sum(_rows(t) for t in self._blocks) + self._tail_rows
 
     @property
     def num_columns(self) -> int | None:
@@ -55,29 +63,32 @@ class RowStore:
         if self.num_columns not in (None, rows.shape[1]):
             raise ValueError(f"rows have {rows.shape[1]} columns, the store {self.num_columns}")
         self._tail.append(rows)
+        self._tail_rows += _rows(rows)
+        self.version += 1
+        sealed = self.num_rows - self._tail_rows
+        if self._tail_rows >= max(self.min_block_rows, sealed // 4):
+            self._blocks.append(_concat(self._tail))
+            self._tail = []
+            self._tail_rows = 0
 
-    def _consolidate(self) -> list[tf.Tensor]:
-        if len(self._tail) > 1:
-            self._tail = [tf.concat(self._tail, axis=0)]
-        sealed = sum(_rows(t) for t in self._blocks)
-        if self._tail and _rows(self._tail[0]) >= max(self.min_block_rows, sealed // 4):
-            self._blocks.append(self._tail.pop())
-        return self._blocks + self._tail
+    def reseed(self, seed: int) -> None:
+        """Makes the next pass's permutation a function of `seed` alone."""
+        self._seed.assign([seed, 0])
 
-    def dataset(self, batch_size: int, shuffle: bool = True, seed: int | None = None) -> tf.data.Dataset:
+    def dataset(self, batch_size: int, shuffle: bool = True) -> tf.data.Dataset:
         """Batches of all rows stored now, each row exactly once per pass.
 
         With `shuffle`, every pass over the dataset draws a new permutation of
-        all rows (old and new files mixed); `seed` makes the sequence of
-        permutations reproducible.
+        all rows (old and new files mixed), reproducible from the store's seed.
 
         Args:
             batch_size: rows per batch; the last batch may be smaller.
             shuffle: whether to shuffle the rows.
-            seed: seed of the permutations, or `None` for a random one.
         """
-        blocks = self._consolidate()
-        num_rows = sum(_rows(t) for t in blocks)
+        if len(self._tail) > 1:
+            self._tail = [_concat(self._tail)]
+        blocks = self._blocks + self._tail
+        num_rows = self.num_rows
         num_batches = -(-num_rows // batch_size)
         take = _gather_fn(blocks)
 
@@ -90,18 +101,25 @@ class RowStore:
             )
 
         if shuffle:
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-            dataset = seeds.take(1).flat_map(
-                lambda s: batches(
-                    tf.random.experimental.stateless_shuffle(
-                        tf.range(num_rows, dtype=tf.int64), seed=tf.stack([s, 0])
-                    )
-                )
-            )
+
+            def shuffled(_):
+                seed = self._seed.assign_add([0, 1])
+                order = tf.random.experimental.stateless_shuffle(tf.range(num_rows, dtype=tf.int64), seed)
+                return batches(order)
+
+            dataset = tf.data.Dataset.from_tensors(0).flat_map(shuffled)
         else:
             dataset = batches(tf.range(num_rows, dtype=tf.int64))
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _seed_or_random(seed: int | None) -> int:
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _concat(tensors: list[tf.Tensor]) -> tf.Tensor:
+    return tensors[0] if len(tensors) == 1 else tf.concat(tensors, axis=0)
 
 
 def _rows(t: tf.Tensor) -> int:

@@ -101,7 +101,7 @@ class FolderWatcher:
             if first_stat != stat:
                 first_time = now
             seen[stat.path] = (stat, first_time)
-            old_enough = stat.mtime_ns > 0 and now_ns - stat.mtime_ns >= settle_ns
+            old_enough = stat.mtime_ns > 0 and now_ns - latest_write_ns(stat) >= settle_ns
             if old_enough or now - first_time >= self.settle_seconds:
                 complete.append(stat)
         self._first_seen = seen
@@ -114,3 +114,15 @@ class FolderWatcher:
         except tf.errors.OpError:
             return None
         return FileStat(path, info.length, info.mtime_nsec)
+
+
+def latest_write_ns(stat: FileStat) -> int:
+    """The latest time the file may have been written, given its mtime.
+
+    TF's local file system reports whole seconds (TF 2.21,
+    `posix_file_system.cc`: `mtime_nsec = st_mtime * 1e9`), so a whole-second
+    time may stand for any moment of that second.
+    """
+    if stat.mtime_ns % 1_000_000_000 == 0:
+        return stat.mtime_ns + 1_000_000_000
+    return stat.mtime_ns

@@ -148,7 +148,7 @@ def test_early_stopping_ends_the_whole_run(folder):
     write_csv(folder / "a.csv", 32)
     model, _ = counting_model()
     model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")  # Never improves.
-    data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, shuffle=False, settle_seconds=0)
     recorder = Recorder()
     history = kgd.GrowingDatasetTrainer(model, data).fit(
         epochs=50,
@@ -312,3 +312,29 @@ def test_ema_weights_are_applied_once_at_the_end(folder):
     for a, b in zip(grown.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert tf.reduce_all(tf.math.is_finite(grown.get_weights()[0]))
+
+
+def test_background_polls_ingest_while_the_epoch_trains(folder):
+    write_csv(folder / "a.csv", 64)
+    seen_at_epoch_end = {}
+
+    class DropMidEpoch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0 and not seen_at_epoch_end:
+                write_csv(folder / "b.csv", id_rows(64, 30))
+                time.sleep(0.5)  # The epoch goes on; the background poll runs.
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen_at_epoch_end[epoch] = sorted(data.accepted)
+
+    model, counts = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0, poll_interval=0.05)
+    history = kgd.GrowingDatasetTrainer(model, data).fit(
+        epochs=2, callbacks=[counts, DropMidEpoch()], verbose=0
+    )
+    assert seen_at_epoch_end[0] == [str(folder / "a.csv"), str(folder / "b.csv")]
+    assert history.history["rows"] == [64, 94]
+    np.testing.assert_array_equal(counts.per_epoch[0][:64], 1)
+    assert counts.per_epoch[0][64:].sum() == 0
+    np.testing.assert_array_equal(counts.per_epoch[1][:94], 1)
+    assert data._poller is None

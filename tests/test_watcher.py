@@ -1,0 +1,75 @@
+import os
+import time
+
+import tensorflow as tf
+from conftest import write_csv
+
+from keras_growing_data.watcher import FolderWatcher, is_temporary
+
+
+def names(stats):
+    return [os.path.basename(s.path) for s in stats]
+
+
+def test_pattern_hidden_and_temporary_files(folder):
+    for name in ["a.csv", "b.txt", ".hidden.csv", "_tmp.csv", "c.csv.tmp", "d.csv.part", "e.crdownload"]:
+        write_csv(folder / name, 1)
+    (folder / "dir.csv").mkdir()
+    assert names(FolderWatcher(str(folder), "*.csv", 1.0).complete_files()) == ["a.csv"]
+
+
+def test_is_temporary():
+    assert is_temporary(".x.csv") and is_temporary("_x.csv") and is_temporary("x.csv.partial")
+    assert not is_temporary("x.csv")
+
+
+def test_recent_file_waits_until_it_settles(folder):
+    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=0.5)
+    write_csv(folder / "a.csv", 3, mtime=None)
+    assert watcher.complete_files() == []
+    time.sleep(0.6)
+    assert names(watcher.complete_files()) == ["a.csv"]
+
+
+def test_file_appended_in_place_is_not_complete_while_it_changes(folder):
+    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=0.4)
+    path = folder / "a.csv"
+    path.write_text("id,x,price\n")
+    for i in range(5):
+        with open(path, "a") as f:
+            f.write(f"{i},1,1\n")
+        assert watcher.complete_files() == []
+        time.sleep(0.15)
+    time.sleep(0.5)
+    assert names(watcher.complete_files()) == ["a.csv"]
+
+
+def test_renamed_in_file_with_old_content_is_picked_up_at_once(folder, tmp_path):
+    elsewhere = write_csv(tmp_path / "staging.csv", 3)
+    os.replace(elsewhere, folder / "a.csv")
+    assert names(FolderWatcher(str(folder), "*.csv", settle_seconds=60).complete_files()) == ["a.csv"]
+
+
+def test_zero_settle_takes_fresh_files_at_once(folder):
+    write_csv(folder / "a.csv", 3, mtime=None)
+    assert names(FolderWatcher(str(folder), "*.csv", settle_seconds=0).complete_files()) == ["a.csv"]
+
+
+def test_missing_folder_lists_nothing(tmp_path):
+    watcher = FolderWatcher(str(tmp_path / "nope"), "*.csv")
+    assert not watcher.exists()
+    assert watcher.complete_files() == []
+
+
+def test_file_system_without_mtime_settles_on_stable_size():
+    folder = "ram://watcher_test"
+    tf.io.gfile.makedirs(folder)
+    with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
+        f.write("id,x,price\n1,2,3\n")
+    watcher = FolderWatcher(folder, "*.csv", settle_seconds=0.3)
+    assert watcher.complete_files() == []
+    time.sleep(0.35)
+    assert names(watcher.complete_files()) == ["a.csv"]
+    with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
+        f.write("id,x,price\n1,2,3\n4,5,6\n")
+    assert watcher.complete_files() == []
