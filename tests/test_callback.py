@@ -105,7 +105,7 @@ def test_dataset_is_reused_until_rows_arrive(folder):
 def test_no_rows_yet_is_a_clear_error(folder):
     data, _ = poll_all(folder)
     with pytest.raises(ValueError, match="No rows accepted yet from .*incoming"):
-        data.dataset
+        _ = data.dataset
 
 
 def test_the_callback_refuses_to_run_outside_the_trainer(folder):
