@@ -49,20 +49,43 @@ class GrowthPrinter(keras.callbacks.Callback):
         self.rows, self.files = rows, files
 
 
-def run_demo(epochs: int = 12, files: int = 8, rows_per_file: int = 2000, verbose="auto"):
+class Producer(keras.callbacks.Callback):
+    """Drops the next file from a thread early in each epoch, while it trains.
+
+    Each file is written by the time the epoch ends, so the demo is
+    repeatable: epoch k trains on k + 1 files until all have landed.
+    """
+
+    def __init__(self, folder: str, files: int, rows_per_file: int):
+        super().__init__()
+        self.folder = folder
+        self.files = files
+        self.rows_per_file = rows_per_file
+        self.thread = None
+
+    def on_train_begin(self, logs=None):
+        self.next_file = 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.next_file < self.files:
+            path = os.path.join(self.folder, f"part-{self.next_file:03d}.csv")
+            args = (path, self.rows_per_file, self.next_file)
+            self.thread = threading.Thread(target=write_synthetic_file, args=args)
+            self.thread.start()
+            self.next_file += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+
+def run_demo(
+    epochs: int = 12, files: int = 8, rows_per_file: int = 2000, verbose: str | int = "auto"
+) -> keras.callbacks.History:
     """Trains a small regression model while files keep landing; returns History."""
     with tempfile.TemporaryDirectory(prefix="kgd-demo-") as folder:
         write_synthetic_file(os.path.join(folder, "part-000.csv"), rows_per_file, seed=0)
-        stop = threading.Event()
-
-        def produce():
-            for i in range(1, files):
-                if stop.wait(0.4):
-                    return
-                write_synthetic_file(os.path.join(folder, f"part-{i:03d}.csv"), rows_per_file, seed=i)
-
-        producer = threading.Thread(target=produce, daemon=True)
-        producer.start()
         print(f"Watching {folder}: a producer adds {files - 1} more files of {rows_per_file} rows.")
         data = GrowingDataCallback(folder, label="price", batch_size=64, seed=0, settle_seconds=0)
         keras.utils.set_random_seed(0)
@@ -70,12 +93,9 @@ def run_demo(epochs: int = 12, files: int = 8, rows_per_file: int = 2000, verbos
             [keras.Input((FEATURES,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)]
         )
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
-        try:
-            history = GrowingDatasetTrainer(model, data).fit(
-                epochs=epochs, callbacks=[GrowthPrinter(data)], verbose=verbose
-            )
-        finally:
-            stop.set()
-            producer.join()
+        producer = Producer(folder, files, rows_per_file)
+        history = GrowingDatasetTrainer(model, data).fit(
+            epochs=epochs, callbacks=[producer, GrowthPrinter(data)], verbose=verbose
+        )
     print(f"Trained {epochs} epochs; data grew to {data.num_rows} rows from {len(data.accepted)} files.")
     return history
