@@ -1,12 +1,14 @@
 """Train Keras models on a folder of CSV files that keeps growing."""
 
-from keras_growing_data.callback import AcceptedFile, GrowingDataCallback, RejectedFile
+from keras_growing_data.callback import GrowingDataCallback
+from keras_growing_data.ingest import AcceptedFile, EpochLineage, RejectedFile
 from keras_growing_data.trainer import GrowingDatasetTrainer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AcceptedFile",
+    "EpochLineage",
     "GrowingDataCallback",
     "GrowingDatasetTrainer",
     "RejectedFile",

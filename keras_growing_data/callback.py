@@ -1,7 +1,6 @@
 """The Keras callback that watches a folder and serves its rows."""
 
 import contextlib
-import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -10,31 +9,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.reader import BadFileError, CsvReader, label_names
-from keras_growing_data.store import RowStore
-from keras_growing_data.watcher import FileStat, FolderWatcher
+from keras_growing_data.ingest import FolderIngest
 
 logger = logging.getLogger("keras_growing_data")
-
-
-@dataclasses.dataclass(frozen=True)
-class AcceptedFile:
-    """A file whose rows joined training."""
-
-    path: str
-    rows: int
-    size: int
-    mtime_ns: int
-
-
-@dataclasses.dataclass(frozen=True)
-class RejectedFile:
-    """A file set aside, with the reason a person can act on."""
-
-    path: str
-    reason: str
-    size: int
-    mtime_ns: int
 
 
 class GrowingDataCallback(keras.callbacks.Callback):
@@ -50,7 +27,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
     float32 matrix `x` of shape `[batch, n_features]`; `y` is a `[batch]`
     vector (a tuple of them for several labels, absent for `label=None`).
     Values must be finite numbers: a file with an empty, non-numeric, NaN
-    or infinite value is rejected, with the line and column named.
+    or infinite value is rejected (or, with `on_bad_row="skip"`, loses
+    that line), with the line and column named.
 
     Train with `GrowingDatasetTrainer`: inside a single `model.fit`, Keras
     caps every epoch at the first epoch's step count, so the callback stops a
@@ -84,6 +62,19 @@ class GrowingDataCallback(keras.callbacks.Callback):
             built) before the boundary; `None` polls only at boundaries. The
             boundary still polls once more, so the rule "every file complete
             at the boundary is in" holds either way.
+        on_bad_file: `"reject"` (keep a bad file in `rejected`, log a
+            warning) or `"quarantine"` (also move it to `_rejected/` in the
+            folder, with a `.reason.txt` file beside it).
+        on_bad_row: `"reject"` rejects a file with any bad line; `"skip"`
+            keeps its good lines, records each bad one (see
+            `AcceptedFile.skipped`) and counts them in the epoch logs
+            (`rows_skipped`).
+        state_dir: a folder that keeps the accepted and rejected files, their
+            parsed rows and each epoch's lineage, so that a restart (with
+            `keras.callbacks.BackupAndRestore`) re-parses nothing and counts
+            nothing twice. `None` keeps the state in memory only.
+        follow_symlinks: whether to read symbolic links that lead out of the
+            folder; by default they are rejected.
     """
 
     def __init__(
@@ -97,38 +88,70 @@ class GrowingDataCallback(keras.callbacks.Callback):
         settle_seconds: float = 1.0,
         max_line_bytes: int = 1 << 20,
         poll_interval: float | None = None,
+        on_bad_file: str = "reject",
+        on_bad_row: str = "reject",
+        state_dir: str | None = None,
+        follow_symlinks: bool = False,
     ):
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         if poll_interval is not None and poll_interval <= 0:
             raise ValueError(f"poll_interval must be > 0 or None, got {poll_interval}.")
-        self.directory = directory
-        self.labels = label_names(label)
+        self.ingest = FolderIngest(
+            directory,
+            label,
+            pattern=pattern,
+            settle_seconds=settle_seconds,
+            max_line_bytes=max_line_bytes,
+            follow_symlinks=follow_symlinks,
+            on_bad_file=on_bad_file,
+            on_bad_row=on_bad_row,
+            state_dir=state_dir,
+            seed=seed,
+        )
+        self.directory = self.ingest.directory
         self.label = label
+        self.labels = self.ingest.reader.labels
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
-        self.watcher = FolderWatcher(directory, pattern, settle_seconds)
-        self.reader = CsvReader(label, max_line_bytes=max_line_bytes)
-        self.store = RowStore(seed=seed)
-        self._built = None
-        self.columns = None
-        self.accepted = {}
-        self.rejected = {}
-        self._changed_after_accept = {}
         self.poll_interval = poll_interval
+        self._built = None
         self._lock = threading.RLock()
         self._stop_polling = threading.Event()
         self._poller = None
         self._trainer_active = False
-        self._epoch_rows = 0
-        self._epoch_files = 0
+        self._lineage = None
+
+    @property
+    def accepted(self) -> dict:
+        """Path -> `AcceptedFile` (`rows`, `size`, `mtime_ns`, `skipped`)."""
+        return self.ingest.accepted
+
+    @property
+    def rejected(self) -> dict:
+        """Path -> `RejectedFile` (`reason`, `size`, `mtime_ns`, `moved_to`)."""
+        return self.ingest.rejected
+
+    @property
+    def lineage(self) -> dict:
+        """Epoch -> `EpochLineage`: the files (in order) and rows it trained on."""
+        return self.ingest.lineage
+
+    @property
+    def columns(self) -> tuple[str, ...] | None:
+        """The header of the accepted files, once one was accepted."""
+        return self.ingest.columns
+
+    @property
+    def watcher(self):
+        return self.ingest.watcher
 
     @property
     def num_rows(self) -> int:
         """Rows accepted so far."""
-        return self.store.num_rows
+        return self.ingest.num_rows
 
     @property
     def feature_names(self) -> list[str]:
@@ -144,52 +167,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             The paths of the files accepted by this call, in name order.
         """
         with self._lock:
-            new = []
-            for stat in self.watcher.complete_files():
-                if stat.path in self.accepted:
-                    self._warn_if_changed(stat)
-                elif stat != _stat_of(self.rejected.get(stat.path)):
-                    if self._ingest(stat):
-                        new.append(stat.path)
-            return new
-
-    def _ingest(self, stat: FileStat) -> bool:
-        try:
-            parsed = self.reader.read(stat.path, self.columns)
-        except BadFileError as e:
-            if self.watcher.current(stat.path) != stat:
-                return False  # Changed while being read: judge it once it settles.
-            self.rejected[stat.path] = RejectedFile(stat.path, str(e), stat.size, stat.mtime_ns)
-            logger.warning("Rejected %s: %s", stat.path, e)
-            return False
-        if parsed.size != stat.size or self.watcher.current(stat.path) != stat:
-            return False  # Still being written after all: take it once it settles.
-        self.rejected.pop(stat.path, None)
-        self.store.append(parsed.rows)
-        self.columns = parsed.columns
-        self.accepted[stat.path] = AcceptedFile(
-            stat.path, int(parsed.rows.shape[0]), stat.size, stat.mtime_ns
-        )
-        logger.info(
-            "Accepted %s: %d rows (%d rows from %d files in all)",
-            stat.path,
-            parsed.rows.shape[0],
-            self.num_rows,
-            len(self.accepted),
-        )
-        return True
-
-    def _warn_if_changed(self, stat: FileStat) -> None:
-        accepted = self.accepted[stat.path]
-        if stat == _stat_of(accepted) or self._changed_after_accept.get(stat.path) == stat:
-            return
-        self._changed_after_accept[stat.path] = stat
-        logger.warning(
-            "%s changed after it was accepted; its %d accepted rows stay as they "
-            "were and the change is not read (write new data to a new file)",
-            stat.path,
-            accepted.rows,
-        )
+            return self.ingest.poll()
 
     @property
     def dataset(self) -> tf.data.Dataset:
@@ -210,9 +188,9 @@ class GrowingDataCallback(keras.callbacks.Callback):
             if self.columns is None:
                 raise ValueError(f"No rows accepted yet from {self.directory!r}.")
             shuffle = self.shuffle if shuffle is None else shuffle
-            key = (self.store.version, shuffle)
+            key = (self.ingest.store.version, shuffle)
             if self._built is None or self._built[0] != key:
-                rows = self.store.dataset(self.batch_size, shuffle)
+                rows = self.ingest.store.dataset(self.batch_size, shuffle)
                 split = tf.autograph.experimental.do_not_convert(self._split)
                 dataset = rows.map(split, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 self._built = (key, dataset)
@@ -230,15 +208,14 @@ class GrowingDataCallback(keras.callbacks.Callback):
         """Polls, then returns the dataset that epoch `epoch` trains on.
 
         With a `seed`, the epoch's shuffle depends on the seed and the epoch
-        number alone, so a resumed run shuffles as an uninterrupted one. The
-        rows and files it covers are recorded for the epoch's logs.
+        number alone, so a resumed run shuffles as an uninterrupted one. What
+        the epoch covers is recorded in `lineage` and the epoch's logs.
         """
         with self._lock:
             self.poll()
-            self._epoch_rows = self.num_rows
-            self._epoch_files = len(self.accepted)
+            self._lineage = self.ingest.record_epoch(epoch)
             if self.seed is not None:
-                self.store.reseed(epoch_seed(self.seed, epoch))
+                self.ingest.store.reseed(epoch_seed(self.seed, epoch))
             return self.build_dataset()
 
     @contextlib.contextmanager
@@ -284,8 +261,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
                 "    history = GrowingDatasetTrainer(model, data).fit(epochs=..., "
                 "callbacks=[...])\n"
             )
-        self._epoch_rows = 0
-        self._epoch_files = 0
+        self._lineage = None
         if self.poll_interval is not None:
             self._start_background_polls()
 
@@ -293,17 +269,13 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self._stop_background_polls()
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["rows"] = self._epoch_rows
-            logs["files"] = self._epoch_files
+        if logs is not None and self._lineage is not None:
+            logs["rows"] = self._lineage.rows
+            logs["files"] = len(self._lineage.files)
+            if self.ingest.skip_bad_rows:
+                logs["rows_skipped"] = self._lineage.rows_skipped
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
     """A shuffle seed for one epoch, derived from the user's seed."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
-
-
-def _stat_of(record: AcceptedFile | RejectedFile | None) -> FileStat | None:
-    if record is None:
-        return None
-    return FileStat(record.path, record.size, record.mtime_ns)

@@ -18,12 +18,21 @@ class BadFileError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
+class BadRow:
+    """A line left out of a file read with `skip_bad_rows`, and why."""
+
+    line: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
 class ParsedFile:
     """A parsed file: its header, its rows (features first, then labels)."""
 
     columns: tuple[str, ...]
     rows: tf.Tensor
     size: int
+    skipped: tuple[BadRow, ...] = ()
 
 
 class CsvReader:
@@ -72,45 +81,53 @@ class CsvReader:
         features = [i for i, name in enumerate(columns) if name not in self.labels]
         return features + [columns.index(name) for name in self.labels]
 
-    def read(self, path: str, columns: Sequence[str] | None = None) -> ParsedFile:
+    def read(
+        self, path: str, columns: Sequence[str] | None = None, skip_bad_rows: bool = False
+    ) -> ParsedFile:
         """Parses the file at `path`.
 
         Args:
             path: the file to read.
             columns: the header every file must have, once one was accepted.
+            skip_bad_rows: leave out the lines that do not parse (listed in
+                `ParsedFile.skipped`) instead of rejecting the file.
 
         Raises:
             BadFileError: the file is empty, its header does not fit, or a
-                line does not parse.
+                line does not parse (and `skip_bad_rows` is off).
         """
         try:
             with tf.io.gfile.GFile(path, "rb") as f:
-                return self._read(f, columns)
+                return self._read(f, columns, skip_bad_rows)
         except tf.errors.OpError as e:
             raise BadFileError(f"cannot be read: {e.message}") from None
 
-    def _read(self, f, expected: Sequence[str] | None) -> ParsedFile:
+    def _read(self, f, expected: Sequence[str] | None, skip_bad_rows: bool) -> ParsedFile:
         chunks = self._line_chunks(f)
         first = next(chunks, None)
         if first is None:
             raise BadFileError("the file is empty")
         header, _, body = first[1].partition(b"\n")
         columns = self._header(header, expected)
-        parse = self._parser(tuple(columns))
         parts = []
+        skipped = []
         size = len(first[1])
         window = [(2, body)]
         for chunk in chunks:
             window.append(chunk)
             size += len(chunk[1])
             if len(window) >= 16:
-                parts.extend(self._parse_window(parse, columns, window))
+                self._parse_window(columns, window, skip_bad_rows, parts, skipped)
                 window = []
-        parts.extend(self._parse_window(parse, columns, window))
+        self._parse_window(columns, window, skip_bad_rows, parts, skipped)
         if not parts:
+            if skipped:
+                raise BadFileError(
+                    f"every data row is bad; the first: line {skipped[0].line}: {skipped[0].reason}"
+                )
             raise BadFileError("the file has a header but no data rows")
         rows = tf.concat(parts, axis=0) if len(parts) > 1 else parts[0]
-        return ParsedFile(tuple(columns), rows, size)
+        return ParsedFile(tuple(columns), rows, size, tuple(skipped))
 
     def _line_chunks(self, f) -> Iterator[tuple[int, bytes]]:
         """Yields `(number of its first line, bytes)` chunks of whole lines."""
@@ -164,23 +181,35 @@ class CsvReader:
             self._parsers[columns] = _chunk_parser(len(columns), self.column_order(columns))
         return self._parsers[columns]
 
-    def _parse_window(self, parse, columns, window) -> list[tf.Tensor]:
-        """Parses a few chunks in parallel; diagnoses the first bad line."""
+    def _parse_window(self, columns, window, skip_bad_rows, parts, skipped) -> None:
+        """Parses a few chunks in parallel into `parts`; handles bad lines.
+
+        A chunk that fails is looked at again line by line in Python, only
+        then: to name the first bad line, or, with `skip_bad_rows`, to
+        parse its good lines alone and list the bad ones in `skipped`.
+        """
+        parse = self._parser(tuple(columns))
         window = [(line, data, lines_of(data)) for line, data in window]
         window = [item for item in window if item[2]]
-        try:
-            results = list(self._pool.map(lambda item: parse(item[2], b'"' in item[2]), window))
-        except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
-            # TF fails to decode its own error message when it quotes bytes
-            # that are not UTF-8, hence UnicodeDecodeError.
-            for line, data, _ in window:
+        results = list(self._pool.map(lambda item: _try_parse(parse, item[2]), window))
+        for (line, data, _), result in zip(window, results, strict=True):
+            if isinstance(result, tf.Tensor):
+                parts.append(result)
+                continue
+            if not skip_bad_rows:
                 diagnose(line, data, columns)
-            raise BadFileError(f"does not parse: {_tf_message(e)}") from None
-        names = [columns[i] for i in self.column_order(columns)]
-        for (line, data, _), (rows, finite) in zip(window, results, strict=True):
-            if not finite:
-                raise BadFileError(non_finite_reason(rows.numpy(), line, data, names))
-        return [rows for rows, _ in results]
+                raise BadFileError(f"does not parse: {result}")
+            good = []
+            for number, raw, reason in line_problems(line, data, columns):
+                if reason is None:
+                    good.append(raw)
+                else:
+                    skipped.append(BadRow(number, reason))
+            if good:
+                rows = _try_parse(parse, b"\n".join(good))
+                if not isinstance(rows, tf.Tensor):
+                    raise BadFileError(f"does not parse: {rows}")
+                parts.append(rows)
 
 
 def label_names(label: str | Sequence[str] | None) -> list[str]:
@@ -230,36 +259,58 @@ def _chunk_parser(num_columns: int, order: list[int]):
     return parse
 
 
+def _try_parse(parse, lines: bytes) -> tf.Tensor | str:
+    """The chunk's rows, or why it failed."""
+    try:
+        rows, finite = parse(lines, b'"' in lines)
+    except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
+        # TF fails to decode its own error message when it quotes bytes that
+        # are not UTF-8, hence UnicodeDecodeError.
+        return _tf_message(e)
+    return rows if finite else "a value is NaN or infinite"
+
+
+def line_problems(
+    first_line: int, data: bytes, columns: Sequence[str]
+) -> Iterator[tuple[int, bytes, str | None]]:
+    """Yields `(line number, line, reason or None)` for each non-blank line.
+
+    The same rules as the fast path: the right number of fields, each a
+    finite float32.
+    """
+    for offset, raw in enumerate(data.split(b"\n")):
+        raw = raw.rstrip(b"\r")
+        if raw:
+            yield first_line + offset, raw, _line_problem(raw, columns)
+
+
+def _line_problem(raw: bytes, columns: Sequence[str]) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not valid UTF-8"
+    fields = next(csv.reader([text], skipinitialspace=True), [])
+    if len(fields) != len(columns):
+        return f"expected {len(columns)} fields, found {len(fields)}"
+    for name, value in zip(columns, fields, strict=True):
+        try:
+            number = np.float32(float(value))
+        except (ValueError, OverflowError):
+            return f"column {name!r}: expected a number, found {value!r}"
+        if not np.isfinite(number):
+            return (
+                f"column {name!r}: expected a finite number, found {value.strip()!r} "
+                "(NaN and infinite values are rejected)"
+            )
+    return None
+
+
 def diagnose(first_line: int, data: bytes, columns: Sequence[str]) -> None:
     """Raises `BadFileError` for the first line of `data` that does not parse."""
-    for offset, raw in enumerate(data.split(b"\n")):
-        if not raw:
-            continue
-        number = first_line + offset
-        try:
-            text = raw.rstrip(b"\r").decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadFileError(f"line {number} is not valid UTF-8") from None
-        fields = next(csv.reader([text], skipinitialspace=True), [])
-        if len(fields) != len(columns):
-            raise BadFileError(f"line {number}: expected {len(columns)} fields, found {len(fields)}")
-        for name, value in zip(columns, fields, strict=True):
-            try:
-                float(value)
-            except ValueError:
-                raise BadFileError(
-                    f"line {number}, column {name!r}: expected a number, found {value!r}"
-                ) from None
-
-
-def non_finite_reason(rows: np.ndarray, first_line: int, data: bytes, names) -> str:
-    """Names the first NaN or infinite value of a parsed chunk."""
-    row, col = np.argwhere(~np.isfinite(rows))[0]
-    offsets = [i for i, raw in enumerate(data.split(b"\n")) if raw.strip(b"\r")]
-    return (
-        f"line {first_line + offsets[row]}, column {names[col]!r}: expected a finite "
-        f"number, found {rows[row, col]} (NaN and infinite values are rejected)"
-    )
+    for number, _, reason in line_problems(first_line, data, columns):
+        if reason is not None:
+            separator = "," if reason.startswith("column") else ":"
+            raise BadFileError(f"line {number}{separator} {reason}")
 
 
 def _tf_message(error: Exception) -> str:

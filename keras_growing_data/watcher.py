@@ -2,6 +2,7 @@
 
 import dataclasses
 import fnmatch
+import os
 import posixpath
 import time
 
@@ -21,11 +22,17 @@ TEMPORARY_SUFFIXES = (
 
 @dataclasses.dataclass(frozen=True)
 class FileStat:
-    """What a listing knows of one file: its path, size and modification time."""
+    """What a listing knows of one file: its path, size and modification time.
+
+    `problem` says why a path that matches the pattern cannot be read as a
+    file (a directory, a broken link, a link out of the folder); it is then
+    rejected rather than silently skipped.
+    """
 
     path: str
     size: int
     mtime_ns: int
+    problem: str | None = None
 
 
 def is_temporary(name: str) -> bool:
@@ -58,14 +65,23 @@ class FolderWatcher:
         pattern: `fnmatch` pattern that file names must match.
         settle_seconds: how long a file must stay unchanged to count as
             complete.
+        follow_symlinks: whether to read symbolic links that lead out of the
+            folder (links within it are always read).
     """
 
-    def __init__(self, directory: str, pattern: str = "*.csv", settle_seconds: float = 1.0):
+    def __init__(
+        self,
+        directory: str,
+        pattern: str = "*.csv",
+        settle_seconds: float = 1.0,
+        follow_symlinks: bool = False,
+    ):
         if settle_seconds < 0:
             raise ValueError(f"settle_seconds must be >= 0, got {settle_seconds}.")
-        self.directory = directory
+        self.directory = str(directory)
         self.pattern = pattern
         self.settle_seconds = settle_seconds
+        self.follow_symlinks = follow_symlinks
         self._first_seen = {}
 
     def exists(self) -> bool:
@@ -81,13 +97,40 @@ class FolderWatcher:
             if is_temporary(name) or not fnmatch.fnmatch(name, self.pattern):
                 continue
             path = posixpath.join(self.directory, name)
-            try:
-                info = tf.io.gfile.stat(path)
-            except tf.errors.OpError:
-                continue  # Vanished between listing and stat, or a broken link.
-            if not info.is_directory:
-                stats.append(FileStat(path, info.length, info.mtime_nsec))
+            stat = self._stat(path)
+            if stat is not None:
+                stats.append(stat)
         return stats
+
+    def _stat(self, path: str) -> FileStat | None:
+        link_problem = self._link_problem(path)
+        try:
+            info = tf.io.gfile.stat(path)
+        except tf.errors.OpError:
+            if link_problem:
+                return FileStat(path, 0, 0, link_problem)
+            return None  # Vanished between listing and stat.
+        problem = "is a directory" if info.is_directory else link_problem
+        return FileStat(path, info.length, info.mtime_nsec, problem)
+
+    def _link_problem(self, path: str) -> str | None:
+        """Why a local symbolic link may not be read, if it may not.
+
+        Links are a local notion that `tf.io.gfile` does not expose, so this
+        one check uses `os`.
+        """
+        if "://" in path or not os.path.islink(path):
+            return None
+        target = os.path.realpath(path)
+        if not os.path.exists(target):
+            return f"is a broken symbolic link (to {target})"
+        inside = os.path.realpath(self.directory) + os.sep
+        if not self.follow_symlinks and not target.startswith(inside):
+            return (
+                f"is a symbolic link that leads out of the watched folder (to {target}); "
+                "pass follow_symlinks=True to read such links"
+            )
+        return None
 
     def complete_files(self) -> list[FileStat]:
         """The matching files that have settled, sorted by path."""
@@ -97,6 +140,9 @@ class FolderWatcher:
         complete = []
         seen = {}
         for stat in self.candidates():
+            if stat.problem:
+                complete.append(stat)
+                continue
             first_stat, first_time = self._first_seen.get(stat.path, (None, now))
             if first_stat != stat:
                 first_time = now
@@ -109,11 +155,7 @@ class FolderWatcher:
 
     def current(self, path: str) -> FileStat | None:
         """A fresh stat of one file, or None if it is gone."""
-        try:
-            info = tf.io.gfile.stat(path)
-        except tf.errors.OpError:
-            return None
-        return FileStat(path, info.length, info.mtime_nsec)
+        return self._stat(path)
 
 
 def latest_write_ns(stat: FileStat) -> int:

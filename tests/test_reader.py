@@ -54,7 +54,7 @@ def test_csv_as_people_write_it(tmp_path):
         ("a,b,price\n1,2,3\n4,5\n", "line 3: expected 3 fields, found 2"),
         ("a,b,price\n1,2,3,4\n", "line 2: expected 3 fields, found 4"),
         ("a,b,price\n1,,3\n", r"line 2, column 'b': expected a number, found ''"),
-        ("a,b,price\n1,2,3\n\n1,nan,3\n", r"line 4, column 'b': expected a finite number, found nan"),
+        ("a,b,price\n1,2,3\n\n1,nan,3\n", r"line 4, column 'b': expected a finite number, found 'nan'"),
         ("a,b,price\n1,2,inf\n", r"line 2, column 'price': expected a finite number"),
     ],
 )
@@ -75,7 +75,7 @@ def test_binary_and_non_utf8_files_are_rejected(tmp_path):
     with pytest.raises(BadFileError):
         CsvReader(label="price").read(garbage)
     latin1 = write(tmp_path / "l.csv", "a,b,price\n1,2,3\n\xe9,2,3\n".encode("latin-1"), mode="wb")
-    with pytest.raises(BadFileError, match="line 3 is not valid UTF-8"):
+    with pytest.raises(BadFileError, match="line 3: not valid UTF-8"):
         CsvReader(label="price").read(latin1)
 
 

@@ -15,7 +15,26 @@ def test_pattern_hidden_and_temporary_files(folder):
     for name in ["a.csv", "b.txt", ".hidden.csv", "_tmp.csv", "c.csv.tmp", "d.csv.part", "e.crdownload"]:
         write_csv(folder / name, 1)
     (folder / "dir.csv").mkdir()
-    assert names(FolderWatcher(str(folder), "*.csv", 1.0).complete_files()) == ["a.csv"]
+    stats = FolderWatcher(str(folder), "*.csv", 1.0).complete_files()
+    assert names(stats) == ["a.csv", "dir.csv"]
+    assert [s.problem for s in stats] == [None, "is a directory"]
+
+
+def test_links_out_of_the_folder_are_flagged_unless_followed(folder, tmp_path):
+    outside = write_csv(tmp_path / "outside.csv", 2)
+    inside = write_csv(folder / "inside.csv", 2)
+    os.symlink(outside, folder / "out.csv")
+    os.symlink(inside, folder / "in.csv")
+    os.symlink(tmp_path / "missing.csv", folder / "broken.csv")
+    problems = {
+        os.path.basename(s.path): s.problem for s in FolderWatcher(str(folder), "*.csv", 0).complete_files()
+    }
+    assert problems["in.csv"] is None and problems["inside.csv"] is None
+    assert problems["out.csv"].startswith("is a symbolic link that leads out of the watched folder")
+    assert "follow_symlinks=True" in problems["out.csv"]
+    assert problems["broken.csv"].startswith("is a broken symbolic link")
+    followed = FolderWatcher(str(folder), "*.csv", 0, follow_symlinks=True).complete_files()
+    assert {os.path.basename(s.path): s.problem for s in followed}["out.csv"] is None
 
 
 def test_is_temporary():

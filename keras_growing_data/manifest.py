@@ -1,0 +1,91 @@
+"""Keeps a watched folder's ingest state on disk, so a restart loses nothing."""
+
+import hashlib
+import io
+import json
+import posixpath
+
+import numpy as np
+import tensorflow as tf
+
+FORMAT_VERSION = 1
+
+
+class Manifest:
+    """A state folder: what was accepted and rejected, parsed rows, epochs.
+
+    Layout of `state_dir`:
+
+    - `manifest.json`: the accepted files (in order) with their fingerprints
+      and row counts, the rejected files with their reasons, the schema, and
+      which files each epoch trained on.
+    - `rows/<key>.npy`: the parsed rows of one accepted file, so a restart
+      re-parses nothing, and keeps training on rows whose source file was
+      deleted or changed since.
+
+    Every file is written under a temporary name, then renamed over the old
+    one, so a crash at any point leaves the previous complete version. The
+    rows of a file are written before the manifest that names them; rows
+    that a crash left unnamed are found again by their key and reused.
+    Everything goes through `tf.io.gfile`, so `state_dir` may be remote.
+
+    Example:
+
+    >>> manifest = Manifest("state/")
+    >>> manifest.save_rows("abc", np.zeros((2, 3), "float32"))
+    >>> manifest.save({"accepted": [], "rejected": []})
+    >>> manifest.load()["accepted"]
+    []
+
+    Args:
+        state_dir: the folder that keeps the state; created if missing.
+    """
+
+    def __init__(self, state_dir: str):
+        self.state_dir = str(state_dir)
+        tf.io.gfile.makedirs(posixpath.join(self.state_dir, "rows"))
+
+    @property
+    def path(self) -> str:
+        return posixpath.join(self.state_dir, "manifest.json")
+
+    def load(self) -> dict | None:
+        """The saved state, or None if there is none yet."""
+        if not tf.io.gfile.exists(self.path):
+            return None
+        with tf.io.gfile.GFile(self.path, "r") as f:
+            state = json.load(f)
+        if state.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{self.path} has format {state.get('format')}, expected {FORMAT_VERSION}.")
+        return state
+
+    def save(self, state: dict) -> None:
+        """Replaces the saved state, atomically."""
+        _write_atomically(self.path, json.dumps({**state, "format": FORMAT_VERSION}).encode())
+
+    def _rows_path(self, key: str) -> str:
+        return posixpath.join(self.state_dir, "rows", f"{key}.npy")
+
+    def has_rows(self, key: str) -> bool:
+        return tf.io.gfile.exists(self._rows_path(key))
+
+    def save_rows(self, key: str, rows: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, rows, allow_pickle=False)
+        _write_atomically(self._rows_path(key), buffer.getvalue())
+
+    def load_rows(self, key: str) -> np.ndarray:
+        with tf.io.gfile.GFile(self._rows_path(key), "rb") as f:
+            return np.load(io.BytesIO(f.read()), allow_pickle=False)
+
+
+def rows_key(path: str, size: int, mtime_ns: int) -> str:
+    """The name of a file version's rows: its path and fingerprint, hashed."""
+    return hashlib.sha1(f"{path}\0{size}\0{mtime_ns}".encode()).hexdigest()[:24]
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    partial = path + ".partial"
+    with tf.io.gfile.GFile(partial, "wb") as f:
+        f.write(data)
+    tf.io.gfile.rename(partial, path, overwrite=True)
