@@ -2,6 +2,7 @@
 
 from keras_growing_data.callback import GrowingDataCallback
 from keras_growing_data.ingest import AcceptedFile, EpochLineage, RejectedFile
+from keras_growing_data.plot import plot_growth
 from keras_growing_data.trainer import GrowingDatasetTrainer
 
 __version__ = "0.1.0"
@@ -12,4 +13,5 @@ __all__ = [
     "GrowingDataCallback",
     "GrowingDatasetTrainer",
     "RejectedFile",
+    "plot_growth",
 ]

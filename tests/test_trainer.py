@@ -1,5 +1,9 @@
 import csv
+import json
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -7,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import counting_model, id_rows, write_csv
+from conftest import OLD, counting_model, id_rows, write_csv
 
 import keras_growing_data as kgd
 
@@ -338,3 +342,82 @@ def test_background_polls_ingest_while_the_epoch_trains(folder):
     assert counts.per_epoch[0][64:].sum() == 0
     np.testing.assert_array_equal(counts.per_epoch[1][:94], 1)
     assert data._poller is None
+
+
+RESUMABLE_RUN = """
+import json, os, signal, sys
+sys.path.insert(0, {tests!r})
+import keras
+from conftest import counting_model
+import keras_growing_data as kgd
+
+folder, state, backup, out, kill_epoch = sys.argv[1:6]
+
+class KillMidEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == int(kill_epoch) and batch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+class Record(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        seen = counts.per_epoch[epoch]
+        with open(out, "a") as f:
+            f.write(json.dumps({{"epoch": epoch, "rows": logs["rows"], "files": logs["files"],
+                                "ids": [int(i) for i in seen.nonzero()[0]], "max": int(seen.max())}}) + "\\n")
+
+model, counts = counting_model()
+data = kgd.GrowingDataCallback(folder, label="price", batch_size=4, settle_seconds=0, state_dir=state, seed=1)
+kgd.GrowingDatasetTrainer(model, data).fit(
+    epochs=4, verbose=0,
+    callbacks=[counts, keras.callbacks.BackupAndRestore(backup), KillMidEpoch(), Record()])
+"""
+
+
+def test_hard_kill_resumes_at_the_epoch_and_reparses_nothing(folder, tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(RESUMABLE_RUN.format(tests=os.path.dirname(__file__)))
+    a = write_csv(folder / "a.csv", id_rows(0, 10))
+    b = write_csv(folder / "b.csv", id_rows(10, 6))
+    out = tmp_path / "epochs.jsonl"
+    args = [str(folder), str(tmp_path / "state"), str(tmp_path / "backup"), str(out)]
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path}
+
+    killed = subprocess.run(
+        [sys.executable, str(script), *args, "2"], env=env, capture_output=True, timeout=300
+    )
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    os.remove(a)  # Its rows were accepted: they stay.
+    write_csv(b, id_rows(500, 2), mtime=OLD + 9)  # Changed after acceptance: not read again.
+    write_csv(folder / "c.csv", id_rows(16, 5))  # New while the trainer was down.
+    resumed = subprocess.run(
+        [sys.executable, str(script), *args, "-1"], env=env, capture_output=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+
+    epochs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["epoch"] for e in epochs] == [0, 1, 2, 3]
+    assert [(e["rows"], e["files"]) for e in epochs] == [(16, 2), (16, 2), (21, 3), (21, 3)]
+    assert [e["ids"] for e in epochs] == [list(range(16))] * 2 + [list(range(21))] * 2
+    assert all(e["max"] == 1 for e in epochs)
+    manifest = json.loads((tmp_path / "state" / "manifest.json").read_text())
+    assert [r["path"] for r in manifest["accepted"]] == [a, b, str(folder / "c.csv")]
+    assert manifest["epochs"] == {"0": [2, 16, 0], "1": [2, 16, 0], "2": [3, 21, 0], "3": [3, 21, 0]}
+
+
+def test_skipped_rows_and_lineage_are_reported_per_epoch(folder):
+    a = write_csv(folder / "a.csv", id_rows(0, 8))
+    lines = "id,x,price\n8,1,1\n9,oops,1\n10,1,1\n"
+    (folder / "b.csv").write_text(lines)
+    os.utime(folder / "b.csv", (OLD, OLD))
+    model, counts = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=4, settle_seconds=0, on_bad_row="skip")
+    history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=2, callbacks=[counts], verbose=0)
+    assert history.history["rows"] == [10, 10]
+    assert history.history["rows_skipped"] == [1, 1]
+    np.testing.assert_array_equal(counts.per_epoch[1][:11], [1] * 9 + [0, 1])
+    assert data.lineage[1] == kgd.EpochLineage(files=(a, str(folder / "b.csv")), rows=10, rows_skipped=1)

@@ -1,0 +1,191 @@
+import logging
+import os
+import random
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import OLD, id_rows, write_csv
+
+from keras_growing_data.ingest import FolderIngest
+
+HOSTILE = {
+    "zero.csv": (b"", "the file is empty"),
+    "header_only.csv": (b"id,x,price\n", "header but no data rows"),
+    "garbage.csv": (bytes(range(256)) * 8, None),
+    "latin1.csv": ("id,x,price\n1,2,3\n\xe9,1,1\n".encode("latin-1"), "line 3: not valid UTF-8"),
+    "dup.csv": (b"id,id,price\n1,2,3\n", "repeats column names ['id']"),
+    "nolabel.csv": (b"id,x\n1,2\n", "no label column ['price']"),
+    "text.csv": (b"id,x,price\n1,two,3\n", "line 2, column 'x': expected a number, found 'two'"),
+    "few.csv": (b"id,x,price\n1,2\n", "line 2: expected 3 fields, found 2"),
+    "many.csv": (b"id,x,price\n1,2,3,4\n", "line 2: expected 3 fields, found 4"),
+    "nan.csv": (b"id,x,price\n1,NaN,3\n", "line 2, column 'x': expected a finite number, found 'NaN'"),
+    "inf.csv": (b"id,x,price\n1,2,-inf\n", "line 2, column 'price': expected a finite number"),
+    "huge.csv": (b"1e39,2,3\n", None),
+    "empty_field.csv": (b"id,x,price\n1,,3\n", "line 2, column 'x': expected a number, found ''"),
+    "schema.csv": (b"x,id,price\n1,2,3\n", "differs from the schema"),
+    "long_line.csv": (b"id,x,price\n" + b"1" * (2 << 20) + b",2,3\n", "longer than the maximum"),
+}
+
+
+def write_bytes(path, data, mtime=OLD):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.utime(path, (mtime, mtime))
+    return str(path)
+
+
+def test_hostile_files_are_rejected_whole_and_good_ones_kept(folder, caplog):
+    good = write_csv(folder / "a_good.csv", 5)  # Sorted first: it sets the schema.
+    for name, (data, _) in HOSTILE.items():
+        write_bytes(folder / name, data)
+    (folder / "dir.csv").mkdir()
+    os.symlink(folder / "missing", folder / "broken.csv")
+    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert ingest.poll() == [good]
+    assert ingest.num_rows == 5
+    reasons = {os.path.basename(p): r.reason for p, r in ingest.rejected.items()}
+    assert set(reasons) == set(HOSTILE) | {"dir.csv", "broken.csv"}
+    for name, (_, expected) in HOSTILE.items():
+        if expected is not None:
+            assert expected in reasons[name], name
+    assert reasons["dir.csv"] == "is a directory"
+    assert reasons["broken.csv"].startswith("is a broken symbolic link")
+    assert sum("Rejected" in r.message for r in caplog.records) == len(reasons)
+    assert ingest.poll() == []  # Nothing is judged again while unchanged.
+
+
+def test_people_csv_is_accepted_with_the_right_values(folder):
+    text = '\ufeff"id", "x" ,price\r\n1, 2.5, 3\r\n"4",5,6\r\n\r\n\n7,8,9'
+    path = write_bytes(folder / "a.csv", text.encode())
+    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    assert ingest.poll() == [path]
+    rows = np.concatenate([b.numpy() for b in ingest.store.dataset(10, shuffle=False)])
+    np.testing.assert_array_equal(rows, [[1, 2.5, 3], [4, 5, 6], [7, 8, 9]])
+
+
+def test_quarantine_moves_the_file_next_to_its_reason(folder):
+    path = write_bytes(folder / "bad.csv", b"id,x,price\n1,oops,3\n")
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+    ingest.poll()
+    moved = folder / "_rejected" / "bad.csv"
+    assert not os.path.exists(path) and moved.exists()
+    assert ingest.rejected[path].moved_to == str(moved)
+    reason = (folder / "_rejected" / "bad.csv.reason.txt").read_text()
+    assert "line 2, column 'x': expected a number, found 'oops'" in reason
+    assert ingest.poll() == []  # The quarantine folder is not watched.
+
+
+def test_skipping_bad_rows_keeps_the_good_ones_and_records_the_rest(folder):
+    lines = ["id,x,price", "0,1,1", "1,bad,1", "2,1,1", "3,1", "4,nan,1", "5,1,1"]
+    path = write_bytes(folder / "a.csv", ("\n".join(lines) + "\n").encode())
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_row="skip")
+    assert ingest.poll() == [path]
+    record = ingest.accepted[path]
+    assert record.rows == 3
+    assert [(b.line, b.reason.split(":")[0]) for b in record.skipped] == [
+        (3, "column 'x'"),
+        (5, "expected 3 fields, found 2"),
+        (6, "column 'x'"),
+    ]
+    ids = sorted(np.concatenate([b.numpy()[:, 0] for b in ingest.store.dataset(4)]))
+    assert ids == [0, 2, 5]
+    assert ingest.rows_skipped == 3
+
+
+def test_a_file_that_changes_while_read_is_rejected_until_it_changes_again(folder):
+    path = write_csv(folder / "a.csv", 5)
+    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    [listed] = ingest.watcher.complete_files()
+    write_csv(path, 3, mtime=OLD + 1)  # Shrinks between listing and reading.
+    assert not ingest._ingest(listed)
+    assert ingest.rejected[path].reason.startswith("changed while being read")
+    os.remove(path)
+    assert not ingest._ingest(listed)
+    assert ingest.rejected[path].reason == "vanished while being read"
+    write_csv(path, 3, mtime=OLD + 2)
+    assert ingest.poll() == [path]
+    assert ingest.num_rows == 3
+
+
+def test_slow_writers_appending_in_place_never_leak_a_partial_file(folder):
+    writers, rows_each = 4, 30
+    ingest = FolderIngest(folder, label="price", settle_seconds=0.3)
+    done = threading.Event()
+    polled_rows = []
+
+    def write(n):
+        rng = random.Random(n)
+        with open(folder / f"w{n}.csv", "w") as f:
+            f.write("id,x,price\n")
+            for i in range(n * 1000, n * 1000 + rows_each):
+                row = f"{i},{i % 7},1\n"
+                cut = rng.randrange(len(row))
+                f.write(row[:cut])  # Half a line, visible to the polls.
+                f.flush()
+                time.sleep(rng.uniform(0, 0.01))
+                f.write(row[cut:])
+                f.flush()
+
+    def poll_until_done():
+        while not done.is_set():
+            ingest.poll()
+            polled_rows.append(ingest.num_rows)
+            time.sleep(0.003)
+
+    poller = threading.Thread(target=poll_until_done)
+    poller.start()
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    deadline = time.monotonic() + 10
+    while ingest.num_rows < writers * rows_each and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done.set()
+    poller.join()
+    assert ingest.rejected == {}
+    assert {os.path.basename(p): r.rows for p, r in ingest.accepted.items()} == {
+        f"w{n}.csv": rows_each for n in range(writers)
+    }
+    assert all(rows % rows_each == 0 for rows in polled_rows), "a partial file was accepted"
+    ids = sorted(np.concatenate([b.numpy()[:, 0] for b in ingest.store.dataset(50)]).astype(int))
+    assert ids == [i for n in range(writers) for i in range(n * 1000, n * 1000 + rows_each)]
+
+
+def test_state_survives_a_restart_without_reparsing(folder, tmp_path):
+    state = str(tmp_path / "state")
+    a = write_csv(folder / "a.csv", id_rows(0, 4))
+    b = write_csv(folder / "b.csv", id_rows(4, 3))
+    bad = write_bytes(folder / "bad.csv", b"id,x,price\n1,no,3\n")
+    first = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    first.poll()
+    first.record_epoch(0)
+    os.remove(a)  # Deleted since: its rows stay.
+    write_csv(b, id_rows(100, 9), mtime=OLD + 5)  # Changed since: not read again.
+    restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    assert list(restarted.accepted) == [a, b]
+    assert restarted.num_rows == 7
+    assert list(restarted.rejected) == [bad]
+    assert restarted.poll() == []
+    assert list(restarted.rejected) == [bad]
+    ids = sorted(np.concatenate([x.numpy()[:, 0] for x in restarted.store.dataset(5)]).astype(int))
+    assert ids == list(range(7))
+    assert restarted.lineage[0].files == (a, b) and restarted.lineage[0].rows == 7
+
+
+def test_state_for_other_labels_is_refused(folder, tmp_path):
+    write_csv(folder / "a.csv", 2)
+    FolderIngest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s").poll()
+    with pytest.raises(ValueError, match="written for labels"):
+        FolderIngest(folder, label="x", settle_seconds=0, state_dir=tmp_path / "s")
+
+
+def test_invalid_policies_are_refused(folder):
+    with pytest.raises(ValueError, match="on_bad_file"):
+        FolderIngest(folder, label="price", on_bad_file="delete")
+    with pytest.raises(ValueError, match="on_bad_row"):
+        FolderIngest(folder, label="price", on_bad_row="fill")
