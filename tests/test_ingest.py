@@ -189,3 +189,18 @@ def test_invalid_policies_are_refused(folder):
         FolderIngest(folder, label="price", on_bad_file="delete")
     with pytest.raises(ValueError, match="on_bad_row"):
         FolderIngest(folder, label="price", on_bad_row="fill")
+
+
+def test_rows_saved_just_before_a_crash_are_reused_not_reparsed(folder, tmp_path):
+    state = tmp_path / "state"
+    write_csv(folder / "a.csv", id_rows(0, 3))
+    FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
+    manifest_with_a = (state / "manifest.json").read_bytes()
+    b = write_csv(folder / "b.csv", id_rows(3, 4))
+    FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
+    (state / "manifest.json").write_bytes(manifest_with_a)  # Killed before the manifest named b.
+    original = open(b).read()
+    write_bytes(b, ("x" * len(original)).encode())  # Same size and time: only a re-parse would notice.
+    restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    assert restarted.poll() == [b]
+    assert restarted.accepted[b].rows == 4 and restarted.rejected == {}
