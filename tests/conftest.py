@@ -77,3 +77,21 @@ def folder(tmp_path):
     path = tmp_path / "incoming"
     path.mkdir()
     return path
+
+
+def run_python(tmp_path, source, *args, timeout=300):
+    """Runs `source` as a script in a fresh Python process; returns it finished.
+
+    The script can import this folder's helpers and the package from the
+    checkout, installed or not.
+    """
+    import subprocess
+    import sys
+
+    tests = os.path.dirname(os.path.abspath(__file__))
+    script = tmp_path / f"script_{abs(hash(source))}.py"
+    script.write_text(f"import sys\nsys.path[:0] = [{tests!r}, {os.path.dirname(tests)!r}]\n" + source)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run(
+        [sys.executable, str(script), *map(str, args)], env=env, capture_output=True, timeout=timeout
+    )

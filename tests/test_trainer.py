@@ -2,8 +2,6 @@ import csv
 import json
 import math
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -11,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import OLD, counting_model, id_rows, write_csv
+from conftest import OLD, counting_model, id_rows, run_python, write_csv
 
 import keras_growing_data as kgd
 
@@ -346,7 +344,6 @@ def test_background_polls_ingest_while_the_epoch_trains(folder):
 
 RESUMABLE_RUN = """
 import json, os, signal, sys
-sys.path.insert(0, {tests!r})
 import keras
 from conftest import counting_model
 import keras_growing_data as kgd
@@ -365,8 +362,8 @@ class Record(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         seen = counts.per_epoch[epoch]
         with open(out, "a") as f:
-            f.write(json.dumps({{"epoch": epoch, "rows": logs["rows"], "files": logs["files"],
-                                "ids": [int(i) for i in seen.nonzero()[0]], "max": int(seen.max())}}) + "\\n")
+            f.write(json.dumps({"epoch": epoch, "rows": logs["rows"], "files": logs["files"],
+                                "ids": [int(i) for i in seen.nonzero()[0]], "max": int(seen.max())}) + "\\n")
 
 model, counts = counting_model()
 data = kgd.GrowingDataCallback(folder, label="price", batch_size=4, settle_seconds=0, state_dir=state, seed=1)
@@ -377,26 +374,16 @@ kgd.GrowingDatasetTrainer(model, data).fit(
 
 
 def test_hard_kill_resumes_at_the_epoch_and_reparses_nothing(folder, tmp_path):
-    script = tmp_path / "run.py"
-    script.write_text(RESUMABLE_RUN.format(tests=os.path.dirname(__file__)))
     a = write_csv(folder / "a.csv", id_rows(0, 10))
     b = write_csv(folder / "b.csv", id_rows(10, 6))
     out = tmp_path / "epochs.jsonl"
-    args = [str(folder), str(tmp_path / "state"), str(tmp_path / "backup"), str(out)]
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": path}
-
-    killed = subprocess.run(
-        [sys.executable, str(script), *args, "2"], env=env, capture_output=True, timeout=300
-    )
+    args = [folder, tmp_path / "state", tmp_path / "backup", out]
+    killed = run_python(tmp_path, RESUMABLE_RUN, *args, 2)
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
     os.remove(a)  # Its rows were accepted: they stay.
     write_csv(b, id_rows(500, 2), mtime=OLD + 9)  # Changed after acceptance: not read again.
     write_csv(folder / "c.csv", id_rows(16, 5))  # New while the trainer was down.
-    resumed = subprocess.run(
-        [sys.executable, str(script), *args, "-1"], env=env, capture_output=True, timeout=300
-    )
+    resumed = run_python(tmp_path, RESUMABLE_RUN, *args, -1)
     assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
 
     epochs = [json.loads(line) for line in out.read_text().splitlines()]
@@ -421,3 +408,57 @@ def test_skipped_rows_and_lineage_are_reported_per_epoch(folder):
     assert history.history["rows_skipped"] == [1, 1]
     np.testing.assert_array_equal(counts.per_epoch[1][:11], [1] * 9 + [0, 1])
     assert data.lineage[1] == kgd.EpochLineage(files=(a, str(folder / "b.csv")), rows=10, rows_skipped=1)
+
+
+MIRRORED_RUN = """
+import json, os
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from conftest import id_rows, write_csv
+import keras_growing_data as kgd
+
+folder = sys.argv[1]
+seen = []
+
+
+class RecordIds(keras.layers.Layer):
+    # Each replica reports the ids of its share of the batch. (A summed
+    # counter variable is not reliable for this in replica context.)
+    def call(self, x, training=False):
+        if training:
+            tf.py_function(lambda ids: seen[-1].extend(ids.numpy().astype(int).tolist()), [x[:, 0]], [])
+        return x[:, 1:]
+
+
+class Epochs(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        seen.append([])
+
+    def on_epoch_end(self, epoch, logs=None):
+        write_csv(os.path.join(folder, "n%d.csv" % epoch), id_rows(100 + 10 * epoch, 5 + epoch))
+
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    model = keras.Sequential([keras.Input((2,)), RecordIds(), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
+history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=3, callbacks=[Epochs()], verbose=0)
+print(json.dumps({"replicas": strategy.num_replicas_in_sync, "rows": history.history["rows"],
+                  "seen": [sorted(ids) for ids in seen]}))
+"""
+
+
+def test_mirrored_strategy_on_two_devices_trains_exact_epochs(folder, tmp_path):
+    write_csv(folder / "a.csv", id_rows(0, 37))
+    run = run_python(tmp_path, MIRRORED_RUN, folder)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    result = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    assert result["rows"] == [37, 42, 48]
+    assert result["seen"][0] == list(range(37))
+    assert result["seen"][1] == list(range(37)) + list(range(100, 105))
+    assert result["seen"][2] == list(range(37)) + list(range(100, 105)) + list(range(110, 116))
