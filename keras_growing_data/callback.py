@@ -75,6 +75,11 @@ class GrowingDataCallback(keras.callbacks.Callback):
             nothing twice. `None` keeps the state in memory only.
         follow_symlinks: whether to read symbolic links that lead out of the
             folder; by default they are rejected.
+        storage: `"memory"` (default) keeps the parsed rows in memory;
+            `"disk"` keeps them in a memory-mapped file in `storage_dir`, for
+            data larger than memory, with the same epochs.
+        storage_dir: the local folder for `storage="disk"` (default: a
+            temporary folder).
     """
 
     def __init__(
@@ -92,6 +97,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
         on_bad_row: str = "reject",
         state_dir: str | None = None,
         follow_symlinks: bool = False,
+        storage: str = "memory",
+        storage_dir: str | None = None,
     ):
         super().__init__()
         if batch_size < 1:
@@ -109,6 +116,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
             on_bad_row=on_bad_row,
             state_dir=state_dir,
             seed=seed,
+            storage=storage,
+            storage_dir=storage_dir,
         )
         self.directory = self.ingest.directory
         self.label = label

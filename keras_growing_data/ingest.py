@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.disk_store import DiskRowStore
 from keras_growing_data.manifest import Manifest, rows_key
-from keras_growing_data.reader import BadFileError, BadRow, CsvReader, ParsedFile
+from keras_growing_data.reader import BadFileError, BadRow, CsvReader, ParsedFile, release_parse_memory
 from keras_growing_data.store import RowStore
 from keras_growing_data.watcher import FileStat, FolderWatcher
 
@@ -81,6 +82,11 @@ class FolderIngest:
             `AcceptedFile.skipped`.
         state_dir: a folder keeping the state across restarts, or `None`.
         seed: the store's shuffle seed.
+        storage: `"memory"` keeps parsed rows in memory (`RowStore`);
+            `"disk"` in a memory-mapped file (`DiskRowStore`), for data
+            larger than memory.
+        storage_dir: the local folder of the `"disk"` rows file (default: a
+            temporary folder).
     """
 
     def __init__(
@@ -95,17 +101,21 @@ class FolderIngest:
         on_bad_row: str = "reject",
         state_dir: str | None = None,
         seed: int | None = None,
+        storage: str = "memory",
+        storage_dir: str | None = None,
     ):
         if on_bad_file not in ("reject", "quarantine"):
             raise ValueError(f'on_bad_file must be "reject" or "quarantine", got {on_bad_file!r}.')
         if on_bad_row not in ("reject", "skip"):
             raise ValueError(f'on_bad_row must be "reject" or "skip", got {on_bad_row!r}.')
+        if storage not in ("memory", "disk"):
+            raise ValueError(f'storage must be "memory" or "disk", got {storage!r}.')
         self.directory = str(directory)
         self.on_bad_file = on_bad_file
         self.skip_bad_rows = on_bad_row == "skip"
         self.watcher = FolderWatcher(self.directory, pattern, settle_seconds, follow_symlinks)
         self.reader = CsvReader(label, max_line_bytes=max_line_bytes)
-        self.store = RowStore(seed=seed)
+        self.store = RowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
         self.columns = None
         self.accepted = {}
         self.rejected = {}
@@ -135,6 +145,7 @@ class FolderIngest:
                 if self._ingest(stat):
                     new.append(stat.path)
         if changed:
+            release_parse_memory()
             self._save()
         return new
 

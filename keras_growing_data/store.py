@@ -85,12 +85,11 @@ class RowStore:
             batch_size: rows per batch; the last batch may be smaller.
             shuffle: whether to shuffle the rows.
         """
-        if len(self._tail) > 1:
-            self._tail = [_concat(self._tail)]
-        blocks = self._blocks + self._tail
         num_rows = self.num_rows
         num_batches = -(-num_rows // batch_size)
-        take = _gather_fn(blocks)
+        take = self._take_fn()
+        # The permutation lives as long as the pass: 4 bytes a row, not 8.
+        index_dtype = tf.int32 if num_rows < 2**31 else tf.int64
 
         def batches(order):
             def batch(i):
@@ -104,14 +103,20 @@ class RowStore:
 
             def shuffled(_):
                 seed = self._seed.assign_add([0, 1])
-                order = tf.random.experimental.stateless_shuffle(tf.range(num_rows, dtype=tf.int64), seed)
+                order = tf.random.experimental.stateless_shuffle(tf.range(num_rows, dtype=index_dtype), seed)
                 return batches(order)
 
             dataset = tf.data.Dataset.from_tensors(0).flat_map(shuffled)
         else:
-            dataset = batches(tf.range(num_rows, dtype=tf.int64))
+            dataset = batches(tf.range(num_rows, dtype=index_dtype))
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def _take_fn(self):
+        """A function from global row indices to those rows, as a tensor."""
+        if len(self._tail) > 1:
+            self._tail = [_concat(self._tail)]
+        return _gather_fn(self._blocks + self._tail)
 
 
 def _seed_or_random(seed: int | None) -> int:
@@ -133,6 +138,7 @@ def _gather_fn(blocks: list[tf.Tensor]):
     starts = tf.constant(np.cumsum([0] + [_rows(b) for b in blocks[:-1]]), tf.int64)
 
     def take(index):
+        index = tf.cast(index, tf.int64)
         block = tf.cast(tf.searchsorted(starts, index, side="right") - 1, tf.int32)
         local = index - tf.gather(starts, block)
         parts = tf.dynamic_partition(local, block, len(blocks))

@@ -1,0 +1,79 @@
+import numpy as np
+import tensorflow as tf
+from conftest import counting_model, id_rows, run_python, write_csv
+
+import keras_growing_data as kgd
+from keras_growing_data.disk_store import DiskRowStore
+
+
+def ids_of(dataset):
+    return np.concatenate([batch[:, 0].numpy() for batch in dataset]).astype(int)
+
+
+def test_disk_rows_give_the_same_epochs_as_memory(tmp_path):
+    store = DiskRowStore(tmp_path, seed=3)
+    for first, size in [(0, 5), (5, 40), (45, 1)]:
+        ids = np.arange(first, first + size, dtype="float32")
+        store.append(tf.constant(np.column_stack([ids, -ids])))
+    dataset = store.dataset(batch_size=8)
+    assert dataset.element_spec == tf.TensorSpec([None, 2], tf.float32)
+    assert int(dataset.cardinality()) == 6
+    first, second = ids_of(dataset), ids_of(dataset)
+    assert sorted(first) == sorted(second) == list(range(46))
+    assert list(first) != list(second)
+    rows = np.concatenate([b.numpy() for b in store.dataset(batch_size=8, shuffle=False)])
+    np.testing.assert_array_equal(rows[:, 1], -np.arange(46))
+    assert list(tmp_path.glob("rows-*.f32"))
+
+
+def test_trainer_on_disk_storage_trains_every_row_once(folder, tmp_path):
+    write_csv(folder / "a.csv", id_rows(0, 30))
+    model, counts = counting_model()
+    data = kgd.GrowingDataCallback(
+        folder, label="price", batch_size=8, settle_seconds=0, storage="disk", storage_dir=tmp_path / "rows"
+    )
+    kgd.GrowingDatasetTrainer(model, data).fit(epochs=2, callbacks=[counts], verbose=0)
+    for epoch in (0, 1):
+        np.testing.assert_array_equal(counts.per_epoch[epoch][:30], 1)
+
+
+LARGER_THAN_THE_CAP = """
+import os
+import keras_growing_data as kgd
+
+
+def anonymous_mib():
+    # Resident anonymous memory: what the process holds itself, leaving out
+    # file pages that the kernel may drop (the memory map's among them).
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("RssAnon")).split()[1]) / 1024
+
+
+warm, folder, storage, rows_dir = sys.argv[1:5]
+kgd.GrowingDataCallback(warm, label="c9", settle_seconds=0).poll()  # TF's own start-up memory.
+data = kgd.GrowingDataCallback(folder, label="c9", batch_size=4096, settle_seconds=0,
+                               storage=storage, storage_dir=rows_dir)
+before = anonymous_mib()
+data.poll()
+rows = sum(int(x.shape[0]) for x, _ in data.dataset)
+print(rows, anonymous_mib() - before)
+"""
+
+
+def test_disk_storage_holds_data_larger_than_a_memory_cap(tmp_path):
+    header = ",".join(f"c{i}" for i in range(10)) + "\n"
+    body = "".join(f"{i},1,2,3,4,5,6,7,8,9\n" for i in range(100_000))
+    warm, folder = tmp_path / "warm", tmp_path / "data"
+    warm.mkdir()
+    folder.mkdir()
+    (warm / "w.csv").write_text(header + body[:1000])
+    for n in range(24):  # 2.4 M rows x 10 float32 columns: 96 MiB parsed.
+        (folder / f"part-{n:02d}.csv").write_text(header + body)
+    cap_mib = 48
+    used = {}
+    for storage in ("disk", "memory"):
+        run = run_python(tmp_path, LARGER_THAN_THE_CAP, warm, folder, storage, tmp_path / "rows")
+        assert run.returncode == 0, run.stderr.decode()[-2000:]
+        rows, used[storage] = run.stdout.decode().split()[-2:]
+        assert int(rows) == 2_400_000
+    assert float(used["disk"]) < cap_mib < float(used["memory"]), used
