@@ -1,5 +1,6 @@
 import logging
 import os
+import time
 
 import keras
 import numpy as np
@@ -128,3 +129,22 @@ def test_invalid_arguments_fail_early(folder):
         kgd.GrowingDataCallback(str(folder), label=[1])
     with pytest.raises(ValueError, match="settle_seconds"):
         kgd.GrowingDataCallback(str(folder), label="price", settle_seconds=-1)
+
+
+def test_remote_style_folder_through_tf_gfile(tmp_path):
+    folder = "ram://remote_bucket/incoming"
+    tf.io.gfile.makedirs(folder)
+    with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
+        f.write("id,x,price\n" + "".join(f"{i},1,2\n" for i in range(12)))
+    data = kgd.GrowingDataCallback(
+        folder, label="price", batch_size=5, settle_seconds=0.2, state_dir="ram://remote_bucket/state"
+    )
+    assert data.poll() == []  # No modification time there: the size must stay put first.
+    time.sleep(0.25)
+    assert data.poll() == [f"{folder}/a.csv"]
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=0)
+    assert history.history["rows"] == [12]
+    restored = kgd.GrowingDataCallback(folder, label="price", state_dir="ram://remote_bucket/state")
+    assert restored.num_rows == 12
