@@ -373,12 +373,13 @@ kgd.GrowingDatasetTrainer(model, data).fit(
 """
 
 
-def test_hard_kill_resumes_at_the_epoch_and_reparses_nothing(folder, tmp_path):
+@pytest.mark.parametrize("kill_epoch", [0, 2])
+def test_hard_kill_resumes_at_the_epoch_and_reparses_nothing(folder, tmp_path, kill_epoch):
     a = write_csv(folder / "a.csv", id_rows(0, 10))
     b = write_csv(folder / "b.csv", id_rows(10, 6))
     out = tmp_path / "epochs.jsonl"
     args = [folder, tmp_path / "state", tmp_path / "backup", out]
-    killed = run_python(tmp_path, RESUMABLE_RUN, *args, 2)
+    killed = run_python(tmp_path, RESUMABLE_RUN, *args, kill_epoch)
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
     os.remove(a)  # Its rows were accepted: they stay.
     write_csv(b, id_rows(500, 2), mtime=OLD + 9)  # Changed after acceptance: not read again.
@@ -388,12 +389,14 @@ def test_hard_kill_resumes_at_the_epoch_and_reparses_nothing(folder, tmp_path):
 
     epochs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [e["epoch"] for e in epochs] == [0, 1, 2, 3]
-    assert [(e["rows"], e["files"]) for e in epochs] == [(16, 2), (16, 2), (21, 3), (21, 3)]
-    assert [e["ids"] for e in epochs] == [list(range(16))] * 2 + [list(range(21))] * 2
-    assert all(e["max"] == 1 for e in epochs)
+    before, after = (16, 2), (21, 3)
+    expected = [before if e < kill_epoch else after for e in range(4)]
+    assert [(e["rows"], e["files"]) for e in epochs] == expected
+    assert [e["ids"] for e in epochs] == [list(range(rows)) for rows, _ in expected]
+    assert all(e["max"] == 1 for e in epochs), "a row was trained twice in an epoch"
     manifest = json.loads((tmp_path / "state" / "manifest.json").read_text())
     assert [r["path"] for r in manifest["accepted"]] == [a, b, str(folder / "c.csv")]
-    assert manifest["epochs"] == {"0": [2, 16, 0], "1": [2, 16, 0], "2": [3, 21, 0], "3": [3, 21, 0]}
+    assert manifest["epochs"] == {str(e): [files, rows, 0] for e, (rows, files) in enumerate(expected)}
 
 
 def test_skipped_rows_and_lineage_are_reported_per_epoch(folder):
