@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.ingest import FolderIngest
+from keras_growing_data.watcher import FolderWatcher
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -154,7 +155,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
         return self.ingest.columns
 
     @property
-    def watcher(self):
+    def watcher(self) -> FolderWatcher:
+        """The `FolderWatcher` that finds the folder's complete files."""
         return self.ingest.watcher
 
     @property

@@ -10,6 +10,7 @@ pieces the demo prints with, `GrowthPrinter` and `summary_table`, serve the
 """
 
 import dataclasses
+import importlib.util
 import os
 import tempfile
 import threading
@@ -189,7 +190,13 @@ class GrowthPrinter(keras.callbacks.Callback):
         self.files = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        rows, files = self.data.num_rows, len(self.data.accepted)
+        # What the epoch trains on; `num_rows` may already count a file that
+        # a background poll took in after the epoch's data was fixed.
+        record = getattr(self.data, "lineage", {}).get(epoch)
+        if record is not None:
+            rows, files = record.rows, len(record.files)
+        else:
+            rows, files = self.data.num_rows, len(self.data.accepted)
         if rows != self.rows:
             self.print_fn(
                 f"growth at epoch {epoch + 1}: +{_count(files - self.files, 'file')}, "
@@ -286,7 +293,7 @@ def run_demo(
             settle = 0.0
             validation = GrowingDataCallback(val_folder, label=label, batch_size=64, settle_seconds=0)
         else:
-            label = label or load_demo_data(source).label
+            label = label or _demo_label(source)
             print_fn(f"Watching {folder} for CSV files with label column {label!r}.")
             callbacks, settle, validation = [], 1.0, None
         data = GrowingDataCallback(folder, label=label, batch_size=32, seed=0, settle_seconds=settle)
@@ -343,6 +350,11 @@ def wait_for_rows(data: GrowingDataCallback, seconds: float, print_fn: Callable[
     if data.num_rows == 0:
         rejected = "".join(f"\n  rejected {path}: {r.reason}" for path, r in data.rejected.items())
         raise ValueError(f"No training rows in {data.directory!r}{rejected}")
+
+
+def _demo_label(source: str) -> str:
+    digits = source == "digits" or source == "auto" and importlib.util.find_spec("sklearn") is not None
+    return "digit" if digits else "price"
 
 
 def _count(n: int, noun: str) -> str:

@@ -267,12 +267,11 @@ class FolderIngest:
                 f"not {self.reader.labels}; use another state_dir."
             )
         self.columns = tuple(state["columns"]) if state["columns"] else None
-        for item in state["accepted"]:
-            record = AcceptedFile(**{**item, "skipped": tuple(BadRow(**b) for b in item["skipped"])})
+        accepted, self.rejected = records_of(state)
+        for record in accepted.values():
             rows = self.manifest.load_rows(rows_key(record.path, record.size, record.mtime_ns))
             self.store.append(tf.constant(rows.astype(np.float32, copy=False)))
             self.accepted[record.path] = record
-        self.rejected = {item["path"]: RejectedFile(**item) for item in state["rejected"]}
         paths = tuple(self.accepted)
         self.lineage = {
             int(epoch): EpochLineage(paths[:files], rows, skipped)
@@ -285,6 +284,16 @@ class FolderIngest:
             len(self.rejected),
             self.manifest.path,
         )
+
+
+def records_of(state: dict) -> tuple[dict, dict]:
+    """The accepted and rejected files of a saved state, by path."""
+    accepted = {
+        item["path"]: AcceptedFile(**{**item, "skipped": tuple(BadRow(**b) for b in item["skipped"])})
+        for item in state["accepted"]
+    }
+    rejected = {item["path"]: RejectedFile(**item) for item in state["rejected"]}
+    return accepted, rejected
 
 
 def _same_version(stat: FileStat, record: AcceptedFile | RejectedFile | None) -> bool:

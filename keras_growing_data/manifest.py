@@ -38,12 +38,13 @@ class Manifest:
     []
 
     Args:
-        state_dir: the folder that keeps the state; created if missing.
+        state_dir: the folder that keeps the state; created at the first
+            save, so that loading alone writes nothing.
     """
 
     def __init__(self, state_dir: str):
         self.state_dir = str(state_dir)
-        tf.io.gfile.makedirs(posixpath.join(self.state_dir, "rows"))
+        self._created = False
 
     @property
     def path(self) -> str:
@@ -61,6 +62,7 @@ class Manifest:
 
     def save(self, state: dict) -> None:
         """Replaces the saved state, atomically."""
+        self._create()
         _write_atomically(self.path, json.dumps({**state, "format": FORMAT_VERSION}).encode())
 
     def _rows_path(self, key: str) -> str:
@@ -70,9 +72,15 @@ class Manifest:
         return tf.io.gfile.exists(self._rows_path(key))
 
     def save_rows(self, key: str, rows: np.ndarray) -> None:
+        self._create()
         buffer = io.BytesIO()
         np.save(buffer, rows, allow_pickle=False)
         _write_atomically(self._rows_path(key), buffer.getvalue())
+
+    def _create(self) -> None:
+        if not self._created:
+            tf.io.gfile.makedirs(posixpath.join(self.state_dir, "rows"))
+            self._created = True
 
     def load_rows(self, key: str) -> np.ndarray:
         with tf.io.gfile.GFile(self._rows_path(key), "rb") as f:

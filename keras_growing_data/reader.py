@@ -5,6 +5,7 @@ import csv
 import ctypes
 import ctypes.util
 import dataclasses
+import functools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -73,7 +74,6 @@ class CsvReader:
         self.labels = label_names(label)
         self.chunk_bytes = chunk_bytes
         self.max_line_bytes = max_line_bytes
-        self._parsers = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=os.cpu_count() or 1, thread_name_prefix="csv-parse"
         )
@@ -179,9 +179,7 @@ class CsvReader:
         return columns
 
     def _parser(self, columns: tuple[str, ...]):
-        if columns not in self._parsers:
-            self._parsers[columns] = _chunk_parser(len(columns), self.column_order(columns))
-        return self._parsers[columns]
+        return _chunk_parser(len(columns), tuple(self.column_order(columns)))
 
     def _parse_window(self, columns, window, skip_bad_rows, parts, skipped) -> None:
         """Parses a few chunks in parallel into `parts`; handles bad lines.
@@ -263,7 +261,9 @@ def lines_of(data: bytes) -> bytes:
     return data.removesuffix(b"\n")
 
 
-def _chunk_parser(num_columns: int, order: list[int]):
+@functools.cache
+def _chunk_parser(num_columns: int, order: tuple[int, ...]):
+    """The traced parse function of one schema, shared by every reader."""
     defaults = [tf.constant([], tf.float32)] * num_columns
 
     def decode(lines, quoted):

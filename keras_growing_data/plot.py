@@ -1,0 +1,84 @@
+"""Plots a growing run: loss curves above, dataset size per epoch below."""
+
+import keras
+
+PLOT_EXTRA_HINT = 'plot_growth needs matplotlib: pip install "keras-growing-data[plot]"'
+
+
+def plot_growth(history: keras.callbacks.History | dict, title: str | None = None):
+    """Draws loss curves and dataset size per epoch on one figure.
+
+    The upper axes show every loss of the run (`loss`, `val_loss`, and the
+    per-output losses of a model with several outputs) per epoch, with a
+    dotted line at each epoch where new rows joined. The lower axes show the
+    rows each epoch trained on as bars, and the files accepted by then as a
+    line on a second scale. Epochs are numbered from 1, as in Keras's
+    progress bar.
+
+    The figure is a `matplotlib.figure.Figure` made without `pyplot`, so no
+    window opens and no global state is kept: save it with `savefig`, or
+    let a notebook show it.
+
+    Example:
+
+    ```python
+    history = GrowingDatasetTrainer(model, data).fit(epochs=20)
+    plot_growth(history).savefig("growth.png")
+    ```
+
+    Args:
+        history: the `keras.callbacks.History` that
+            `GrowingDatasetTrainer.fit` returned, or its `history` dict.
+        title: the figure's title, if any.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+
+    Raises:
+        ImportError: matplotlib is not installed (the message names the
+            `plot` extra).
+        ValueError: the history has no epochs, or no `rows` log (it does
+            not come from `GrowingDatasetTrainer.fit`).
+    """
+    try:
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+    except ImportError as e:
+        raise ImportError(PLOT_EXTRA_HINT) from e
+    logs = getattr(history, "history", history)
+    if "rows" not in logs:
+        raise ValueError(
+            "The history has no 'rows' log: pass the History that GrowingDatasetTrainer.fit returned."
+        )
+    rows = list(logs["rows"])
+    if not rows:
+        raise ValueError("The history has no epochs to plot.")
+    epochs = [e + 1 for e in (getattr(history, "epoch", None) or range(len(rows)))]
+    losses = [name for name in logs if name == "loss" or name.endswith("_loss")]
+
+    figure = Figure(figsize=(7, 5.5), layout="constrained")
+    loss_axes, size_axes = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    for name in losses:
+        loss_axes.plot(epochs, logs[name], marker="o", markersize=3, label=name)
+    grew = [epoch for epoch, count, before in zip(epochs, rows, [0, *rows], strict=False) if count != before]
+    for i, epoch in enumerate(grew):
+        label = "new rows" if i == 0 else None
+        loss_axes.axvline(epoch, color="0.6", linestyle=":", linewidth=1, label=label)
+    loss_axes.set_ylabel("loss")
+    if losses or grew:
+        loss_axes.legend(loc="upper right")
+    loss_axes.grid(alpha=0.3)
+
+    size_axes.bar(epochs, rows, color="tab:green", alpha=0.6, label="rows")
+    size_axes.set_ylabel("rows trained", color="tab:green")
+    size_axes.set_xlabel("epoch")
+    size_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if "files" in logs:
+        files_axes = size_axes.twinx()
+        files_axes.step(epochs, logs["files"], where="mid", color="tab:purple", label="files")
+        files_axes.set_ylabel("files accepted", color="tab:purple")
+        files_axes.set_ylim(bottom=0)
+        files_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        figure.suptitle(title)
+    return figure

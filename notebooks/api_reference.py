@@ -1,0 +1,118 @@
+"""Generates the README's API reference from the docstrings, or checks it.
+
+Usage, from the repository root:
+
+    python notebooks/api_reference.py               # print the reference
+    python notebooks/api_reference.py --write FILE  # replace it in FILE (README.md)
+    python notebooks/api_reference.py --check FILE  # exit 1 if FILE's copy is stale
+
+The reference sits in the README between the lines `<!-- api-reference:start -->`
+and `<!-- api-reference:end -->`. It lists every name of
+`keras_growing_data.__all__` with its signature and the first line of its
+docstring, the public methods and properties of the public classes, the
+fields of the records, and the command line's commands. `tests/test_notebooks.py`
+checks on every CI run that the README holds the reference of the code.
+"""
+
+import argparse
+import dataclasses
+import inspect
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras_growing_data as kgd  # noqa: E402
+from keras_growing_data.__main__ import _parser  # noqa: E402
+
+START = "<!-- api-reference:start -->"
+END = "<!-- api-reference:end -->"
+KERAS_HOOKS = ("on_", "set_model", "set_params")
+
+
+def summary(obj) -> str:
+    """The first line of an object's docstring, or '' when it has none."""
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def signature(name: str, obj) -> str:
+    params = []
+    for p in inspect.signature(obj).parameters.values():
+        if p.name == "self":
+            continue
+        params.append(p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}")
+    return f"{name}({', '.join(params)})"
+
+
+def members(cls) -> list[tuple[str, str]]:
+    """`(how it is written, summary)` for the public methods and properties a class defines."""
+    rows = []
+    for name, value in vars(cls).items():
+        if name.startswith("_") or name.startswith(KERAS_HOOKS):
+            continue
+        if isinstance(value, property):
+            rows.append((f"`.{name}`", summary(value)))
+        elif inspect.isfunction(value):
+            rows.append((f"`.{name}()`", summary(value)))
+    return rows
+
+
+def reference() -> str:
+    """The reference, as Markdown."""
+    lines = [START, "", "| Name | What it is |", "| --- | --- |"]
+    for name in kgd.__all__:
+        obj = getattr(kgd, name)
+        if dataclasses.is_dataclass(obj):
+            fields = ", ".join(f"`{f.name}`" for f in dataclasses.fields(obj))
+            lines.append(f"| `{name}` | {summary(obj)} Fields: {fields}. |")
+        elif inspect.isclass(obj):
+            lines.append(f"| `{signature(name, obj)}` | {summary(obj)} |")
+            lines += [f"| {member} | {text} |" for member, text in members(obj)]
+        else:
+            lines.append(f"| `{signature(name, obj)}` | {summary(obj)} |")
+    lines += ["", "| Command | What it does |", "| --- | --- |"]
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for choice in commands._choices_actions:
+        usage = commands.choices[choice.dest].format_usage().removeprefix("usage: ").replace(" [-h]", "")
+        lines.append(f"| `{' '.join(usage.split())}` | {choice.help[0].upper() + choice.help[1:]}. |")
+    lines += ["", END]
+    return "\n".join(line.replace("\n", " ") for line in lines)
+
+
+def stored(path: str) -> str | None:
+    """The reference as it stands in the file at `path`, or None if it has none."""
+    with open(path) as f:
+        text = f.read()
+    if START not in text or END not in text:
+        return None
+    return text[text.index(START) : text.index(END) + len(END)]
+
+
+def write(path: str) -> None:
+    with open(path) as f:
+        text = f.read()
+    old = stored(path)
+    text = text.replace(old, reference()) if old else text.rstrip("\n") + "\n\n" + reference() + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", metavar="FILE")
+    parser.add_argument("--check", metavar="FILE")
+    args = parser.parse_args(argv)
+    if args.write:
+        write(args.write)
+    elif args.check:
+        if stored(args.check) != reference():
+            print(f"{args.check}: the API reference is stale; run: python {__file__} --write {args.check}")
+            return 1
+    else:
+        print(reference())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

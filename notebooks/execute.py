@@ -1,0 +1,84 @@
+"""Runs the notebooks top to bottom and stores their outputs, kept small.
+
+Usage, from the repository root (needs the `notebooks` extra):
+
+    python notebooks/execute.py                      # every notebook
+    python notebooks/execute.py notebooks/01_quickstart.ipynb
+
+Each notebook runs in a fresh kernel in a temporary folder, so whatever it
+writes is thrown away. Timing metadata is dropped and long text outputs are
+cut, so the stored notebooks stay small and diff well. `tests/test_notebooks.py`
+runs the same notebooks on every CI run.
+"""
+
+import glob
+import os
+import sys
+import tempfile
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAX_TEXT_LINES = 40
+
+
+def execute(path: str, timeout: int = 300) -> nbformat.NotebookNode:
+    """Executes the notebook at `path` in a fresh kernel; returns it with its outputs."""
+    notebook = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="kgd-notebook-") as cwd:
+        env_before = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # The kernel inherits it: no TF start-up noise.
+        try:
+            NotebookClient(
+                notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": cwd}}
+            ).execute()
+        finally:
+            if env_before is None:
+                os.environ.pop("TF_CPP_MIN_LOG_LEVEL")
+            else:
+                os.environ["TF_CPP_MIN_LOG_LEVEL"] = env_before
+    return notebook
+
+
+def shrink(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drops timing metadata and TensorFlow's start-up noise, merges and cuts text outputs."""
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output.text = "".join(
+                    line for line in output.text.splitlines(keepends=True) if not is_noise(line)
+                )
+                if not output.text:
+                    continue
+                if outputs and outputs[-1].get("output_type") == "stream" and outputs[-1].name == output.name:
+                    outputs[-1].text += output.text
+                    continue
+            outputs.append(output)
+        for output in outputs:
+            if output.get("output_type") == "stream":
+                lines = output.text.splitlines(keepends=True)
+                if len(lines) > MAX_TEXT_LINES:
+                    cut = len(lines) - MAX_TEXT_LINES
+                    output.text = "".join(lines[:MAX_TEXT_LINES]) + f"[... {cut} more lines]\n"
+        if cell.cell_type == "code":
+            cell.outputs = outputs
+    return notebook
+
+
+def is_noise(line: str) -> bool:
+    """Whether a line is TensorFlow's C++ start-up logging (printed before TF_CPP_MIN_LOG_LEVEL applies)."""
+    return "absl::InitializeLog()" in line or "cudart_stub.cc" in line or "cuda_platform.cc" in line
+
+
+def main(paths: list[str]) -> None:
+    for path in paths or sorted(glob.glob(os.path.join(HERE, "*.ipynb"))):
+        notebook = shrink(execute(path))
+        nbformat.write(notebook, path)
+        print(f"{path}: {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

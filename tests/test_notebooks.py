@@ -1,0 +1,77 @@
+"""The notebooks run top to bottom, are stored small, and the README's API reference is current."""
+
+import importlib.util
+import os
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOTEBOOKS = os.path.join(ROOT, "notebooks")
+NAMES = ["01_quickstart.ipynb", "02_real_data.ipynb", "03_monitoring.ipynb"]
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name.removesuffix(".py"), os.path.join(NOTEBOOKS, name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_top_to_bottom_in_under_two_minutes(name):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    pytest.importorskip("matplotlib")
+    if name == "02_real_data.ipynb":
+        pytest.importorskip("sklearn")
+    if name == "03_monitoring.ipynb":
+        pytest.importorskip("tensorboard")
+    execute = load("execute.py")
+    start = time.monotonic()
+    notebook = execute.execute(os.path.join(NOTEBOOKS, name), timeout=120)  # Raises on a failing cell.
+    assert time.monotonic() - start < 120
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count for cell in code)
+    assert not [o for cell in code for o in cell.outputs if o.output_type == "error"]
+    # The last cell shows the growth plot.
+    assert "image/png" in code[-1].outputs[0].data
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stored_notebook_is_executed_and_small(name):
+    nbformat = pytest.importorskip("nbformat")
+    path = os.path.join(NOTEBOOKS, name)
+    assert os.path.getsize(path) < 100_000
+    notebook = nbformat.read(path, as_version=4)
+    assert notebook.metadata.kernelspec.name == "python3"
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(cell.execution_count for cell in code), "store a run: notebooks/execute.py"
+    for cell in code:
+        for output in cell.outputs:
+            assert output.output_type != "error"
+            assert len(output.get("data", {}).get("image/png", "")) < 40_000
+            assert len(output.get("text", "").splitlines()) <= 41
+            assert "absl::InitializeLog" not in output.get("text", "")
+
+
+def test_readme_api_reference_matches_the_docstrings():
+    api = load("api_reference.py")
+    readme = os.path.join(ROOT, "README.md")
+    assert api.stored(readme) == api.reference(), (
+        f"{readme}: the API reference is stale; run: python notebooks/api_reference.py --write {readme}"
+    )
+
+
+def test_every_public_name_has_a_one_line_summary():
+    import keras_growing_data as kgd
+
+    api = load("api_reference.py")
+    for name in kgd.__all__:
+        line = api.summary(getattr(kgd, name))
+        assert line.endswith("."), f"{name}: its docstring needs a one-line summary, got {line!r}"
+    reference = api.reference()
+    for name in kgd.__all__:
+        assert f"| `{name}" in reference
+    for command in ("demo", "status", "train"):
+        assert f"| `keras-growing-data {command} " in reference
