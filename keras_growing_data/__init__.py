@@ -4,6 +4,7 @@ from keras_growing_data.callback import GrowingDataCallback
 from keras_growing_data.ingest import AcceptedFile, EpochLineage, RejectedFile
 from keras_growing_data.plot import plot_growth
 from keras_growing_data.trainer import GrowingDatasetTrainer
+from keras_growing_data.workers import MultiWorkerTrainer, WorkerDataCallback
 
 __version__ = "0.1.0"
 
@@ -12,6 +13,8 @@ __all__ = [
     "EpochLineage",
     "GrowingDataCallback",
     "GrowingDatasetTrainer",
+    "MultiWorkerTrainer",
     "RejectedFile",
+    "WorkerDataCallback",
     "plot_growth",
 ]

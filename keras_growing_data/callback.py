@@ -201,9 +201,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             shuffle = self.shuffle if shuffle is None else shuffle
             key = (self.ingest.store.version, shuffle)
             if self._built is None or self._built[0] != key:
-                rows = self.ingest.store.dataset(self.batch_size, shuffle)
-                split = tf.autograph.experimental.do_not_convert(self._split)
-                dataset = rows.map(split, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                dataset = self.ingest.store.dataset(self.batch_size, shuffle, transform=self._split)
                 self._built = (key, dataset)
             return self._built[1]
 

@@ -149,6 +149,19 @@ class FolderIngest:
             self._save()
         return new
 
+    def ingest_files(self, stats: Sequence[FileStat]) -> list[str]:
+        """Ingests exactly these file versions, in this order, without scanning the folder.
+
+        For a worker that must take the files another process accepted
+        (`workers.ingest_snapshot`). Returns the accepted paths; the others
+        land in `rejected`, as in `poll()`.
+        """
+        new = [stat.path for stat in stats if self._ingest(stat)]
+        if stats:
+            release_parse_memory()
+            self._save()
+        return new
+
     def record_epoch(self, epoch: int) -> EpochLineage:
         """Notes that epoch `epoch` trains on everything accepted now."""
         lineage = EpochLineage(tuple(self.accepted), self.num_rows, self.rows_skipped)

@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import posixpath
+import secrets
 
 import numpy as np
 import tensorflow as tf
@@ -63,7 +64,7 @@ class Manifest:
     def save(self, state: dict) -> None:
         """Replaces the saved state, atomically."""
         self._create()
-        _write_atomically(self.path, json.dumps({**state, "format": FORMAT_VERSION}).encode())
+        write_atomically(self.path, json.dumps({**state, "format": FORMAT_VERSION}).encode())
 
     def _rows_path(self, key: str) -> str:
         return posixpath.join(self.state_dir, "rows", f"{key}.npy")
@@ -75,7 +76,7 @@ class Manifest:
         self._create()
         buffer = io.BytesIO()
         np.save(buffer, rows, allow_pickle=False)
-        _write_atomically(self._rows_path(key), buffer.getvalue())
+        write_atomically(self._rows_path(key), buffer.getvalue())
 
     def _create(self) -> None:
         if not self._created:
@@ -92,8 +93,9 @@ def rows_key(path: str, size: int, mtime_ns: int) -> str:
     return hashlib.sha1(f"{path}\0{size}\0{mtime_ns}".encode()).hexdigest()[:24]
 
 
-def _write_atomically(path: str, data: bytes) -> None:
-    partial = path + ".partial"
+def write_atomically(path: str, data: bytes) -> None:
+    """Writes under a temporary name of its own, then renames over `path`."""
+    partial = f"{path}.{secrets.token_hex(4)}.partial"
     with tf.io.gfile.GFile(partial, "wb") as f:
         f.write(data)
     tf.io.gfile.rename(partial, path, overwrite=True)

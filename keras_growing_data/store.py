@@ -1,5 +1,7 @@
 """Keeps the accepted rows and builds each epoch's dataset over them."""
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -75,7 +77,9 @@ class RowStore:
         """Makes the next pass's permutation a function of `seed` alone."""
         self._seed.assign([seed, 0])
 
-    def dataset(self, batch_size: int, shuffle: bool = True) -> tf.data.Dataset:
+    def dataset(
+        self, batch_size: int, shuffle: bool = True, transform: Callable | None = None
+    ) -> tf.data.Dataset:
         """Batches of all rows stored now, each row exactly once per pass.
 
         With `shuffle`, every pass over the dataset draws a new permutation of
@@ -84,6 +88,9 @@ class RowStore:
         Args:
             batch_size: rows per batch; the last batch may be smaller.
             shuffle: whether to shuffle the rows.
+            transform: a function applied to each `[batch, columns]` tensor in
+                the same `map` as the gather (a second `map` would cost a
+                `tf.data` element per batch more).
         """
         num_rows = self.num_rows
         num_batches = -(-num_rows // batch_size)
@@ -93,11 +100,10 @@ class RowStore:
 
         def batches(order):
             def batch(i):
-                return take(order[i * batch_size : (i + 1) * batch_size])
+                rows = take(order[i * batch_size : (i + 1) * batch_size])
+                return rows if transform is None else transform(rows)
 
-            return tf.data.Dataset.range(num_batches).map(
-                batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-            )
+            return tf.data.Dataset.range(num_batches).map(_plain(batch))
 
         if shuffle:
 
@@ -106,7 +112,7 @@ class RowStore:
                 order = tf.random.experimental.stateless_shuffle(tf.range(num_rows, dtype=index_dtype), seed)
                 return batches(order)
 
-            dataset = tf.data.Dataset.from_tensors(0).flat_map(shuffled)
+            dataset = tf.data.Dataset.from_tensors(0).flat_map(_plain(shuffled))
         else:
             dataset = batches(tf.range(num_rows, dtype=index_dtype))
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(num_batches))
@@ -117,6 +123,11 @@ class RowStore:
         if len(self._tail) > 1:
             self._tail = [_concat(self._tail)]
         return _gather_fn(self._blocks + self._tail)
+
+
+def _plain(function: Callable) -> Callable:
+    """`function` as `tf.data` should trace it: as written, without AutoGraph."""
+    return tf.autograph.experimental.do_not_convert(function)
 
 
 def _seed_or_random(seed: int | None) -> int:

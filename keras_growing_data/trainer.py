@@ -95,7 +95,7 @@ class GrowingDatasetTrainer:
                     {
                         "verbose": verbose,
                         "epochs": epochs,
-                        "steps": int(dataset.cardinality()),
+                        "steps": _num_batches(dataset),
                     }
                 )
                 model.fit(
@@ -185,6 +185,12 @@ def _finalize_once(model: keras.Model):
     finally:
         del optimizer.finalize_variable_values
     optimizer.finalize_variable_values(model.trainable_weights)
+
+
+def _num_batches(dataset) -> int:
+    """An epoch's batch count; a `tf.distribute` dataset's `cardinality` is an attribute."""
+    cardinality = dataset.cardinality
+    return int(cardinality() if callable(cardinality) else cardinality)
 
 
 def _validation_dataset(validation_data):

@@ -95,3 +95,26 @@ def run_python(tmp_path, source, *args, timeout=300):
     return subprocess.run(
         [sys.executable, str(script), *map(str, args)], env=env, capture_output=True, timeout=timeout
     )
+
+
+def snapshot_of(folder, names, epoch=0, run="run-test"):
+    """The `EpochSnapshot` a chief would publish for these files of `folder`."""
+    from keras_growing_data.snapshot import EpochSnapshot, SnapshotFile
+
+    files = []
+    for name in names:
+        stat = os.stat(folder / name)
+        rows = sum(1 for _ in open(folder / name)) - 1
+        files.append(SnapshotFile(name, rows, stat.st_size, stat.st_mtime_ns))
+    return EpochSnapshot(
+        run=run,
+        epoch=epoch,
+        seed=5,
+        batch_size=8,
+        shuffle=True,
+        num_workers=2,
+        labels=("price",),
+        columns=("id", "x", "price"),
+        on_bad_row="reject",
+        files=tuple(files),
+    )
