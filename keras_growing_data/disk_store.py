@@ -1,5 +1,6 @@
 """Keeps the accepted rows in a file on disk, for data larger than memory."""
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -41,7 +42,7 @@ class DiskRowStore(RowStore):
         os.makedirs(folder, exist_ok=True)
         self.path = os.path.join(folder, f"rows-{uuid.uuid4().hex}.f32")
         open(self.path, "wb").close()
-        weakref.finalize(self, os.remove, self.path)
+        weakref.finalize(self, _remove, self.path)
         self._num_rows = 0
         self._num_columns = None
 
@@ -77,3 +78,9 @@ class DiskRowStore(RowStore):
             return batch
 
         return take
+
+
+def _remove(path: str) -> None:
+    """Deletes the rows file, unless its folder went first (a temporary one)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)

@@ -1,11 +1,13 @@
 """Parses one CSV file into a float32 matrix of rows."""
 
+import collections
 import concurrent.futures
 import csv
 import ctypes
 import ctypes.util
 import dataclasses
 import functools
+import itertools
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -74,9 +76,8 @@ class CsvReader:
         self.labels = label_names(label)
         self.chunk_bytes = chunk_bytes
         self.max_line_bytes = max_line_bytes
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 1, thread_name_prefix="csv-parse"
-        )
+        self._workers = os.cpu_count() or 1
+        self._pool = concurrent.futures.ThreadPoolExecutor(self._workers, thread_name_prefix="csv-parse")
 
     def column_order(self, columns: Sequence[str]) -> list[int]:
         """Indices of the file's columns, features first and labels last."""
@@ -111,17 +112,20 @@ class CsvReader:
             raise BadFileError("the file is empty")
         header, _, body = first[1].partition(b"\n")
         columns = self._header(header, expected)
+        parse = self._parser(tuple(columns))
         parts = []
         skipped = []
-        size = len(first[1])
-        window = [(2, body)]
-        for chunk in chunks:
-            window.append(chunk)
-            size += len(chunk[1])
-            if len(window) >= 16:
-                self._parse_window(columns, window, skip_bad_rows, parts, skipped)
-                window = []
-        self._parse_window(columns, window, skip_bad_rows, parts, skipped)
+        size = len(first[1]) - len(body)
+        pending = collections.deque()
+        # Chunks go to the pool as they are read, at most two per thread
+        # ahead, so reading overlaps parsing and memory stays bounded.
+        for line, data in itertools.chain([(2, body)], chunks):
+            size += len(data)
+            pending.append((line, data, self._pool.submit(_parse_lines, parse, data)))
+            if len(pending) > 2 * self._workers:
+                self._collect(pending.popleft(), columns, parse, skip_bad_rows, parts, skipped)
+        while pending:
+            self._collect(pending.popleft(), columns, parse, skip_bad_rows, parts, skipped)
         if not parts:
             if skipped:
                 raise BadFileError(
@@ -181,35 +185,34 @@ class CsvReader:
     def _parser(self, columns: tuple[str, ...]):
         return _chunk_parser(len(columns), tuple(self.column_order(columns)))
 
-    def _parse_window(self, columns, window, skip_bad_rows, parts, skipped) -> None:
-        """Parses a few chunks in parallel into `parts`; handles bad lines.
+    def _collect(self, item, columns, parse, skip_bad_rows, parts, skipped) -> None:
+        """Takes one parsed chunk into `parts`; handles its bad lines.
 
         A chunk that fails is looked at again line by line in Python, only
         then: to name the first bad line, or, with `skip_bad_rows`, to
         parse its good lines alone and list the bad ones in `skipped`.
         """
-        parse = self._parser(tuple(columns))
-        window = [(line, data, lines_of(data)) for line, data in window]
-        window = [item for item in window if item[2]]
-        results = list(self._pool.map(lambda item: _try_parse(parse, item[2]), window))
-        for (line, data, _), result in zip(window, results, strict=True):
-            if isinstance(result, tf.Tensor):
-                parts.append(result)
-                continue
-            if not skip_bad_rows:
-                diagnose(line, data, columns)
-                raise BadFileError(f"does not parse: {result}")
-            good = []
-            for number, raw, reason in line_problems(line, data, columns):
-                if reason is None:
-                    good.append(raw)
-                else:
-                    skipped.append(BadRow(number, reason))
-            if good:
-                rows = _try_parse(parse, b"\n".join(good))
-                if not isinstance(rows, tf.Tensor):
-                    raise BadFileError(f"does not parse: {rows}")
-                parts.append(rows)
+        line, data, future = item
+        result = future.result()
+        if result is None:
+            return  # Blank lines only.
+        if isinstance(result, tf.Tensor):
+            parts.append(result)
+            return
+        if not skip_bad_rows:
+            diagnose(line, data, columns)
+            raise BadFileError(f"does not parse: {result}")
+        good = []
+        for number, raw, reason in line_problems(line, data, columns):
+            if reason is None:
+                good.append(raw)
+            else:
+                skipped.append(BadRow(number, reason))
+        if good:
+            rows = _parse_lines(parse, b"\n".join(good))
+            if not isinstance(rows, tf.Tensor):
+                raise BadFileError(f"does not parse: {rows}")
+            parts.append(rows)
 
 
 def release_parse_memory() -> None:
@@ -284,8 +287,11 @@ def _chunk_parser(num_columns: int, order: tuple[int, ...]):
     return parse
 
 
-def _try_parse(parse, lines: bytes) -> tf.Tensor | str:
-    """The chunk's rows, or why it failed."""
+def _parse_lines(parse, data: bytes) -> tf.Tensor | str | None:
+    """A chunk's rows, why it failed, or None if it holds only blank lines."""
+    lines = lines_of(data)
+    if not lines:
+        return None
     try:
         rows, finite = parse(lines, b'"' in lines)
     except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
