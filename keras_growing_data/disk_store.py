@@ -62,8 +62,16 @@ class DiskRowStore(RowStore):
         """Appends a `[n, columns]` float32 tensor of rows to the file."""
         if self._num_columns not in (None, rows.shape[1]):
             raise ValueError(f"rows have {rows.shape[1]} columns, the store {self._num_columns}")
-        with open(self.path, "ab") as f:
-            np.ascontiguousarray(rows.numpy(), dtype=np.float32).tofile(f)
+        values = np.ascontiguousarray(rows.numpy(), dtype=np.float32)
+        with open(self.path, "ab", buffering=0) as f:
+            end = f.tell()
+            try:
+                unwritten = memoryview(values).cast("B")
+                while unwritten:
+                    unwritten = unwritten[f.write(unwritten) :]
+            except BaseException:
+                f.truncate(end)  # A partial write would shift every later row.
+                raise
         self._num_columns = int(rows.shape[1])
         self._num_rows += int(rows.shape[0])
         self.version += 1

@@ -2,6 +2,7 @@
 
 import dataclasses
 import logging
+import os
 import posixpath
 from collections.abc import Sequence
 
@@ -110,7 +111,9 @@ class FolderIngest:
             raise ValueError(f'on_bad_row must be "reject" or "skip", got {on_bad_row!r}.')
         if storage not in ("memory", "disk"):
             raise ValueError(f'storage must be "memory" or "disk", got {storage!r}.')
-        self.directory = str(directory)
+        # One spelling of a local folder, so that a restart that names it
+        # differently ("./incoming") finds the files it already accepted.
+        self.directory = str(directory) if "://" in str(directory) else os.path.abspath(directory)
         self.on_bad_file = on_bad_file
         self.skip_bad_rows = on_bad_row == "skip"
         self.watcher = FolderWatcher(self.directory, pattern, settle_seconds, follow_symlinks)
@@ -179,11 +182,16 @@ class FolderIngest:
                 stat.path, self.columns, self.skip_bad_rows
             )
         except BadFileError as e:
-            self._reject(stat, self._changed_reason(stat) or str(e))
+            changed = self._changed_reason(stat)
+            self._reject(stat, changed or str(e), quarantine=not changed)
+            return False
+        except Exception as e:  # poll() must never raise for a bad file.
+            logger.exception("Unexpected error reading %s", stat.path)
+            self._reject(stat, f"cannot be read: {type(e).__name__}: {e}")
             return False
         changed = self._changed_reason(stat, parsed.size)
         if changed:
-            self._reject(stat, changed)
+            self._reject(stat, changed, quarantine=False)
             return False
         if self.manifest is not None:
             self.manifest.save_rows(key, parsed.rows.numpy())
@@ -222,8 +230,11 @@ class FolderIngest:
             return f"changed while being read ({size_read} bytes read, {stat.size} listed)"
         return None
 
-    def _reject(self, stat: FileStat, reason: str) -> None:
-        moved_to = self._quarantine(stat.path, reason) if self.on_bad_file == "quarantine" else None
+    def _reject(self, stat: FileStat, reason: str, quarantine: bool = True) -> None:
+        """Sets a file aside; a file that changed while read is never moved (it is in flux)."""
+        moved_to = None
+        if quarantine and self.on_bad_file == "quarantine":
+            moved_to = self._quarantine(stat.path, reason)
         self.rejected[stat.path] = RejectedFile(stat.path, reason, stat.size, stat.mtime_ns, moved_to)
         where = f" (moved to {moved_to})" if moved_to else ""
         logger.warning("Rejected %s%s: %s", stat.path, where, reason)
@@ -274,6 +285,11 @@ class FolderIngest:
         state = self.manifest.load()
         if state is None:
             return
+        if state["directory"] != self.directory:
+            raise ValueError(
+                f"{self.manifest.path} was written for the folder {state['directory']!r}, "
+                f"not {self.directory!r}; use another state_dir."
+            )
         if state["labels"] != self.reader.labels:
             raise ValueError(
                 f"{self.manifest.path} was written for labels {state['labels']}, "

@@ -139,11 +139,19 @@ class CsvReader:
         """Yields `(number of its first line, bytes)` chunks of whole lines."""
         line = 1
         carry = b""
+        # No read is longer than the longest line allowed, so only a line that
+        # spans reads (the carry and what follows it) can be too long.
+        read_bytes = min(self.chunk_bytes, self.max_line_bytes)
         while True:
-            block = f.read(self.chunk_bytes)
+            block = f.read(read_bytes)
             if not block:
                 break
             data = carry + block
+            first_end = data.find(b"\n")
+            if carry and (first_end if first_end >= 0 else len(data)) > self.max_line_bytes:
+                raise BadFileError(
+                    f"line {line} is longer than the maximum of {self.max_line_bytes} bytes (max_line_bytes)"
+                )
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 carry = data
@@ -151,10 +159,6 @@ class CsvReader:
                 chunk, carry = data[:cut], data[cut:]
                 yield line, chunk
                 line += chunk.count(b"\n")
-            if len(carry) > self.max_line_bytes:
-                raise BadFileError(
-                    f"line {line} is longer than the maximum of {self.max_line_bytes} bytes (max_line_bytes)"
-                )
         if carry:
             yield line, carry
 
@@ -164,7 +168,10 @@ class CsvReader:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BadFileError("line 1 (the header) is not valid UTF-8") from None
-        columns = [name.strip() for name in next(csv.reader([text], skipinitialspace=True), [])]
+        try:
+            columns = [name.strip() for name in next(csv.reader([text], skipinitialspace=True), [])]
+        except csv.Error as e:
+            raise BadFileError(f"line 1 (the header) is not CSV: {e}") from None
         if not columns or any(not name for name in columns):
             raise BadFileError(f"line 1 (the header) has an empty column name: {text!r}")
         duplicates = sorted({name for name in columns if columns.count(name) > 1})
@@ -320,7 +327,10 @@ def _line_problem(raw: bytes, columns: Sequence[str]) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return "not valid UTF-8"
-    fields = next(csv.reader([text], skipinitialspace=True), [])
+    try:
+        fields = next(csv.reader([text], skipinitialspace=True), [])
+    except csv.Error as e:  # A field over csv.field_size_limit(), for one.
+        return f"not CSV: {e}"
     if len(fields) != len(columns):
         return f"expected {len(columns)} fields, found {len(fields)}"
     for name, value in zip(columns, fields, strict=True):
@@ -348,4 +358,8 @@ def _tf_message(error: Exception) -> str:
     if not isinstance(error, tf.errors.OpError):
         return str(error)
     message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message)
-    return message.splitlines()[0]
+    # In graph mode the first line is "Graph execution error:"; the op's own
+    # words (`Field 1 in record 0 is not a valid float: 1_000`) come later.
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    said = [line for line in lines if re.match(r"(Field|Expect|Unquoted|Quoted)\b", line)]
+    return (said or lines or [message])[0]

@@ -72,6 +72,15 @@ class GrowingDatasetTrainer:
             The run's `keras.callbacks.History` (also `model.history`).
         """
         self._wait_for_rows(wait_for_data)
+        if isinstance(validation_data, GrowingDataCallback):
+            validation_data.poll()
+            if validation_data.num_rows == 0:
+                # An epoch without validation would have no val_* logs, and
+                # History's lists would no longer line up with the epochs.
+                raise ValueError(
+                    f"No validation rows in {validation_data.directory!r}: put a first file there "
+                    "before training, or pass validation_data=None."
+                )
         run = TrainingRunCallbacks(
             [self.data, *(callbacks or [])],
             add_history=True,
@@ -197,8 +206,6 @@ def _validation_dataset(validation_data):
     if not isinstance(validation_data, GrowingDataCallback):
         return validation_data
     validation_data.poll()
-    if validation_data.num_rows == 0:
-        return None
     return validation_data.build_dataset(shuffle=False)
 
 

@@ -77,3 +77,31 @@ def test_disk_storage_holds_data_larger_than_a_memory_cap(tmp_path):
         rows, used[storage] = run.stdout.decode().split()[-2:]
         assert int(rows) == 2_400_000
     assert float(used["disk"]) < cap_mib < float(used["memory"]), used
+
+
+DISK_FULL = """
+import os, resource, signal
+import numpy as np
+import tensorflow as tf
+from keras_growing_data.disk_store import DiskRowStore
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # A failed write, not a killed process.
+store = DiskRowStore(sys.argv[1])
+store.append(tf.constant(np.zeros((100, 2), "float32")))
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))  # The disk fills up mid-append.
+try:
+    store.append(tf.constant(np.ones((100, 2), "float32")))
+except OSError:
+    print("append failed")
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+store.append(tf.constant(np.full((3, 2), 7, "float32")))
+rows = np.concatenate([b.numpy() for b in store.dataset(50, shuffle=False)])
+print(store.num_rows, os.path.getsize(store.path), rows[-1].tolist(), float(rows[:100].sum()))
+"""
+
+
+def test_a_failed_append_leaves_no_partial_rows(tmp_path):
+    run = run_python(tmp_path, DISK_FULL, tmp_path)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    assert run.stdout.decode().split("\n")[:2] == ["append failed", "103 824 [7.0, 7.0] 0.0"]

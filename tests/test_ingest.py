@@ -204,3 +204,34 @@ def test_rows_saved_just_before_a_crash_are_reused_not_reparsed(folder, tmp_path
     restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
     assert restarted.poll() == [b]
     assert restarted.accepted[b].rows == 4 and restarted.rejected == {}
+
+
+def test_a_file_that_changes_while_read_is_never_quarantined(folder):
+    path = write_csv(folder / "a.csv", 5)
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+    [listed] = ingest.watcher.complete_files()
+    write_csv(path, 6, mtime=OLD + 1)  # A writer is still at it.
+    assert not ingest._ingest(listed)
+    assert os.path.exists(path) and ingest.rejected[path].moved_to is None
+    assert ingest.poll() == [path] and ingest.num_rows == 6
+
+
+def test_a_restart_that_spells_the_folder_differently_counts_nothing_twice(folder, tmp_path, monkeypatch):
+    write_csv(folder / "a.csv", 4)
+    state = tmp_path / "state"
+    FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
+    monkeypatch.chdir(folder.parent)
+    again = FolderIngest("./incoming/", label="price", settle_seconds=0, state_dir=state)
+    assert again.poll() == [] and again.num_rows == 4
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(ValueError, match="was written for the folder"):
+        FolderIngest(other, label="price", settle_seconds=0, state_dir=state)
+
+
+def test_a_file_the_csv_module_cannot_split_is_rejected_not_raised(folder):
+    write_bytes(folder / "a.csv", b"id,x,price\n1," + b"9" * 200_000 + b",3\n")
+    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    assert ingest.poll() == []
+    [reason] = [r.reason for r in ingest.rejected.values()]
+    assert "field larger than field limit" in reason

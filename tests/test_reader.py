@@ -94,3 +94,28 @@ def test_unreadable_path_is_a_bad_file(tmp_path):
 def test_label_none_keeps_every_column_as_a_feature(tmp_path):
     path = write(tmp_path / "a.csv", "a,b\n1,2\n")
     np.testing.assert_array_equal(CsvReader(label=None).read(path).rows.numpy(), [[1, 2]])
+
+
+def test_fields_too_large_for_the_csv_module_are_reasons_not_crashes(tmp_path):
+    header = write(tmp_path / "h.csv", "a," + "b" * 200_000 + ",price\n1,2,3\n")
+    with pytest.raises(
+        BadFileError, match=r"line 1 \(the header\) is not CSV: field larger than field limit"
+    ):
+        CsvReader(label="price").read(header)
+    field = write(tmp_path / "f.csv", "a,b,price\n1," + "9" * 200_000 + ",3\n")
+    with pytest.raises(BadFileError, match="line 2: not CSV: field larger than field limit"):
+        CsvReader(label="price").read(field)
+
+
+def test_a_long_line_inside_one_read_is_caught_too(tmp_path):
+    path = write(tmp_path / "a.csv", "a,b,price\n1,2,3\n" + "1" * 500 + ",2,3\n4,5,6\n")
+    with pytest.raises(BadFileError, match="line 3 is longer than the maximum of 100 bytes"):
+        CsvReader(label="price", max_line_bytes=100).read(path)
+    fine = write(tmp_path / "b.csv", "a,b,price\n" + "1,2,3\n" * 100)
+    assert CsvReader(label="price", max_line_bytes=100).read(fine).rows.shape == (100, 3)
+
+
+def test_values_only_tensorflow_refuses_still_get_a_reason(tmp_path):
+    path = write(tmp_path / "a.csv", "a,b,price\n1,1_000,3\n")
+    with pytest.raises(BadFileError, match="Field 1 in record 0 is not a valid float: 1_000"):
+        CsvReader(label="price").read(path)

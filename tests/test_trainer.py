@@ -465,3 +465,13 @@ def test_mirrored_strategy_on_two_devices_trains_exact_epochs(folder, tmp_path):
     assert result["seen"][0] == list(range(37))
     assert result["seen"][1] == list(range(37)) + list(range(100, 105))
     assert result["seen"][2] == list(range(37)) + list(range(100, 105)) + list(range(110, 116))
+
+
+def test_an_empty_validation_folder_fails_before_training(folder, tmp_path):
+    write_csv(folder / "a.csv", 8)
+    (tmp_path / "val").mkdir()
+    model, _ = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0)
+    validation = kgd.GrowingDataCallback(tmp_path / "val", label="price", settle_seconds=0)
+    with pytest.raises(ValueError, match="No validation rows in .*val"):
+        kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_data=validation, verbose=0)
