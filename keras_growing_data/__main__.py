@@ -29,7 +29,6 @@ from keras_growing_data.demo import (
     run_demo,
     save_plot,
     summary_table,
-    wait_for_rows,
 )
 from keras_growing_data.ingest import records_of
 from keras_growing_data.manifest import Manifest
@@ -226,7 +225,10 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.validation_folder:
         validation = GrowingDataCallback(args.validation_folder, args.label, args.batch_size, **options)
     print(f"Watching {args.folder} for {args.pattern} files with label column {args.label!r}.")
-    wait_for_rows(data, args.wait_for_data)
+    data.poll()
+    if args.wait_for_data > 0 and data.num_rows == 0:
+        print(f"Waiting up to {args.wait_for_data:g} s for the first file in {args.folder}...")
+    data.wait_for_rows(args.wait_for_data)
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     model = default_model(data, task=args.task)

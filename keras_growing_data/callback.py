@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 import keras
@@ -179,6 +180,33 @@ class GrowingDataCallback(keras.callbacks.Callback):
         """
         with self._lock:
             return self.ingest.poll()
+
+    def wait_for_rows(self, seconds: float = 0) -> None:
+        """Polls until some rows are accepted, for at most `seconds`.
+
+        Args:
+            seconds: how long to wait; 0 polls once.
+
+        Raises:
+            FileNotFoundError: the folder still does not exist.
+            ValueError: no file was accepted in time; the message lists the
+                rejected files and why.
+        """
+        deadline = time.monotonic() + seconds
+        self.poll()
+        while self.num_rows == 0 and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+            self.poll()
+        if self.num_rows:
+            return
+        if not self.watcher.exists():
+            raise FileNotFoundError(f"The training folder {self.directory!r} does not exist.")
+        waited = f" after waiting {seconds:g} s" if seconds else ""
+        rejected = "".join(f"\n  rejected {path}: {r.reason}" for path, r in self.rejected.items())
+        raise ValueError(
+            f"No training rows in {self.directory!r}{waited}; pass wait_for_data=seconds to wait "
+            f"for the first files.{rejected}"
+        )
 
     @property
     def dataset(self) -> tf.data.Dataset:

@@ -14,7 +14,6 @@ import importlib.util
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 
 import keras
@@ -297,7 +296,10 @@ def run_demo(
             print_fn(f"Watching {folder} for CSV files with label column {label!r}.")
             callbacks, settle, validation = [], 1.0, None
         data = GrowingDataCallback(folder, label=label, batch_size=32, seed=0, settle_seconds=settle)
-        wait_for_rows(data, wait_for_data, print_fn)
+        data.poll()
+        if wait_for_data > 0 and data.num_rows == 0:
+            print_fn(f"Waiting up to {wait_for_data:g} s for the first file in {folder}...")
+        data.wait_for_rows(wait_for_data)
         keras.utils.set_random_seed(0)
         trainer = GrowingDatasetTrainer(default_model(data, print_fn=print_fn), data)
         history = trainer.fit(
@@ -328,28 +330,6 @@ def save_plot(history: keras.callbacks.History, out: str, print_fn: Callable[[st
     figure.savefig(out, dpi=100)
     print_fn(f"Plot of loss and dataset size per epoch: {os.path.abspath(out)}")
     return True
-
-
-def wait_for_rows(data: GrowingDataCallback, seconds: float, print_fn: Callable[[str], None] = print) -> None:
-    """Polls until rows are accepted or `seconds` pass; raises if none came.
-
-    Raises:
-        FileNotFoundError: the folder does not exist.
-        ValueError: no file was accepted in time (the message names the
-            first rejected file).
-    """
-    if not data.watcher.exists():
-        raise FileNotFoundError(f"The training folder {data.directory!r} does not exist.")
-    data.poll()
-    deadline = time.monotonic() + seconds
-    if data.num_rows == 0 and seconds > 0:
-        print_fn(f"Waiting up to {seconds:g} s for the first file in {data.directory}...")
-    while data.num_rows == 0 and time.monotonic() < deadline:
-        time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
-        data.poll()
-    if data.num_rows == 0:
-        rejected = "".join(f"\n  rejected {path}: {r.reason}" for path, r in data.rejected.items())
-        raise ValueError(f"No training rows in {data.directory!r}{rejected}")
 
 
 def _demo_label(source: str) -> str:

@@ -1,7 +1,6 @@
 """Trains a Keras model one epoch at a time on a growing folder."""
 
 import contextlib
-import time
 
 import keras
 
@@ -71,7 +70,7 @@ class GrowingDatasetTrainer:
         Returns:
             The run's `keras.callbacks.History` (also `model.history`).
         """
-        self._wait_for_rows(wait_for_data)
+        self.data.wait_for_rows(wait_for_data)
         if isinstance(validation_data, GrowingDataCallback):
             validation_data.poll()
             if validation_data.num_rows == 0:
@@ -123,23 +122,6 @@ class GrowingDatasetTrainer:
                     break
         run.end_run()
         return run.history
-
-    def _wait_for_rows(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        self.data.poll()
-        while self.data.num_rows == 0:
-            if time.monotonic() >= deadline:
-                if not self.data.watcher.exists():
-                    raise FileNotFoundError(f"The training folder {self.data.directory!r} does not exist.")
-                waited = f" after waiting {seconds:g} s" if seconds else ""
-                raise ValueError(
-                    f"No training rows in {self.data.directory!r}{waited}: "
-                    f"{len(self.data.rejected)} files rejected "
-                    f"({_first_reason(self.data)}). Pass wait_for_data=seconds "
-                    "to wait for the first files."
-                )
-            time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
-            self.data.poll()
 
 
 class TrainingRunCallbacks(keras.callbacks.CallbackList):
@@ -207,10 +189,3 @@ def _validation_dataset(validation_data):
         return validation_data
     validation_data.poll()
     return validation_data.build_dataset(shuffle=False)
-
-
-def _first_reason(data: GrowingDataCallback) -> str:
-    if not data.rejected:
-        return "no complete file matching the pattern"
-    path, record = next(iter(data.rejected.items()))
-    return f"first: {path}: {record.reason}"

@@ -299,6 +299,17 @@ class WorkerDataCallback(GrowingDataCallback):
             return []
         return super().poll()
 
+    def wait_for_rows(self, seconds: float = 0) -> None:
+        """Waits for the first rows: the chief polls, a follower waits for its first snapshot.
+
+        A follower's rows come with the chief's first snapshot, so it only
+        adds `seconds` to that wait.
+        """
+        if self.is_chief:
+            super().wait_for_rows(seconds)
+        else:
+            self._first_wait = seconds
+
     def epoch_dataset(self, epoch: int) -> tf.distribute.DistributedDataset:
         """Settles the epoch's snapshot and returns this worker's distributed dataset.
 
@@ -492,10 +503,3 @@ class MultiWorkerTrainer(GrowingDatasetTrainer):
             except BaseException as e:
                 self.data.end_run(f"failed: {type(e).__name__}: {e}"[:500])
                 raise
-
-    def _wait_for_rows(self, seconds: float) -> None:
-        if self.data.is_chief:
-            super()._wait_for_rows(seconds)
-        else:
-            # A follower's rows come with the chief's first snapshot; it waits for that.
-            self.data._first_wait = seconds
