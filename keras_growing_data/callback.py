@@ -82,6 +82,12 @@ class GrowingDataCallback(keras.callbacks.Callback):
             data larger than memory, with the same epochs.
         storage_dir: the local folder for `storage="disk"` (default: a
             temporary folder).
+        parser: `"auto"` parses plain numeric CSV with pandas' C parser where
+            pandas is installed (`pip install "keras-growing-data[fast]"`,
+            about twice as fast), with TensorFlow's `decode_csv` for the rest;
+            `"tensorflow"` uses TensorFlow only; `"pandas"` is `"auto"` that
+            fails if pandas is missing. Every choice accepts the same rows
+            with the same values.
     """
 
     def __init__(
@@ -101,6 +107,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         follow_symlinks: bool = False,
         storage: str = "memory",
         storage_dir: str | None = None,
+        parser: str = "auto",
     ):
         super().__init__()
         if batch_size < 1:
@@ -120,6 +127,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             seed=seed,
             storage=storage,
             storage_dir=storage_dir,
+            parser=parser,
         )
         self.directory = self.ingest.directory
         self.label = label

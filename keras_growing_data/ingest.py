@@ -88,6 +88,7 @@ class FolderIngest:
             larger than memory.
         storage_dir: the local folder of the `"disk"` rows file (default: a
             temporary folder).
+        parser: `"auto"`, `"pandas"` or `"tensorflow"` (see `CsvReader`).
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class FolderIngest:
         seed: int | None = None,
         storage: str = "memory",
         storage_dir: str | None = None,
+        parser: str = "auto",
     ):
         if on_bad_file not in ("reject", "quarantine"):
             raise ValueError(f'on_bad_file must be "reject" or "quarantine", got {on_bad_file!r}.')
@@ -117,7 +119,7 @@ class FolderIngest:
         self.on_bad_file = on_bad_file
         self.skip_bad_rows = on_bad_row == "skip"
         self.watcher = FolderWatcher(self.directory, pattern, settle_seconds, follow_symlinks)
-        self.reader = CsvReader(label, max_line_bytes=max_line_bytes)
+        self.reader = CsvReader(label, max_line_bytes=max_line_bytes, parser=parser)
         self.store = RowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
         self.columns = None
         self.accepted = {}

@@ -10,10 +10,12 @@ import functools
 import itertools
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
+
+from keras_growing_data.fast_csv import load_pandas, parse_plain_chunk
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -52,6 +54,12 @@ class CsvReader:
     80 ms, which dwarfs a small file.) Output columns are reordered: features
     in header order, then the labels in the order they were named.
 
+    Where pandas is installed, chunks of plain numbers (digits, signs, points,
+    exponents, commas, spaces) are parsed by its C parser instead, about twice
+    as fast as `decode_csv` (TF 2.21, pandas 3.1), with the same values and the
+    same rows accepted; any other chunk, and any chunk pandas refuses, goes to
+    TensorFlow, which judges it and names the bad line.
+
     Every value must be a finite number. A file that breaks a rule raises
     `BadFileError` naming the line and column, and yields no rows at all.
 
@@ -65,6 +73,9 @@ class CsvReader:
         label: the label column's name, a list of names, or `None`.
         chunk_bytes: size of the chunks parsed in parallel.
         max_line_bytes: longest line accepted; a longer one rejects the file.
+        parser: `"auto"` (pandas for plain chunks where it is installed,
+            TensorFlow for the rest), `"pandas"` (the same, but pandas must
+            be installed) or `"tensorflow"` (TensorFlow only).
     """
 
     def __init__(
@@ -72,10 +83,16 @@ class CsvReader:
         label: str | Sequence[str] | None,
         chunk_bytes: int = 1 << 21,
         max_line_bytes: int = 1 << 20,
+        parser: str = "auto",
     ):
+        if parser not in ("auto", "pandas", "tensorflow"):
+            raise ValueError(f'parser must be "auto", "pandas" or "tensorflow", got {parser!r}.')
         self.labels = label_names(label)
         self.chunk_bytes = chunk_bytes
         self.max_line_bytes = max_line_bytes
+        self._pandas = load_pandas() if parser != "tensorflow" else None
+        if parser == "pandas" and self._pandas is None:
+            raise ImportError('parser="pandas" needs pandas: pip install "keras-growing-data[fast]"')
         self._workers = os.cpu_count() or 1
         self._pool = concurrent.futures.ThreadPoolExecutor(self._workers, thread_name_prefix="csv-parse")
 
@@ -110,34 +127,32 @@ class CsvReader:
         first = next(chunks, None)
         if first is None:
             raise BadFileError("the file is empty")
-        header, _, body = first[1].partition(b"\n")
+        header, _, body = first.partition(b"\n")
         columns = self._header(header, expected)
-        parse = self._parser(tuple(columns))
-        parts = []
-        skipped = []
-        size = len(first[1]) - len(body)
+        rows = _FileRows(columns, self._parser(tuple(columns)), skip_bad_rows)
+        size = len(first) - len(body)
         pending = collections.deque()
         # Chunks go to the pool as they are read, at most two per thread
         # ahead, so reading overlaps parsing and memory stays bounded.
-        for line, data in itertools.chain([(2, body)], chunks):
-            size += len(data)
-            pending.append((line, data, self._pool.submit(_parse_lines, parse, data)))
-            if len(pending) > 2 * self._workers:
-                self._collect(pending.popleft(), columns, parse, skip_bad_rows, parts, skipped)
+        try:
+            for data in itertools.chain([body], chunks):
+                size += len(data)
+                pending.append((data, self._pool.submit(rows.parse, data)))
+                if len(pending) > 2 * self._workers:
+                    rows.take(*pending.popleft())
+        except _LineTooLong:
+            # Workers count the lines; the ones before say which line it is.
+            while pending:
+                rows.take(*pending.popleft())
+            raise BadFileError(
+                f"line {rows.line} is longer than the maximum of {self.max_line_bytes} bytes (max_line_bytes)"
+            ) from None
         while pending:
-            self._collect(pending.popleft(), columns, parse, skip_bad_rows, parts, skipped)
-        if not parts:
-            if skipped:
-                raise BadFileError(
-                    f"every data row is bad; the first: line {skipped[0].line}: {skipped[0].reason}"
-                )
-            raise BadFileError("the file has a header but no data rows")
-        rows = tf.concat(parts, axis=0) if len(parts) > 1 else parts[0]
-        return ParsedFile(tuple(columns), rows, size, tuple(skipped))
+            rows.take(*pending.popleft())
+        return ParsedFile(tuple(columns), rows.stacked(), size, tuple(rows.skipped))
 
-    def _line_chunks(self, f) -> Iterator[tuple[int, bytes]]:
-        """Yields `(number of its first line, bytes)` chunks of whole lines."""
-        line = 1
+    def _line_chunks(self, f) -> Iterator[bytes]:
+        """Yields chunks of whole lines; raises `_LineTooLong` for a long line."""
         carry = b""
         # No read is longer than the longest line allowed, so only a line that
         # spans reads (the carry and what follows it) can be too long.
@@ -149,18 +164,15 @@ class CsvReader:
             data = carry + block
             first_end = data.find(b"\n")
             if carry and (first_end if first_end >= 0 else len(data)) > self.max_line_bytes:
-                raise BadFileError(
-                    f"line {line} is longer than the maximum of {self.max_line_bytes} bytes (max_line_bytes)"
-                )
+                raise _LineTooLong
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 carry = data
             else:
                 chunk, carry = data[:cut], data[cut:]
-                yield line, chunk
-                line += chunk.count(b"\n")
+                yield chunk
         if carry:
-            yield line, carry
+            yield carry
 
     def _header(self, raw: bytes, expected: Sequence[str] | None) -> list[str]:
         raw = raw.removeprefix(UTF8_BOM).rstrip(b"\r")
@@ -190,36 +202,62 @@ class CsvReader:
         return columns
 
     def _parser(self, columns: tuple[str, ...]):
-        return _chunk_parser(len(columns), tuple(self.column_order(columns)))
+        order = tuple(self.column_order(columns))
+        return functools.partial(_parse_chunk, _chunk_parser(len(columns), order), self._pandas, order)
 
-    def _collect(self, item, columns, parse, skip_bad_rows, parts, skipped) -> None:
-        """Takes one parsed chunk into `parts`; handles its bad lines.
+
+class _LineTooLong(Exception):
+    """A line longer than `max_line_bytes`, found while reading."""
+
+
+@dataclasses.dataclass
+class _FileRows:
+    """The rows of one file's chunks, taken in file order, and its bad lines."""
+
+    columns: list[str]
+    parse: Callable[[bytes], tuple[tf.Tensor | str | None, int]]
+    skip_bad_rows: bool
+    parts: list[tf.Tensor] = dataclasses.field(default_factory=list)
+    skipped: list[BadRow] = dataclasses.field(default_factory=list)
+    line: int = 2  # The number of the next chunk's first line.
+
+    def take(self, data: bytes, future: concurrent.futures.Future) -> None:
+        """Takes one parsed chunk; handles its bad lines.
 
         A chunk that fails is looked at again line by line in Python, only
         then: to name the first bad line, or, with `skip_bad_rows`, to
         parse its good lines alone and list the bad ones in `skipped`.
         """
-        line, data, future = item
-        result = future.result()
+        result, newlines = future.result()
+        line, self.line = self.line, self.line + newlines
         if result is None:
             return  # Blank lines only.
         if isinstance(result, tf.Tensor):
-            parts.append(result)
+            self.parts.append(result)
             return
-        if not skip_bad_rows:
-            diagnose(line, data, columns)
+        if not self.skip_bad_rows:
+            diagnose(line, data, self.columns)
             raise BadFileError(f"does not parse: {result}")
         good = []
-        for number, raw, reason in line_problems(line, data, columns):
+        for number, raw, reason in line_problems(line, data, self.columns):
             if reason is None:
                 good.append(raw)
             else:
-                skipped.append(BadRow(number, reason))
+                self.skipped.append(BadRow(number, reason))
         if good:
-            rows = _parse_lines(parse, b"\n".join(good))
+            rows, _ = self.parse(b"\n".join(good))
             if not isinstance(rows, tf.Tensor):
                 raise BadFileError(f"does not parse: {rows}")
-            parts.append(rows)
+            self.parts.append(rows)
+
+    def stacked(self) -> tf.Tensor:
+        """All rows taken, as one tensor."""
+        if not self.parts:
+            if self.skipped:
+                first = self.skipped[0]
+                raise BadFileError(f"every data row is bad; the first: line {first.line}: {first.reason}")
+            raise BadFileError("the file has a header but no data rows")
+        return tf.concat(self.parts, axis=0) if len(self.parts) > 1 else self.parts[0]
 
 
 def release_parse_memory() -> None:
@@ -294,18 +332,31 @@ def _chunk_parser(num_columns: int, order: tuple[int, ...]):
     return parse
 
 
-def _parse_lines(parse, data: bytes) -> tf.Tensor | str | None:
-    """A chunk's rows, why it failed, or None if it holds only blank lines."""
+def _parse_chunk(
+    decode, pandas, order: tuple[int, ...], data: bytes
+) -> tuple[tf.Tensor | str | None, int]:
+    """A chunk's rows (why it failed, or None: blank lines only), and its newlines.
+
+    Counting the newlines (to number the lines of later chunks) costs as much
+    as a tenth of pandas' parse; where pandas parsed the chunk, every line was
+    a row, so its rows count them.
+    """
+    if pandas is not None:
+        rows = parse_plain_chunk(pandas, data, len(order))
+        if rows is not None:
+            newlines = len(rows) - (not data.endswith(b"\n"))
+            return tf.constant(np.ascontiguousarray(rows[:, list(order)])), newlines
+    newlines = data.count(b"\n")
     lines = lines_of(data)
     if not lines:
-        return None
+        return None, newlines
     try:
-        rows, finite = parse(lines, b'"' in lines)
+        rows, finite = decode(lines, b'"' in lines)
     except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
         # TF fails to decode its own error message when it quotes bytes that
         # are not UTF-8, hence UnicodeDecodeError.
-        return _tf_message(e)
-    return rows if finite else "a value is NaN or infinite"
+        return _tf_message(e), newlines
+    return (rows if finite else "a value is NaN or infinite"), newlines
 
 
 def line_problems(

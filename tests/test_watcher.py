@@ -2,9 +2,11 @@ import os
 import time
 
 import tensorflow as tf
-from conftest import write_csv
+from conftest import OLD, write_csv
 
 from keras_growing_data.watcher import FolderWatcher, is_temporary
+
+OLD_NS = OLD * 1_000_000_000
 
 
 def names(stats):
@@ -92,3 +94,21 @@ def test_file_system_without_mtime_settles_on_stable_size():
     with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
         f.write("id,x,price\n1,2,3\n4,5,6\n")
     assert watcher.complete_files() == []
+
+
+def test_local_and_url_listings_agree_but_local_times_keep_their_nanoseconds(folder):
+    path = write_csv(folder / "a.csv", 3)
+    os.utime(path, ns=(OLD_NS + 123_456_789, OLD_NS + 123_456_789))
+    (local,) = FolderWatcher(str(folder), "*.csv", 0).complete_files()
+    assert (local.path, local.size, local.mtime_ns) == (path, os.path.getsize(path), OLD_NS + 123_456_789)
+    assert FolderWatcher(str(folder), "*.csv", 0).current(path) == local
+    (by_url,) = FolderWatcher(f"file://{folder}", "*.csv", 0).complete_files()
+    assert (by_url.size, by_url.mtime_ns) == (local.size, OLD_NS)  # gfile: whole seconds (TF 2.21).
+
+
+def test_a_local_file_settles_without_a_whole_second_of_doubt(folder):
+    write_csv(folder / "a.csv", 3, mtime=None)
+    time.sleep(0.3)
+    # First seen now, written 0.3 s ago: settled by its time alone. A whole-second
+    # time would leave up to a second of doubt, and the file would wait.
+    assert names(FolderWatcher(str(folder), "*.csv", settle_seconds=0.2).complete_files()) == ["a.csv"]
