@@ -126,7 +126,7 @@ FULL = Sizes(
     per_line_ingest_rows=100_000,
     train_files=100,
     train_rows_per_file=10_000,
-    rounds=5,
+    rounds=7,
     epochs_per_round=1,
     seed_train_files=20,
     seed_train_rows_per_file=500,
@@ -577,9 +577,11 @@ def epoch_rows(times: dict[str, EpochTimes], references: dict[str, str], pandas_
     units = {"train": "s/epoch, training", "cpu": "CPU s/epoch, training", "wall": "s/epoch, wall"}
     for kind, unit in units.items():
         for name in times:
-            value = median(getattr(times[name], kind))
-            reference = median(getattr(times[references[name]], kind))
-            rows.append(Row("2 epoch", name, value, unit, ratio(value, reference), epoch_note(name, kind)))
+            samples = getattr(times[name], kind)
+            value, reference = median(samples), median(getattr(times[references[name]], kind))
+            spread = f"; {len(samples)} epochs, {number(min(samples))}-{number(max(samples))}"
+            note = epoch_note(name, kind) + spread
+            rows.append(Row("2 epoch", name, value, unit, ratio(value, reference), note))
     if pandas_missing:
         rows.append(Row("2 epoch", "pandas.read_csv re-read", None, "s/epoch", "", "skipped: no pandas"))
     return rows
@@ -977,10 +979,12 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="kgd-bench-") as folder:
         log(f"writing {sizes.source_rows():,} rows of CSV text")
         source = CsvSource(sizes.source_rows())
-        # Exempts the objects made so far (TF, Keras) from garbage collection: a full collection
-        # over them takes 0.3-0.6 s on 2 cores and, landing at random, swamps short timings.
-        gc.freeze()
         for section in SECTIONS:
+            # Exempts the objects made so far (TF, Keras, earlier sections) from garbage
+            # collection: a full collection over them takes 0.3-1 s on 2 cores and, landing at
+            # random, swamps short timings (it once made a quiet epoch boundary last 1.08 s).
+            gc.collect()
+            gc.freeze()
             log(section.__name__)
             rows += section(source, sizes, Path(folder))
     text = report(rows, argv, sizes, load)

@@ -36,13 +36,14 @@ def write_bytes(path, data, mtime=OLD):
     return str(path)
 
 
-def test_hostile_files_are_rejected_whole_and_good_ones_kept(folder, caplog):
+@pytest.mark.parametrize("parser", ["auto", "tensorflow"])
+def test_hostile_files_are_rejected_whole_and_good_ones_kept(folder, caplog, parser):
     good = write_csv(folder / "a_good.csv", 5)  # Sorted first: it sets the schema.
     for name, (data, _) in HOSTILE.items():
         write_bytes(folder / name, data)
     (folder / "dir.csv").mkdir()
     os.symlink(folder / "missing", folder / "broken.csv")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, parser=parser)
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
         assert ingest.poll() == [good]
     assert ingest.num_rows == 5
@@ -78,10 +79,11 @@ def test_quarantine_moves_the_file_next_to_its_reason(folder):
     assert ingest.poll() == []  # The quarantine folder is not watched.
 
 
-def test_skipping_bad_rows_keeps_the_good_ones_and_records_the_rest(folder):
+@pytest.mark.parametrize("parser", ["auto", "tensorflow"])
+def test_skipping_bad_rows_keeps_the_good_ones_and_records_the_rest(folder, parser):
     lines = ["id,x,price", "0,1,1", "1,bad,1", "2,1,1", "3,1", "4,nan,1", "5,1,1"]
     path = write_bytes(folder / "a.csv", ("\n".join(lines) + "\n").encode())
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_row="skip")
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_row="skip", parser=parser)
     assert ingest.poll() == [path]
     record = ingest.accepted[path]
     assert record.rows == 3
