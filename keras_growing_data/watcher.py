@@ -5,6 +5,7 @@ import fnmatch
 import os
 import posixpath
 import time
+from collections.abc import Container
 from stat import S_ISDIR
 
 import tensorflow as tf
@@ -90,15 +91,20 @@ class FolderWatcher:
     def exists(self) -> bool:
         return tf.io.gfile.isdir(self.directory)
 
-    def candidates(self) -> list[FileStat]:
-        """Every regular file whose name matches, settled or not, by name."""
+    def candidates(self, skip: Container[str] = ()) -> list[FileStat]:
+        """Every regular file whose name matches, settled or not, by name.
+
+        Args:
+            skip: paths to leave out unexamined (no stat).
+        """
         if not self.exists():
             return []
         stats = []
         for name, is_link in sorted(self._entries()):
             if is_temporary(name) or not fnmatch.fnmatch(name, self.pattern):
                 continue
-            stat = self._stat(posixpath.join(self.directory, name), is_link)
+            path = posixpath.join(self.directory, name)
+            stat = None if path in skip else self._stat(path, is_link)
             if stat is not None:
                 stats.append(stat)
         return stats
@@ -146,14 +152,18 @@ class FolderWatcher:
             )
         return None
 
-    def complete_files(self) -> list[FileStat]:
-        """The matching files that have settled, sorted by path."""
+    def complete_files(self, skip: Container[str] = ()) -> list[FileStat]:
+        """The matching files that have settled, sorted by path.
+
+        Args:
+            skip: paths to leave out unexamined, such as files already taken.
+        """
         now_ns = time.time_ns()
         now = time.monotonic()
         settle_ns = int(self.settle_seconds * 1e9)
         complete = []
         seen = {}
-        for stat in self.candidates():
+        for stat in self.candidates(skip):
             if stat.problem:
                 complete.append(stat)
                 continue

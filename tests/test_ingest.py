@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import OLD, id_rows, write_csv
 
-from keras_growing_data.ingest import FolderIngest
+from keras_growing_data.ingest import RECHECKS_PER_POLL, FolderIngest
 
 HOSTILE = {
     "zero.csv": (b"", "the file is empty"),
@@ -237,3 +237,20 @@ def test_a_file_the_csv_module_cannot_split_is_rejected_not_raised(folder):
     assert ingest.poll() == []
     [reason] = [r.reason for r in ingest.rejected.values()]
     assert "field larger than field limit" in reason
+
+
+def test_changes_to_many_accepted_files_are_each_warned_once_within_a_few_polls(folder, caplog):
+    paths = [write_csv(folder / f"f{i:03d}.csv", id_rows(i, 1)) for i in range(150)]
+    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    assert len(ingest.poll()) == 150
+    for path in (paths[0], paths[77], paths[149]):
+        with open(path, "a") as f:
+            f.write("999,1,1\n")
+    new = write_csv(folder / "g.csv", id_rows(500, 2))
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert ingest.poll() == [new]  # New files are never put off.
+        for _ in range(-(-150 // RECHECKS_PER_POLL) * 2):
+            assert ingest.poll() == []
+    warned = sorted(r.args[0] for r in caplog.records if "changed after it was accepted" in r.getMessage())
+    assert warned == sorted([paths[0], paths[77], paths[149]])
+    assert ingest.num_rows == 152
