@@ -102,6 +102,7 @@ class Sizes:
     epochs_per_round: int
     seed_train_files: int
     seed_train_rows_per_file: int
+    stall_reps: int
     stall_base_files: int
     stall_landing_rows: int
     arrivals: int
@@ -130,6 +131,7 @@ FULL = Sizes(
     epochs_per_round=1,
     seed_train_files=20,
     seed_train_rows_per_file=500,
+    stall_reps=5,
     stall_base_files=10,
     stall_landing_rows=100_000,
     arrivals=1000,
@@ -148,6 +150,7 @@ SMOKE = Sizes(
     epochs_per_round=2,
     seed_train_files=2,
     seed_train_rows_per_file=100,
+    stall_reps=1,
     stall_base_files=2,
     stall_landing_rows=1000,
     arrivals=20,
@@ -679,15 +682,18 @@ def stall_section(source: CsvSource, sizes: Sizes, root: Path) -> list[Row]:
         name: stall_measure(source, sizes, root / f"stall-{i}", **options)
         for i, (name, options) in enumerate(variants.items())
     }
-    samples = interleave(measures, sizes.reps)
+    samples = interleave(measures, sizes.stall_reps)
     reference = median([s.quiet for s in next(iter(samples.values()))])
     rows = []
     for name, runs in samples.items():
         quiet, stall = median([s.quiet for s in runs]), median([s.stall for s in runs])
         joined = f"it joined the next epoch {sum(s.joined for s in runs)}/{len(runs)} times"
+        stalls = [s.stall for s in runs]
+        spread = f"; {len(runs)} runs, {number(min(stalls))}-{number(max(stalls))} s"
         epoch = median([s.landing_epoch for s in runs])
         landed = (
             f"a {sizes.stall_landing_rows:,}-row file landed at batch 0 of a {epoch:.2g} s epoch; {joined}"
+            + spread
         )
         rows += [
             Row(
@@ -929,7 +935,8 @@ def report(rows: list[Row], argv: list[str], sizes: Sizes, load: float) -> str:
     return (
         f"Machine: {machine()}. Command: `{command_line(argv)}`.\n"
         f"{mode}; medians of {sizes.reps} alternating repetitions (section 2: {sizes.rounds} rounds of "
-        f"{sizes.epochs_per_round} epoch(s), first epoch dropped; section 4 passes: {sizes.pass_reps}); "
+        f"{sizes.epochs_per_round} epoch(s), first epoch dropped; section 3: {sizes.stall_reps}; "
+        f"section 4 passes: {sizes.pass_reps}); "
         f"{elapsed:.0f} s in all; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."
         f"\n\n{render_table(rows)}\n"
     )

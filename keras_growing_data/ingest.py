@@ -170,8 +170,7 @@ class FolderIngest:
         if len(paths) <= RECHECKS_PER_POLL:
             return set()
         start = self._recheck_from % len(paths)
-        self._recheck_from = start + RECHECKS_PER_POLL
-        stop = start + RECHECKS_PER_POLL
+        stop = self._recheck_from = start + RECHECKS_PER_POLL
         rechecked = paths[start:stop] + paths[: max(0, stop - len(paths))]
         return set(paths).difference(rechecked)
 
