@@ -112,9 +112,9 @@ class FolderWatcher:
     def _entries(self) -> list[tuple[str, bool | None]]:
         """`(name, whether it is a symbolic link, if known)` of each entry."""
         if self._local:
-            # One directory read that also tells links apart, and later one
-            # stat a file: a third of the system calls of gfile's listing,
-            # stat and a link check (a poll of 1,000 files: ~27 ms -> ~8 ms).
+            # One directory read that also tells links apart, then one stat a
+            # file: half the system calls of gfile's stat plus a link check
+            # (listing 1,000 files: ~27 ms -> ~12 ms on this 2-core VM).
             with os.scandir(self.directory) as entries:
                 return [(entry.name, entry.is_symlink()) for entry in entries]
         return [(name.rstrip("/"), None) for name in tf.io.gfile.listdir(self.directory)]
