@@ -972,7 +972,36 @@ def storage_section(source: CsvSource, sizes: Sizes, root: Path) -> list[Row]:
     ]
 
 
-SECTIONS = (ingest_section, epoch_section, stall_section, arrivals_section, memory_section, storage_section)
+def command_line_section(source: CsvSource, sizes: Sizes, root: Path) -> list[Row]:
+    """Seconds a fresh process takes to print the command line's help, against importing TensorFlow."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    commands = {
+        "keras-growing-data --help (a fresh process)": [sys.executable, "-m", "keras_growing_data", "--help"],
+        "python -c 'import tensorflow'": [sys.executable, "-c", "import tensorflow"],
+    }
+
+    def run(command: list[str]) -> Callable[[], float]:
+        return lambda: timed(lambda: subprocess.run(command, env=env, capture_output=True, check=True))
+
+    measures = {name: run(command) for name, command in commands.items()}
+    seconds = {name: median(values) for name, values in interleave(measures, sizes.reps).items()}
+    baseline = seconds["python -c 'import tensorflow'"]
+    note = "help, --version and wrong options import no TensorFlow"
+    return [
+        Row("7 command line", name, value, "s", ratio(value, baseline), note)
+        for name, value in seconds.items()
+    ]
+
+
+SECTIONS = (
+    ingest_section,
+    epoch_section,
+    stall_section,
+    arrivals_section,
+    memory_section,
+    storage_section,
+    command_line_section,
+)
 
 
 def main(argv: list[str] | None = None) -> None:

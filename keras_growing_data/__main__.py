@@ -16,24 +16,14 @@ import os
 import posixpath
 import sys
 import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import keras
-import tensorflow as tf
+from keras_growing_data import __version__
+from keras_growing_data.no_rows_error import NoRowsError
+from keras_growing_data.tensorflow_logs import import_tensorflow_quietly
 
-from keras_growing_data.callback import GrowingDataCallback
-from keras_growing_data.default_model import default_model
-from keras_growing_data.demo import (
-    DEFAULT_PLOT,
-    GrowthPrinter,
-    run_demo,
-    save_plot,
-    summary_table,
-)
-from keras_growing_data.ingest import records_of
-from keras_growing_data.manifest import Manifest
-from keras_growing_data.trainer import GrowingDatasetTrainer
-from keras_growing_data.watcher import FileStat, FolderWatcher
+if TYPE_CHECKING:
+    from keras_growing_data.watcher import FileStat
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -46,23 +36,56 @@ def main(argv: list[str] | None = None) -> int:
     Exit status: 0 on success; 1 when `status` found a rejected file; 2 on
     an error (a missing folder, a folder without usable rows, bad options).
 
+    Help, `--version` and wrong options answer without importing
+    TensorFlow, which takes seconds. TensorFlow's own log lines are hidden
+    unless `--verbose` is given or `TF_CPP_MIN_LOG_LEVEL` is set.
+
     Args:
         argv: the arguments, without the program name; `sys.argv[1:]` by
             default.
     """
-    args = _parser().parse_args(argv)
     try:
-        with _warnings_to_stderr():
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a wrong option (argparse printed why).
+        return EXIT_OK if e.code in (0, None) else EXIT_ERROR
+    try:
+        with _library_log_to_stderr(logging.INFO if args.show_logs else logging.WARNING):
             return args.run(args)
     except (FileNotFoundError, ValueError) as e:
-        print(f"keras-growing-data {args.command}: error: {e}", file=sys.stderr)
+        message = e.explain(args.wait_hint) if isinstance(e, NoRowsError) else str(e)
+        print(f"keras-growing-data {args.command}: error: {message}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _at_least(minimum: float, kind: type = int):
+    """An argparse type: a number of `kind` that is at least `minimum`."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+        if not value >= minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum:g}, got {text}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keras-growing-data",
         description="Train Keras models on a folder of CSV files that keeps growing.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--verbose",
+        dest="show_logs",
+        action="store_true",
+        help="also show each accepted file and TensorFlow's own log lines, on stderr "
+        "(give it before the command)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -73,8 +96,10 @@ def _parser() -> argparse.ArgumentParser:
         "scikit-learn's bundled digits when scikit-learn is installed, else synthetic rows. "
         "Prints growth, a summary table, and writes a plot.",
     )
-    demo.add_argument("--epochs", type=int, default=12, help="epochs to train (default: 12)")
-    demo.add_argument("--out", default=DEFAULT_PLOT, help="path of the PNG plot (default: %(default)s)")
+    demo.add_argument("--epochs", type=_at_least(1), default=12, help="epochs to train (default: 12)")
+    demo.add_argument(
+        "--out", help="path of the PNG plot (default: keras-growing-data-demo.png in the current folder)"
+    )
     demo.add_argument("--folder", help="watch this folder instead of running the producer")
     demo.add_argument("--label", help="label column of --folder's files (default: the demo data's)")
     demo.add_argument(
@@ -83,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="the demo data (default: digits if scikit-learn is installed, else synthetic)",
     )
-    demo.set_defaults(run=_run_demo)
+    demo.set_defaults(run=_run_demo, wait_hint="run the demo again")
 
     status = commands.add_parser(
         "status",
@@ -96,7 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--label", help="label column (without it, the label is not checked)")
     status.add_argument("--pattern", default="*.csv", help="file name pattern (default: %(default)s)")
     status.add_argument(
-        "--settle-seconds", type=float, default=1.0, help="seconds a file must stay unchanged (default: 1)"
+        "--settle-seconds",
+        type=_at_least(0, float),
+        default=1.0,
+        help="seconds a file must stay unchanged (default: 1)",
     )
     status.add_argument("--state-dir", help="the state folder of the training run, if it has one")
     status.set_defaults(run=_run_status)
@@ -109,12 +137,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("folder", help="the watched folder")
     train.add_argument("--label", required=True, help="the label column")
-    train.add_argument("--epochs", type=int, default=20, help="epochs to train at most (default: 20)")
+    train.add_argument(
+        "--epochs", type=_at_least(1), default=20, help="epochs to train at most (default: 20)"
+    )
     train.add_argument(
         "--stop-after-idle",
-        type=int,
+        type=_at_least(1),
         metavar="K",
-        help="stop once K epochs in a row brought no new rows",
+        help="stop once K epochs in a row brought no new rows (counts epochs; with a fast model "
+        "they pass in a moment: see --stop-after-idle-seconds)",
+    )
+    train.add_argument(
+        "--stop-after-idle-seconds",
+        type=_at_least(0, float),
+        metavar="S",
+        help="stop once S seconds passed without new rows (counts time; with --stop-after-idle, "
+        "both must hold)",
     )
     train.add_argument("--save", metavar="PATH", help="save the trained model there (e.g. model.keras)")
     train.add_argument("--plot", metavar="PATH", help="write a PNG plot of loss and rows per epoch there")
@@ -125,34 +163,64 @@ def _parser() -> argparse.ArgumentParser:
         help="what the model predicts (default: chosen from the label's values)",
     )
     train.add_argument("--validation-folder", help="a folder of validation files, also watched")
-    train.add_argument("--batch-size", type=int, default=32, help="rows per batch (default: 32)")
+    train.add_argument("--batch-size", type=_at_least(1), default=32, help="rows per batch (default: 32)")
     train.add_argument("--pattern", default="*.csv", help="file name pattern (default: %(default)s)")
     train.add_argument(
-        "--settle-seconds", type=float, default=1.0, help="seconds a file must stay unchanged (default: 1)"
+        "--settle-seconds",
+        type=_at_least(0, float),
+        default=1.0,
+        help="seconds a file must stay unchanged (default: 1)",
     )
     train.add_argument(
-        "--wait-for-data", type=float, default=0, help="seconds to wait for the first file (default: 0)"
+        "--wait-for-data",
+        type=_at_least(0, float),
+        default=0,
+        metavar="SECONDS",
+        help="seconds to wait for the first file (default: 0)",
     )
     train.add_argument("--seed", type=int, help="seed of the shuffles and the initial weights")
-    train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1, help="as in model.fit")
-    train.set_defaults(run=_run_train)
+    train.add_argument(
+        "--verbose",
+        type=int,
+        choices=[0, 1, 2],
+        default=1,
+        help="progress display, as in model.fit (default: 1); for log lines, "
+        "keras-growing-data --verbose train ...",
+    )
+    train.set_defaults(run=_run_train, wait_hint="pass --wait-for-data SECONDS")
     return parser
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    run_demo(epochs=args.epochs, out=args.out, folder=args.folder, label=args.label, source=args.data)
+    _import_tensorflow(args)
+    from keras_growing_data.demo import DEFAULT_PLOT, run_demo
+
+    out = args.out or DEFAULT_PLOT
+    run_demo(epochs=args.epochs, out=out, folder=args.folder, label=args.label, source=args.data)
     return EXIT_OK
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    if not tf.io.gfile.isdir(args.folder):
-        raise FileNotFoundError(f"The folder {args.folder!r} does not exist.")
+    _check_local_folder(args.folder)
+    _import_tensorflow(args)
+    from keras_growing_data.callback import GrowingDataCallback
+    from keras_growing_data.ingest import records_of
+    from keras_growing_data.manifest import Manifest
+    from keras_growing_data.watcher import FolderWatcher
+
     watcher = FolderWatcher(args.folder, args.pattern, args.settle_seconds)
+    if not watcher.exists():
+        raise FileNotFoundError(f"The folder {args.folder!r} does not exist.")
     if args.state_dir is not None:
         # Read-only: the run owns its state folder and may be writing to it.
         state = Manifest(args.state_dir).load()
         if state is None:
             raise FileNotFoundError(f"No manifest.json in {args.state_dir!r}: no run has saved state there.")
+        if state["directory"] != watcher.directory:
+            raise ValueError(
+                f"{args.state_dir!r} holds the state of a run on {state['directory']!r}, "
+                f"not {watcher.directory!r}."
+            )
         accepted, rejected = records_of(state)
     else:
         data = GrowingDataCallback(
@@ -166,11 +234,23 @@ def _run_status(args: argparse.Namespace) -> int:
         finally:
             library_logger.setLevel(level)
         accepted, rejected = data.accepted, data.rejected
-    print(status_report(args.folder, accepted, rejected, watcher.candidates()))
+    print(status_report(watcher.directory, accepted, rejected, watcher.candidates()))
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
-def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[FileStat]) -> str:
+def _import_tensorflow(args: argparse.Namespace) -> None:
+    """Imports TensorFlow, quietly unless `--verbose` asked for its log lines."""
+    if not args.show_logs:
+        import_tensorflow_quietly()
+
+
+def _check_local_folder(folder: str) -> None:
+    """Fails before TensorFlow is imported when a local folder is missing."""
+    if "://" not in folder and not os.path.isdir(folder):
+        raise FileNotFoundError(f"The folder {folder!r} does not exist.")
+
+
+def status_report(folder: str, accepted: dict, rejected: dict, candidates: "list[FileStat]") -> str:
     """The accepted, pending and rejected files of a folder, as text.
 
     A file is pending when it matches the pattern but is neither accepted
@@ -181,8 +261,8 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
 
     >>> data = GrowingDataCallback("incoming/", label="price")
     >>> data.poll()
-    >>> print(status_report("incoming/", data.accepted, data.rejected, data.watcher.candidates()))
-    incoming/: 2 accepted (1500 rows), 1 pending, 1 rejected
+    >>> print(status_report(data.directory, data.accepted, data.rejected, data.watcher.candidates()))
+    /data/incoming: 2 accepted (1500 rows), 1 pending, 1 rejected
     accepted  a.csv  1000 rows
     ...
 
@@ -219,6 +299,18 @@ def _name(path: str) -> str:
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    _check_local_folder(args.folder)
+    if args.validation_folder:
+        _check_local_folder(args.validation_folder)
+    _import_tensorflow(args)
+    import keras
+
+    from keras_growing_data.callback import GrowingDataCallback
+    from keras_growing_data.default_model import default_model
+    from keras_growing_data.demo import GrowthPrinter, save_plot, summary_table
+    from keras_growing_data.stop_when_idle import StopWhenIdle
+    from keras_growing_data.trainer import GrowingDatasetTrainer
+
     options = {"pattern": args.pattern, "settle_seconds": args.settle_seconds}
     data = GrowingDataCallback(args.folder, args.label, batch_size=args.batch_size, seed=args.seed, **options)
     validation = None
@@ -233,8 +325,8 @@ def _run_train(args: argparse.Namespace) -> int:
         keras.utils.set_random_seed(args.seed)
     model = default_model(data, task=args.task)
     callbacks = [GrowthPrinter(data)]
-    if args.stop_after_idle is not None:
-        callbacks.append(StopWhenIdle(args.stop_after_idle))
+    if args.stop_after_idle is not None or args.stop_after_idle_seconds is not None:
+        callbacks.append(StopWhenIdle(args.stop_after_idle, args.stop_after_idle_seconds))
     history = GrowingDatasetTrainer(model, data).fit(
         epochs=args.epochs, callbacks=callbacks, validation_data=validation, verbose=args.verbose
     )
@@ -247,63 +339,22 @@ def _run_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class StopWhenIdle(keras.callbacks.Callback):
-    """Stops training once `patience` epochs in a row brought no new rows.
-
-    Reads the `rows` log that `GrowingDataCallback` adds to each epoch: an
-    epoch is idle when it trained on as many rows as the one before. The
-    first epoch is never idle.
-
-    Example:
-
-    ```python
-    trainer.fit(epochs=1000, callbacks=[StopWhenIdle(patience=3)])
-    ```
-
-    Args:
-        patience: idle epochs in a row that end training.
-        print_fn: where the sentence saying why training stopped goes.
-    """
-
-    def __init__(self, patience: int, print_fn: Callable[[str], None] = print):
-        super().__init__()
-        if patience < 1:
-            raise ValueError(f"patience must be >= 1, got {patience}.")
-        self.patience = patience
-        self.print_fn = print_fn
-        self.stopped_epoch = None
-
-    def on_train_begin(self, logs=None):
-        self.rows = None
-        self.idle = 0
-        self.stopped_epoch = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        rows = (logs or {}).get("rows")
-        self.idle = self.idle + 1 if rows is not None and rows == self.rows else 0
-        self.rows = rows
-        if self.idle >= self.patience:
-            self.model.stop_training = True
-            self.stopped_epoch = epoch
-            self.print_fn(f"No new rows for {_epochs(self.idle)}: stopping after epoch {epoch + 1}.")
-
-
-def _epochs(n: int) -> str:
-    return "1 epoch" if n == 1 else f"{n} epochs"
-
-
 @contextlib.contextmanager
-def _warnings_to_stderr():
-    """Shows the library's warnings (rejected files) on stderr while a command runs."""
+def _library_log_to_stderr(level: int):
+    """Shows the library's log at `level` and above (rejected files: warnings) on stderr."""
     logger = logging.getLogger("keras_growing_data")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
+    handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logger.addHandler(handler)
+    old_level = logger.level
+    if level < logging.WARNING:
+        logger.setLevel(level)
     try:
         yield
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(old_level)
 
 
 if __name__ == "__main__":

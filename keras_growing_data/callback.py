@@ -10,7 +10,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.arguments import check_bool, check_int, check_number
 from keras_growing_data.ingest import FolderIngest
+from keras_growing_data.no_rows_error import NoRowsError
 from keras_growing_data.watcher import FolderWatcher
 
 logger = logging.getLogger("keras_growing_data")
@@ -110,10 +112,13 @@ class GrowingDataCallback(keras.callbacks.Callback):
         parser: str = "auto",
     ):
         super().__init__()
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        if poll_interval is not None and poll_interval <= 0:
-            raise ValueError(f"poll_interval must be > 0 or None, got {poll_interval}.")
+        # The folder, file and storage arguments are checked by the ingest's
+        # parts that own them (watcher, reader, store), these here.
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        shuffle = check_bool("shuffle", shuffle)
+        seed = None if seed is None else check_int("seed", seed, minimum=0)
+        if poll_interval is not None:
+            poll_interval = check_number("poll_interval", poll_interval, positive=True)
         self.ingest = FolderIngest(
             directory,
             label,
@@ -197,9 +202,11 @@ class GrowingDataCallback(keras.callbacks.Callback):
 
         Raises:
             FileNotFoundError: the folder still does not exist.
-            ValueError: no file was accepted in time; the message lists the
-                rejected files and why.
+            NoRowsError: no file was accepted in time; the message says
+                whether files were rejected (and why), are still being
+                written, or none is there.
         """
+        seconds = check_number("seconds", seconds, minimum=0)
         deadline = time.monotonic() + seconds
         self.poll()
         while self.num_rows == 0 and time.monotonic() < deadline:
@@ -209,12 +216,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
             return
         if not self.watcher.exists():
             raise FileNotFoundError(f"The training folder {self.directory!r} does not exist.")
-        waited = f" after waiting {seconds:g} s" if seconds else ""
-        rejected = "".join(f"\n  rejected {path}: {r.reason}" for path, r in self.rejected.items())
-        raise ValueError(
-            f"No training rows in {self.directory!r}{waited}; pass wait_for_data=seconds to wait "
-            f"for the first files.{rejected}"
-        )
+        done = set(self.accepted) | set(self.rejected)
+        pending = [s.path for s in self.watcher.candidates() if s.path not in done]
+        rejected = list(self.rejected.values())
+        raise NoRowsError(self.directory, self.watcher.pattern, rejected, pending, seconds)
 
     @property
     def dataset(self) -> tf.data.Dataset:
@@ -234,7 +239,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         with self._lock:
             if self.columns is None:
                 raise ValueError(f"No rows accepted yet from {self.directory!r}.")
-            shuffle = self.shuffle if shuffle is None else shuffle
+            shuffle = self.shuffle if shuffle is None else check_bool("shuffle", shuffle)
             key = (self.ingest.store.version, shuffle)
             if self._built is None or self._built[0] != key:
                 dataset = self.ingest.store.dataset(self.batch_size, shuffle, transform=self._split)
@@ -256,6 +261,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         number alone, so a resumed run shuffles as an uninterrupted one. What
         the epoch covers is recorded in `lineage` and the epoch's logs.
         """
+        epoch = check_int("epoch", epoch, minimum=0)
         with self._lock:
             self.poll()
             self._lineage = self.ingest.record_epoch(epoch)

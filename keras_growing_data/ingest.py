@@ -2,13 +2,13 @@
 
 import dataclasses
 import logging
-import os
 import posixpath
 from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.arguments import check_choice, check_path
 from keras_growing_data.disk_store import DiskRowStore
 from keras_growing_data.manifest import Manifest, rows_key
 from keras_growing_data.reader import BadFileError, BadRow, CsvReader, ParsedFile, release_parse_memory
@@ -109,18 +109,15 @@ class FolderIngest:
         storage_dir: str | None = None,
         parser: str = "auto",
     ):
-        if on_bad_file not in ("reject", "quarantine"):
-            raise ValueError(f'on_bad_file must be "reject" or "quarantine", got {on_bad_file!r}.')
-        if on_bad_row not in ("reject", "skip"):
-            raise ValueError(f'on_bad_row must be "reject" or "skip", got {on_bad_row!r}.')
-        if storage not in ("memory", "disk"):
-            raise ValueError(f'storage must be "memory" or "disk", got {storage!r}.')
-        # One spelling of a local folder, so that a restart that names it
-        # differently ("./incoming") finds the files it already accepted.
-        self.directory = str(directory) if "://" in str(directory) else os.path.abspath(directory)
+        check_choice("on_bad_file", on_bad_file, ("reject", "quarantine"))
+        check_choice("on_bad_row", on_bad_row, ("reject", "skip"))
+        check_choice("storage", storage, ("memory", "disk"))
+        state_dir = check_path("state_dir", state_dir, optional=True)
+        storage_dir = check_path("storage_dir", storage_dir, optional=True)
+        self.watcher = FolderWatcher(directory, pattern, settle_seconds, follow_symlinks)
+        self.directory = self.watcher.directory
         self.on_bad_file = on_bad_file
         self.skip_bad_rows = on_bad_row == "skip"
-        self.watcher = FolderWatcher(self.directory, pattern, settle_seconds, follow_symlinks)
         self.reader = CsvReader(label, max_line_bytes=max_line_bytes, parser=parser)
         self.store = RowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
         self.columns = None

@@ -37,6 +37,8 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     Raises:
         ImportError: matplotlib is not installed (the message names the
             `plot` extra).
+        TypeError: `history` is neither a History nor a dict, or `title`
+            is not a string.
         ValueError: the history has no epochs, or no `rows` log (it does
             not come from `GrowingDatasetTrainer.fit`).
     """
@@ -46,6 +48,10 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     except ImportError as e:
         raise ImportError(PLOT_EXTRA_HINT) from e
     logs = getattr(history, "history", history)
+    if not isinstance(logs, dict):
+        raise TypeError(f"history must be a keras.callbacks.History or its history dict, got {history!r}.")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string or None, got {title!r}.")
     if "rows" not in logs:
         raise ValueError(
             "The history has no 'rows' log: pass the History that GrowingDatasetTrainer.fit returned."

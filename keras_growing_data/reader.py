@@ -6,18 +6,36 @@ import csv
 import ctypes
 import ctypes.util
 import dataclasses
+import difflib
 import functools
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.arguments import check_choice, check_int, check_labels
 from keras_growing_data.fast_csv import load_pandas, parse_plain_chunk
 
 UTF8_BOM = b"\xef\xbb\xbf"
+
+# What each kind of compressed file starts with. bzip2's magic number is
+# ASCII, so its first block's (or an empty stream's) marker must follow, lest
+# a header that happens to start with "BZh" be taken for it.
+COMPRESSION_MAGIC = {
+    "gzip": re.compile(rb"\x1f\x8b"),
+    "bzip2": re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"),
+    "xz": re.compile(rb"\xfd7zXZ\x00"),
+    "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
+    "zip": re.compile(rb"PK\x03\x04"),
+}
+
+# How many items of a kind a reason lists before "and N more".
+LISTED = 5
+# How many of its names a reason lists when it shows a header.
+LISTED_COLUMNS = 8
 
 
 class BadFileError(ValueError):
@@ -85,11 +103,10 @@ class CsvReader:
         max_line_bytes: int = 1 << 20,
         parser: str = "auto",
     ):
-        if parser not in ("auto", "pandas", "tensorflow"):
-            raise ValueError(f'parser must be "auto", "pandas" or "tensorflow", got {parser!r}.')
-        self.labels = label_names(label)
-        self.chunk_bytes = chunk_bytes
-        self.max_line_bytes = max_line_bytes
+        check_choice("parser", parser, ("auto", "pandas", "tensorflow"))
+        self.labels = check_labels(label)
+        self.chunk_bytes = check_int("chunk_bytes", chunk_bytes, minimum=1)
+        self.max_line_bytes = check_int("max_line_bytes", max_line_bytes, minimum=1)
         self._pandas = load_pandas() if parser != "tensorflow" else None
         if parser == "pandas" and self._pandas is None:
             raise ImportError('parser="pandas" needs pandas: pip install "keras-growing-data[fast]"')
@@ -123,10 +140,21 @@ class CsvReader:
             raise BadFileError(f"cannot be read: {e.message}") from None
 
     def _read(self, f, expected: Sequence[str] | None, skip_bad_rows: bool) -> ParsedFile:
-        chunks = self._line_chunks(f)
-        first = next(chunks, None)
-        if first is None:
+        blocks = self._blocks(f)
+        head = next(blocks, b"")
+        if not head:
             raise BadFileError("the file is empty")
+        compression = compression_of(head)
+        if compression is not None:
+            raise BadFileError(
+                f"looks {compression}-compressed (its first bytes are {compression}'s magic number); "
+                "compressed files are not read yet: decompress it, or match only plain files with the pattern"
+            )
+        chunks = self._line_chunks(itertools.chain([head], blocks))
+        try:
+            first = next(chunks)
+        except _LineTooLong:
+            raise self._too_long("line 1 (the header)") from None
         header, _, body = first.partition(b"\n")
         columns = self._header(header, expected)
         rows = _FileRows(columns, self._parser(tuple(columns)), skip_bad_rows)
@@ -144,23 +172,27 @@ class CsvReader:
             # Workers count the lines; the ones before say which line it is.
             while pending:
                 rows.take(*pending.popleft())
-            raise BadFileError(
-                f"line {rows.line} is longer than the maximum of {self.max_line_bytes} bytes (max_line_bytes)"
-            ) from None
+            raise self._too_long(f"line {rows.line}") from None
         while pending:
             rows.take(*pending.popleft())
         return ParsedFile(tuple(columns), rows.stacked(), size, tuple(rows.skipped))
 
-    def _line_chunks(self, f) -> Iterator[bytes]:
+    def _too_long(self, line: str) -> BadFileError:
+        """The error for a line longer than `max_line_bytes`."""
+        return BadFileError(
+            f"{line} is longer than the maximum of {self.max_line_bytes} bytes (max_line_bytes)"
+        )
+
+    def _blocks(self, f) -> Iterator[bytes]:
+        """Yields the file's bytes in reads no longer than the longest line allowed."""
+        return iter(functools.partial(f.read, min(self.chunk_bytes, self.max_line_bytes)), b"")
+
+    def _line_chunks(self, blocks: Iterable[bytes]) -> Iterator[bytes]:
         """Yields chunks of whole lines; raises `_LineTooLong` for a long line."""
         carry = b""
-        # No read is longer than the longest line allowed, so only a line that
-        # spans reads (the carry and what follows it) can be too long.
-        read_bytes = min(self.chunk_bytes, self.max_line_bytes)
-        while True:
-            block = f.read(read_bytes)
-            if not block:
-                break
+        # No block is longer than the longest line allowed, so only a line
+        # that spans blocks (the carry and what follows it) can be too long.
+        for block in blocks:
             data = carry + block
             first_end = data.find(b"\n")
             if carry and (first_end if first_end >= 0 else len(data)) > self.max_line_bytes:
@@ -184,20 +216,31 @@ class CsvReader:
             columns = [name.strip() for name in next(csv.reader([text], skipinitialspace=True), [])]
         except csv.Error as e:
             raise BadFileError(f"line 1 (the header) is not CSV: {e}") from None
-        if not columns or any(not name for name in columns):
-            raise BadFileError(f"line 1 (the header) has an empty column name: {text!r}")
-        duplicates = sorted({name for name in columns if columns.count(name) > 1})
+        if not columns:
+            raise BadFileError("line 1 (the header) is blank")
+        empty = [str(i + 1) for i, name in enumerate(columns) if not name]
+        if len(empty) == 1:
+            raise BadFileError(f"line 1 (the header) has an empty column name (column {empty[0]})")
+        if empty:
+            raise BadFileError(f"line 1 (the header) has empty column names (columns {_listed(empty)})")
+        duplicates = [name for name, count in collections.Counter(columns).items() if count > 1]
         if duplicates:
-            raise BadFileError(f"the header repeats column names {duplicates}")
+            raise BadFileError(
+                f"the header repeats column names {duplicates[:LISTED]}{_and_more(duplicates)}"
+            )
         missing = [name for name in self.labels if name not in columns]
         if missing:
-            raise BadFileError(f"the header has no label column {missing}; it has {columns}")
+            features = [name for name in columns if name not in self.labels]
+            raise BadFileError(
+                f"the header has no label column {missing}{_suggestions(missing, features)}; "
+                f"it has {_header_names(columns)}"
+            )
         if len(columns) == len(self.labels):
             raise BadFileError("the header has no feature column besides the labels")
         if expected is not None and tuple(columns) != tuple(expected):
             raise BadFileError(
-                f"the header {columns} differs from the schema {list(expected)} "
-                "set by the first accepted file"
+                "the header differs from the schema set by the first accepted file: "
+                + header_difference(expected, columns)
             )
         return columns
 
@@ -283,16 +326,96 @@ def _load_libc():
 _LIBC = _load_libc()
 
 
-def label_names(label: str | Sequence[str] | None) -> list[str]:
-    """The label argument as a list of column names."""
-    if label is None:
-        return []
-    if isinstance(label, str):
-        return [label]
-    names = list(label)
-    if not names or not all(isinstance(name, str) for name in names):
-        raise ValueError(f"label must be a column name or a list of names, got {label!r}")
-    return names
+def compression_of(head: bytes) -> str | None:
+    """The compression format a file's first bytes show, or `None` for none."""
+    for name, magic in COMPRESSION_MAGIC.items():
+        if magic.match(head):
+            return name
+    return None
+
+
+def header_difference(expected: Sequence[str], found: Sequence[str]) -> str:
+    """What sets the header `found` apart from `expected`, by 1-based column number.
+
+    A column number that holds, in the schema, a name the file lacks and, in
+    the file, a name the schema lacks is a renamed column; other names in only
+    one of them are missing or extra. Names in both but in another order are
+    named as moved. At most `LISTED` items of each kind are named, however
+    wide the headers.
+
+    Example:
+
+    >>> header_difference(["a", "b", "price"], ["b", "a", "Price"])
+    "column 3 is 'Price' where the schema has 'price'; 'a' is column 2 (the schema has it at 1)"
+    """
+    schema_at = {name: i for i, name in enumerate(expected)}
+    file_at = {name: i for i, name in enumerate(found)}
+    shared = range(min(len(expected), len(found)))
+    renamed = [i for i in shared if found[i] not in schema_at and expected[i] not in file_at]
+    paired = set(renamed)
+    missing = [i for i, name in enumerate(expected) if name not in file_at and i not in paired]
+    extra = [i for i, name in enumerate(found) if name not in schema_at and i not in paired]
+    # Names in both headers whose order differs; a column missing or added
+    # shifts those after it, but does not reorder them.
+    in_schema_order = [name for name in expected if name in file_at]
+    in_file_order = [name for name in found if name in schema_at]
+    moved = [file_at[b] for a, b in zip(in_schema_order, in_file_order, strict=True) if a != b]
+    renames = [f"column {i + 1} is {found[i]!r} where the schema has {expected[i]!r}" for i in renamed]
+    lacks = [f"{expected[i]!r} (schema column {i + 1})" for i in missing]
+    adds = [f"{found[i]!r} (column {i + 1})" for i in extra]
+    moves = [
+        f"{found[i]!r} is column {i + 1} (the schema has it at {schema_at[found[i]] + 1})" for i in moved
+    ]
+    parts = [
+        _listed(renames, what=" renamed"),
+        _listed(lacks, lead="missing "),
+        _listed(adds, lead="extra "),
+        _listed(moves, what=" moved"),
+    ]
+    return "; ".join(part for part in parts if part)
+
+
+def _suggestions(missing: Sequence[str], names: Sequence[str]) -> str:
+    """' (did you mean ...?)' naming the closest of `names` to each missing one."""
+    close = {name: closest_name(name, names) for name in missing}
+    found = {name: match for name, match in close.items() if match is not None}
+    if not found:
+        return ""
+    if len(missing) == 1:
+        return f" (did you mean {found[missing[0]]!r}?)"
+    return " (did you mean " + ", ".join(f"{match!r} for {name!r}" for name, match in found.items()) + "?)"
+
+
+def closest_name(name: str, names: Sequence[str]) -> str | None:
+    """The one of `names` that `name` was most likely meant to be, or `None`.
+
+    The same name in another case comes first, then `difflib`'s closest.
+    """
+    folded = name.casefold()
+    for candidate in names:
+        if candidate.casefold() == folded:
+            return candidate
+    close = difflib.get_close_matches(name, names, n=1)
+    return close[0] if close else None
+
+
+def _header_names(columns: Sequence[str]) -> str:
+    """A header's names for a reason: its first few, and its width if wide."""
+    if len(columns) <= LISTED_COLUMNS:
+        return str(list(columns))
+    return f"{list(columns[:LISTED_COLUMNS])} ... ({len(columns)} columns)"
+
+
+def _listed(items: Sequence[str], lead: str = "", what: str = "") -> str:
+    """`lead`, the first `LISTED` items, then how many more `what`; '' for none."""
+    if not items:
+        return ""
+    return lead + ", ".join(items[:LISTED]) + _and_more(items, what)
+
+
+def _and_more(items: Sequence, what: str = "") -> str:
+    """' and N more' for the items past the first `LISTED`, or ''."""
+    return f" and {len(items) - LISTED} more{what}" if len(items) > LISTED else ""
 
 
 def lines_of(data: bytes) -> bytes:
@@ -332,9 +455,7 @@ def _chunk_parser(num_columns: int, order: tuple[int, ...]):
     return parse
 
 
-def _parse_chunk(
-    decode, pandas, order: tuple[int, ...], data: bytes
-) -> tuple[tf.Tensor | str | None, int]:
+def _parse_chunk(decode, pandas, order: tuple[int, ...], data: bytes) -> tuple[tf.Tensor | str | None, int]:
     """A chunk's rows (why it failed, or None: blank lines only), and its newlines.
 
     Counting the newlines (to number the lines of later chunks) costs as much

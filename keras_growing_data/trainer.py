@@ -4,6 +4,7 @@ import contextlib
 
 import keras
 
+from keras_growing_data.arguments import check_int, check_number
 from keras_growing_data.callback import GrowingDataCallback
 
 
@@ -36,6 +37,8 @@ class GrowingDatasetTrainer:
     """
 
     def __init__(self, model: keras.Model, data: GrowingDataCallback):
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"model must be a keras.Model, got {type(model).__name__}.")
         if not isinstance(data, GrowingDataCallback):
             raise TypeError(f"data must be a GrowingDataCallback, got {type(data).__name__}.")
         self.model = model
@@ -51,6 +54,7 @@ class GrowingDatasetTrainer:
         wait_for_data: float = 0,
         validation_freq: int = 1,
         class_weight: dict | None = None,
+        validation_split: float = 0.0,
     ) -> keras.callbacks.History:
         """Trains for `epochs` epochs, taking in new files at each boundary.
 
@@ -66,10 +70,26 @@ class GrowingDatasetTrainer:
                 has none; with 0, an empty folder fails at once.
             validation_freq: as in `model.fit`.
             class_weight: as in `model.fit`.
+            validation_split: not supported, since the rows it would hold
+                out change as the folder grows; give a validation folder as
+                `validation_data` instead.
 
         Returns:
             The run's `keras.callbacks.History` (also `model.history`).
         """
+        callbacks = _check_fit_arguments(
+            self.model,
+            self.data,
+            epochs=epochs,
+            callbacks=callbacks,
+            verbose=verbose,
+            validation_data=validation_data,
+            initial_epoch=initial_epoch,
+            wait_for_data=wait_for_data,
+            validation_freq=validation_freq,
+            class_weight=class_weight,
+            validation_split=validation_split,
+        )
         self.data.wait_for_rows(wait_for_data)
         if isinstance(validation_data, GrowingDataCallback):
             validation_data.poll()
@@ -80,10 +100,11 @@ class GrowingDatasetTrainer:
                     f"No validation rows in {validation_data.directory!r}: put a first file there "
                     "before training, or pass validation_data=None."
                 )
+        progbar = [] if verbose == 0 or _has_progbar(callbacks) else [CountsProgbarLogger()]
         run = TrainingRunCallbacks(
-            [self.data, *(callbacks or [])],
+            [self.data, *callbacks, *progbar],
             add_history=True,
-            add_progbar=verbose != 0,
+            add_progbar=False,
             model=self.model,
             verbose=verbose,
             epochs=epochs,
@@ -156,6 +177,68 @@ class TrainingRunCallbacks(keras.callbacks.CallbackList):
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         self._last_epoch_logs = logs
+
+
+class CountsProgbarLogger(keras.callbacks.ProgbarLogger):
+    """A `ProgbarLogger` that shows the epoch's counts (`rows`, `files`) as integers.
+
+    Keras 3.15's `Progbar.update` formats every value with `.4f` unless it is
+    a `float` already, so `rows: 250` would show as `rows: 250.0000`. The
+    counts reach the bar (only the bar; History keeps the ints) as floats
+    that format as integers.
+    """
+
+    def _finalize_progbar(self, logs):
+        counts = {name: _Count(value) for name, value in (logs or {}).items() if name in COUNT_LOGS}
+        super()._finalize_progbar({**(logs or {}), **counts})
+
+
+COUNT_LOGS = ("rows", "files", "rows_skipped")
+
+
+class _Count(float):
+    """A float that prints as an integer, whatever format it is given."""
+
+    def __format__(self, spec: str) -> str:
+        return str(int(self))
+
+    def __truediv__(self, other) -> "_Count":
+        return _Count(float(self) / other)
+
+
+def _has_progbar(callbacks: list[keras.callbacks.Callback]) -> bool:
+    return any(isinstance(cb, keras.callbacks.ProgbarLogger) for cb in callbacks)
+
+
+def _check_fit_arguments(model: keras.Model, data: GrowingDataCallback, **args) -> list:
+    """Checks `fit`'s arguments before anything waits or trains; returns the callbacks as a list."""
+    if not getattr(model, "compiled", False):
+        raise ValueError("The model must be compiled before training: call model.compile(optimizer, loss).")
+    check_int("epochs", args["epochs"], minimum=0)
+    check_int("initial_epoch", args["initial_epoch"], minimum=0)
+    check_number("wait_for_data", args["wait_for_data"], minimum=0)
+    check_int("validation_freq", args["validation_freq"], minimum=1)
+    if args["verbose"] not in ("auto", 0, 1, 2) or isinstance(args["verbose"], bool):
+        raise ValueError(f'verbose must be "auto", 0, 1 or 2, got {args["verbose"]!r}.')
+    if args["class_weight"] is not None and not isinstance(args["class_weight"], dict):
+        raise TypeError(f"class_weight must be a dict or None, got {type(args['class_weight']).__name__}.")
+    if args["validation_split"]:
+        raise ValueError(
+            "validation_split is not supported on a growing folder: the rows it holds out would change "
+            "as files arrive. Keep validation files in a folder of their own and pass "
+            "validation_data=GrowingDataCallback('validation/', label=...)."
+        )
+    if args["validation_data"] is data:
+        raise ValueError("validation_data is the training data's own callback; watch another folder.")
+    callbacks = args["callbacks"]
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, keras.callbacks.Callback) or not isinstance(callbacks, list | tuple):
+        raise TypeError(f"callbacks must be a list of keras.callbacks.Callback, got {callbacks!r}.")
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise TypeError(f"callbacks must hold keras.callbacks.Callback objects, got {callback!r}.")
+    return list(callbacks)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@ from stat import S_ISDIR
 
 import tensorflow as tf
 
+from keras_growing_data.arguments import check_bool, check_number, check_path, check_text
+
 TEMPORARY_SUFFIXES = (
     ".tmp",
     ".temp",
@@ -35,6 +37,15 @@ class FileStat:
     size: int
     mtime_ns: int
     problem: str | None = None
+
+
+def canonical_folder(directory: str) -> str:
+    """One spelling of a folder: a local path made absolute and normalised, a URL as given.
+
+    So `incoming`, `./incoming/` and `/abs/incoming` list the same paths, and
+    a run restarted under another spelling finds the files it accepted.
+    """
+    return directory if "://" in directory else os.path.abspath(directory)
 
 
 def is_temporary(name: str) -> bool:
@@ -64,7 +75,8 @@ class FolderWatcher:
     ...     print(stat.path, stat.size)
 
     Args:
-        directory: the folder to watch, a local path or a `tf.io.gfile` URL.
+        directory: the folder to watch, a local path (made absolute) or a
+            `tf.io.gfile` URL.
         pattern: `fnmatch` pattern that file names must match.
         settle_seconds: how long a file must stay unchanged to count as
             complete.
@@ -79,12 +91,10 @@ class FolderWatcher:
         settle_seconds: float = 1.0,
         follow_symlinks: bool = False,
     ):
-        if settle_seconds < 0:
-            raise ValueError(f"settle_seconds must be >= 0, got {settle_seconds}.")
-        self.directory = str(directory)
-        self.pattern = pattern
-        self.settle_seconds = settle_seconds
-        self.follow_symlinks = follow_symlinks
+        self.directory = canonical_folder(check_path("directory", directory))
+        self.pattern = check_text("pattern", pattern)
+        self.settle_seconds = check_number("settle_seconds", settle_seconds, minimum=0)
+        self.follow_symlinks = check_bool("follow_symlinks", follow_symlinks)
         self._local = "://" not in self.directory
         self._first_seen = {}
 

@@ -62,6 +62,7 @@ import secrets
 import keras
 import tensorflow as tf
 
+from keras_growing_data.arguments import check_number, check_path
 from keras_growing_data.callback import GrowingDataCallback, epoch_seed
 from keras_growing_data.ingest import FolderIngest
 from keras_growing_data.keras_fixes import keras_multi_worker_fixes
@@ -247,11 +248,11 @@ class WorkerDataCallback(GrowingDataCallback):
             raise ValueError(
                 "WorkerDataCallback needs a label: a padded last batch carries its sample weights next to y."
             )
-        if snapshot_timeout <= 0:
-            raise ValueError(f"snapshot_timeout must be > 0, got {snapshot_timeout}.")
-        self.snapshot_dir = (
-            str(snapshot_dir) if snapshot_dir else posixpath.join(self.directory, SNAPSHOT_FOLDER)
-        )
+        snapshot_dir = check_path("snapshot_dir", snapshot_dir, optional=True)
+        snapshot_timeout = check_number("snapshot_timeout", snapshot_timeout, positive=True)
+        if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+            raise TypeError(f"strategy must be a tf.distribute.Strategy or None, got {strategy!r}.")
+        self.snapshot_dir = snapshot_dir or posixpath.join(self.directory, SNAPSHOT_FOLDER)
         self.snapshot_timeout = snapshot_timeout
         if strategy is None and tf.distribute.has_strategy():
             strategy = tf.distribute.get_strategy()

@@ -19,6 +19,8 @@ import tempfile
 import nbformat
 from nbclient import NotebookClient
 
+from keras_growing_data.tensorflow_logs import is_start_up_line
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_TEXT_LINES = 40
 
@@ -42,14 +44,20 @@ def execute(path: str, timeout: int = 300) -> nbformat.NotebookNode:
 
 
 def shrink(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drops timing metadata and TensorFlow's start-up noise, merges and cuts text outputs."""
+    """Drops timing metadata and TensorFlow's C++ log lines, merges and cuts text outputs.
+
+    TensorFlow writes its start-up lines before it reads `TF_CPP_MIN_LOG_LEVEL`
+    (see `keras_growing_data.tensorflow_logs`), so the kernel's stderr holds
+    them whatever `execute` sets; a reader should see the library's own
+    output and warnings only.
+    """
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
         outputs = []
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 output.text = "".join(
-                    line for line in output.text.splitlines(keepends=True) if not is_noise(line)
+                    line for line in output.text.splitlines(keepends=True) if not is_start_up_line(line)
                 )
                 if not output.text:
                     continue
@@ -66,11 +74,6 @@ def shrink(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = outputs
     return notebook
-
-
-def is_noise(line: str) -> bool:
-    """Whether a line is TensorFlow's C++ start-up logging (printed before TF_CPP_MIN_LOG_LEVEL applies)."""
-    return "absl::InitializeLog()" in line or "cudart_stub.cc" in line or "cuda_platform.cc" in line
 
 
 def main(paths: list[str]) -> None:

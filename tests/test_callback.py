@@ -42,8 +42,8 @@ def test_bad_files_are_rejected_with_reasons_and_training_data_goes_on(folder, c
     assert reasons == {
         "empty.csv": "the file is empty",
         "nolabel.csv": "the header has no label column ['price']; it has ['id', 'x']",
-        "other.csv": "the header ['x', 'id', 'price'] differs from the schema ['id', 'x', 'price'] "
-        "set by the first accepted file",
+        "other.csv": "the header differs from the schema set by the first accepted file: "
+        "'x' is column 1 (the schema has it at 2), 'id' is column 2 (the schema has it at 1)",
         "short.csv": "line 2: expected 3 fields, found 2",
         "text.csv": "line 2, column 'x': expected a number, found 'n/a'",
     }
@@ -122,13 +122,69 @@ def test_the_callback_refuses_to_run_outside_the_trainer(folder):
     assert "history = GrowingDatasetTrainer(model, data).fit(" in message
 
 
-def test_invalid_arguments_fail_early(folder):
-    with pytest.raises(ValueError, match="batch_size"):
-        kgd.GrowingDataCallback(str(folder), label="price", batch_size=0)
-    with pytest.raises(ValueError, match="label"):
-        kgd.GrowingDataCallback(str(folder), label=[1])
-    with pytest.raises(ValueError, match="settle_seconds"):
-        kgd.GrowingDataCallback(str(folder), label="price", settle_seconds=-1)
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"directory": 13}, TypeError, "directory must be a path (str or os.PathLike), got 13 (int)"),
+        ({"directory": ""}, ValueError, "directory must not be empty"),
+        (
+            {"label": 13},
+            TypeError,
+            "label must be a column name (str), a list of column names, or None; got 13 (int)",
+        ),
+        ({"label": [1]}, TypeError, "1 is not a str"),
+        ({"label": []}, ValueError, "got an empty list"),
+        ({"label": ["y", "y"]}, ValueError, "label names a column more than once: ['y']"),
+        ({"label": " price"}, ValueError, "label ' price' has spaces around it"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
+        ({"batch_size": 8.0}, TypeError, "batch_size must be an integer, got 8.0 (float)"),
+        ({"batch_size": True}, TypeError, "batch_size must be an integer"),
+        ({"pattern": None}, TypeError, "pattern must be a string"),
+        ({"shuffle": "no"}, TypeError, "shuffle must be True or False, got 'no' (str)"),
+        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+        ({"seed": "1"}, TypeError, "seed must be an integer"),
+        ({"settle_seconds": -1}, ValueError, "settle_seconds must be >= 0, got -1"),
+        ({"settle_seconds": "1"}, TypeError, "settle_seconds must be a number, got '1' (str)"),
+        ({"max_line_bytes": 0}, ValueError, "max_line_bytes must be >= 1, got 0"),
+        ({"poll_interval": 0}, ValueError, "poll_interval must be > 0, got 0"),
+        (
+            {"on_bad_file": "delete"},
+            ValueError,
+            "on_bad_file must be one of 'reject', 'quarantine', got 'delete'",
+        ),
+        ({"on_bad_row": "drop"}, ValueError, "on_bad_row must be one of 'reject', 'skip', got 'drop'"),
+        ({"state_dir": 3}, TypeError, "state_dir must be a path (str or os.PathLike) or None, got 3 (int)"),
+        ({"follow_symlinks": 1}, TypeError, "follow_symlinks must be True or False, got 1 (int)"),
+        ({"storage": "ssd"}, ValueError, "storage must be one of 'memory', 'disk', got 'ssd'"),
+        ({"storage_dir": b"rows"}, TypeError, "storage_dir must be a path (str or os.PathLike) or None"),
+        (
+            {"parser": "arrow"},
+            ValueError,
+            "parser must be one of 'auto', 'pandas', 'tensorflow', got 'arrow'",
+        ),
+    ],
+)
+def test_every_argument_is_checked_where_it_is_given(folder, kwargs, error, message):
+    arguments = {"directory": folder, "label": "price", **kwargs}
+    with pytest.raises(error) as raised:
+        kgd.GrowingDataCallback(**arguments)
+    assert message in str(raised.value)
+
+
+def test_good_arguments_of_other_types_are_taken(folder, tmp_path):
+    write_csv(folder / "a.csv", 4)
+    data = kgd.GrowingDataCallback(
+        folder,
+        label=("price",),
+        batch_size=np.int64(2),
+        seed=np.int32(1),
+        settle_seconds=0,
+        storage="disk",
+        storage_dir=tmp_path / "rows",
+        shuffle=np.bool_(False),
+    )
+    assert data.poll() == [str(folder / "a.csv")]
+    assert [int(x.shape[0]) for x, _ in data.dataset] == [2, 2]
 
 
 def test_remote_style_folder_through_tf_gfile(tmp_path):
@@ -137,10 +193,10 @@ def test_remote_style_folder_through_tf_gfile(tmp_path):
     with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
         f.write("id,x,price\n" + "".join(f"{i},1,2\n" for i in range(12)))
     data = kgd.GrowingDataCallback(
-        folder, label="price", batch_size=5, settle_seconds=0.2, state_dir="ram://remote_bucket/state"
+        folder, label="price", batch_size=5, settle_seconds=1.0, state_dir="ram://remote_bucket/state"
     )
     assert data.poll() == []  # No modification time there: the size must stay put first.
-    time.sleep(0.25)
+    time.sleep(1.05)
     assert data.poll() == [f"{folder}/a.csv"]
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")

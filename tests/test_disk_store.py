@@ -67,16 +67,20 @@ def test_disk_storage_holds_data_larger_than_a_memory_cap(tmp_path):
     warm.mkdir()
     folder.mkdir()
     (warm / "w.csv").write_text(header + body[:1000])
-    for n in range(24):  # 2.4 M rows x 10 float32 columns: 96 MiB parsed.
+    for n in range(24):  # 2.4 M rows x 10 float32 columns: 91.6 MiB parsed.
         (folder / f"part-{n:02d}.csv").write_text(header + body)
-    cap_mib = 48
+    rows_mib = 2_400_000 * 10 * 4 / 2**20
     used = {}
     for storage in ("disk", "memory"):
         run = run_python(tmp_path, LARGER_THAN_THE_CAP, warm, folder, storage, tmp_path / "rows")
         assert run.returncode == 0, run.stderr.decode()[-2000:]
         rows, used[storage] = run.stdout.decode().split()[-2:]
         assert int(rows) == 2_400_000
-    assert float(used["disk"]) < cap_mib < float(used["memory"]), used
+    # Both processes pay the same start-up, parse and pass overheads, which vary with load
+    # (a fixed 48 MiB cap failed at 48.2-49.1 MiB with both cores busy): compare the two.
+    memory, disk = float(used["memory"]), float(used["disk"])
+    assert memory >= 0.95 * rows_mib, used  # The memory store holds its rows.
+    assert memory - disk >= 0.75 * rows_mib, used  # The disk store keeps them out of its memory.
 
 
 DISK_FULL = """

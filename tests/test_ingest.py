@@ -114,7 +114,10 @@ def test_a_file_that_changes_while_read_is_rejected_until_it_changes_again(folde
 
 def test_slow_writers_appending_in_place_never_leak_a_partial_file(folder):
     writers, rows_each = 4, 30
-    ingest = FolderIngest(folder, label="price", settle_seconds=0.3)
+    # A writer pauses up to 10 ms between half-lines; a busy machine may stretch a
+    # pause, and a pause longer than settle_seconds lets a partial file through by
+    # design. 2 s is 200 times the longest pause asked for.
+    ingest = FolderIngest(folder, label="price", settle_seconds=2.0)
     done = threading.Event()
     polled_rows = []
 
@@ -144,7 +147,7 @@ def test_slow_writers_appending_in_place_never_leak_a_partial_file(folder):
         t.start()
     for t in threads:
         t.join()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120  # Only bounds a failing run.
     while ingest.num_rows < writers * rows_each and time.monotonic() < deadline:
         time.sleep(0.05)
     done.set()

@@ -1,11 +1,15 @@
+import bz2
+import gzip
+import lzma
 import random
+import zipfile
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_growing_data.fast_csv import PLAIN_BYTES, load_pandas, parse_plain_chunk
-from keras_growing_data.reader import BadFileError, CsvReader
+from keras_growing_data.reader import BadFileError, CsvReader, header_difference
 
 pandas = load_pandas()
 needs_pandas = pytest.mark.skipif(pandas is None, reason="pandas is not installed")
@@ -79,8 +83,176 @@ def test_bad_files_are_rejected_with_line_and_column(parser, tmp_path, text, rea
 
 def test_header_must_match_the_schema(parser, tmp_path):
     path = write(tmp_path / "a.csv", "b,a,price\n1,2,3\n")
-    with pytest.raises(BadFileError, match="differs from the schema"):
+    with pytest.raises(BadFileError) as error:
         CsvReader(parser=parser, label="price").read(path, columns=("a", "b", "price"))
+    assert str(error.value) == (
+        "the header differs from the schema set by the first accepted file: "
+        "'b' is column 1 (the schema has it at 2), 'a' is column 2 (the schema has it at 1)"
+    )
+
+
+SCHEMA = [f"c{i}" for i in range(1, 31)] + ["price"]
+
+
+def test_a_wide_header_unlike_the_schema_names_only_what_differs(parser, tmp_path):
+    header = list(SCHEMA)
+    header[2] = "C3"  # Renamed.
+    del header[9]  # c10 is missing, so every later column shifts left...
+    header.insert(19, "new")  # ...until this extra one.
+    path = write(tmp_path / "a.csv", ",".join(header) + "\n" + ",".join(["1"] * 31) + "\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(path, columns=SCHEMA)
+    reason = str(error.value)
+    assert reason == (
+        "the header differs from the schema set by the first accepted file: "
+        "column 3 is 'C3' where the schema has 'c3'; missing 'c10' (schema column 10); "
+        "extra 'new' (column 20)"
+    )
+    assert len(reason) < 300 and len(reason.splitlines()) <= 3
+
+
+def test_forty_extra_columns_are_counted_not_listed(parser, tmp_path):
+    header = SCHEMA + [f"extra{i}" for i in range(40)]
+    path = write(tmp_path / "a.csv", ",".join(header) + "\n" + ",".join(["1"] * 71) + "\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(path, columns=SCHEMA)
+    assert str(error.value).endswith(
+        "extra 'extra0' (column 32), 'extra1' (column 33), 'extra2' (column 34), "
+        "'extra3' (column 35), 'extra4' (column 36) and 35 more"
+    )
+
+
+@pytest.mark.parametrize(
+    "found, difference",
+    [
+        ("x,id,price", "'x' is column 1 (the schema has it at 2), 'id' is column 2 (the schema has it at 1)"),
+        (
+            "x,price,id",
+            "'x' is column 1 (the schema has it at 2), 'price' is column 2 (the schema has it at 3), "
+            "'id' is column 3 (the schema has it at 1)",
+        ),
+        (
+            "price,x,id",
+            "'price' is column 1 (the schema has it at 3), 'id' is column 3 (the schema has it at 1)",
+        ),
+        ("id,x", "missing 'price' (schema column 3)"),
+        ("id,x,price,y", "extra 'y' (column 4)"),
+        ("x,price", "missing 'id' (schema column 1)"),
+        (
+            "ID,x,Price",
+            "column 1 is 'ID' where the schema has 'id', column 3 is 'Price' where the schema has 'price'",
+        ),
+        ("y,id,price", "missing 'x' (schema column 2); extra 'y' (column 1)"),
+    ],
+)
+def test_header_difference_names_moved_missing_extra_and_renamed_columns(found, difference):
+    assert header_difference(["id", "x", "price"], found.split(",")) == difference
+
+
+def test_header_difference_stays_short_however_much_differs():
+    schema = [f"c{i}" for i in range(100)]
+    assert header_difference(schema, schema[::-1]).endswith(" and 95 more moved")
+    renamed = header_difference(schema, [name.upper() for name in schema])
+    assert renamed.startswith("column 1 is 'C0' where the schema has 'c0', column 2 is 'C1'")
+    assert renamed.endswith(" and 95 more renamed")
+    assert header_difference(schema, schema[:10]).endswith("'c14' (schema column 15) and 85 more")
+    # A column left in place is not said to have moved, though the ones around it were.
+    assert header_difference(["a", "b", "c"], ["c", "b", "a"]) == (
+        "'c' is column 1 (the schema has it at 3), 'a' is column 3 (the schema has it at 1)"
+    )
+
+
+@pytest.mark.parametrize(
+    "header, reason",
+    [
+        ("id,prce,x", "no label column ['price'] (did you mean 'prce'?); it has ['id', 'prce', 'x']"),
+        ("id,Price,x", "no label column ['price'] (did you mean 'Price'?); it has ['id', 'Price', 'x']"),
+        ("id,x", "no label column ['price']; it has ['id', 'x']"),
+        (
+            ",".join(SCHEMA[:-1] + ["cost"]),
+            "no label column ['price']; "
+            "it has ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'] ... (31 columns)",
+        ),
+    ],
+)
+def test_a_missing_label_names_the_closest_column(parser, tmp_path, header, reason):
+    width = header.count(",") + 1
+    path = write(tmp_path / "a.csv", header + "\n" + ",".join(["1"] * width) + "\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(path)
+    assert str(error.value) == "the header has " + reason
+
+
+def test_several_missing_labels_each_get_their_closest_column(parser, tmp_path):
+    path = write(tmp_path / "a.csv", "Y1,a,y_3\n1,2,3\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label=["y1", "y2", "y3"]).read(path)
+    assert str(error.value) == (
+        "the header has no label column ['y1', 'y2', 'y3'] (did you mean 'Y1' for 'y1', 'y_3' for 'y3'?); "
+        "it has ['Y1', 'a', 'y_3']"
+    )
+
+
+def test_repeated_and_empty_column_names_are_listed_briefly(parser, tmp_path):
+    names = [f"n{i}" for i in range(12)]
+    repeats = write(tmp_path / "r.csv", ",".join(names * 2 + ["price"]) + "\n" + ",".join(["1"] * 25) + "\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(repeats)
+    assert str(error.value) == "the header repeats column names ['n0', 'n1', 'n2', 'n3', 'n4'] and 7 more"
+    one = write(tmp_path / "o.csv", "a,,price\n1,2,3\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(one)
+    assert str(error.value) == "line 1 (the header) has an empty column name (column 2)"
+    several = write(tmp_path / "s.csv", "a" + "," * 39 + "price\n" + ",".join(["1"] * 40) + "\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(several)
+    assert str(error.value) == (
+        "line 1 (the header) has empty column names (columns 2, 3, 4, 5, 6 and 33 more)"
+    )
+    blank = write(tmp_path / "b.csv", "\n1,2,3\n")
+    with pytest.raises(BadFileError, match=r"^line 1 \(the header\) is blank$"):
+        CsvReader(parser=parser, label="price").read(blank)
+
+
+CSV = b"a,b,price\n" + b"1,2,3\n" * 1000
+COMPRESSED = {
+    "gzip": gzip.compress(CSV),
+    "bzip2": bz2.compress(CSV),
+    "xz": lzma.compress(CSV),
+    "zstd": b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4,
+    "zip": None,  # Written by zipfile, below.
+}
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESSED))
+def test_compressed_files_are_named_as_such(parser, tmp_path, kind):
+    path = tmp_path / "a.csv.compressed"
+    if kind == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("a.csv", CSV)
+    else:
+        write(path, COMPRESSED[kind], mode="wb")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(str(path))
+    assert str(error.value) == (
+        f"looks {kind}-compressed (its first bytes are {kind}'s magic number); compressed files are not "
+        "read yet: decompress it, or match only plain files with the pattern"
+    )
+
+
+def test_an_empty_bzip2_stream_is_named_but_a_header_starting_with_bzh_is_read(parser, tmp_path):
+    empty = write(tmp_path / "e.bz2", bz2.compress(b""), mode="wb")
+    with pytest.raises(BadFileError, match="^looks bzip2-compressed"):
+        CsvReader(parser=parser, label="price").read(empty)
+    plain = write(tmp_path / "p.csv", "BZh9,price\n1,2\n")
+    assert CsvReader(parser=parser, label="price").read(plain).columns == ("BZh9", "price")
+
+
+def test_a_header_longer_than_the_maximum_is_a_reason(parser, tmp_path):
+    path = write(tmp_path / "a.csv", "a" * 3000 + ",price\n1,2\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price", chunk_bytes=1 << 10, max_line_bytes=1 << 10).read(path)
+    assert str(error.value) == "line 1 (the header) is longer than the maximum of 1024 bytes (max_line_bytes)"
 
 
 def test_binary_and_non_utf8_files_are_rejected(parser, tmp_path):
@@ -164,7 +336,7 @@ def test_pandas_parser_must_be_installed_when_asked_for():
     if pandas is None:
         with pytest.raises(ImportError, match=r"keras-growing-data\[fast\]"):
             CsvReader(label="price", parser="pandas")
-    with pytest.raises(ValueError, match='parser must be "auto", "pandas" or "tensorflow"'):
+    with pytest.raises(ValueError, match="parser must be one of 'auto', 'pandas', 'tensorflow', got 'arrow'"):
         CsvReader(label="price", parser="arrow")
 
 

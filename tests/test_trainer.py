@@ -243,13 +243,55 @@ def test_growth_does_not_retrace_the_train_step(folder):
     assert CountingModel.traces <= 2
 
 
+class CountedPolls(kgd.GrowingDataCallback):
+    """A callback that counts its polls."""
+
+    polls = 0
+
+    def poll(self):
+        self.polls += 1
+        return super().poll()
+
+
 def test_empty_folder_fails_at_once_naming_it(folder):
     model, _ = counting_model()
-    data = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0)
-    start = time.monotonic()
-    with pytest.raises(ValueError, match="No training rows in .*incoming"):
+    data = CountedPolls(folder, label="price", settle_seconds=0)
+    with pytest.raises(kgd.NoRowsError) as error:
         kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=0)
-    assert time.monotonic() - start < 5
+    assert data.polls == 1, "no wait without wait_for_data"
+    assert str(error.value) == (
+        f"No training rows in '{folder}': no file matches '*.csv' yet; "
+        "pass wait_for_data=seconds to wait for the first files."
+    )
+    assert isinstance(error.value, ValueError)
+
+
+def test_a_folder_of_rejected_files_says_so_and_why_first(folder):
+    write_csv(folder / "bad.csv", [(1, "n/a", 3)])
+    write_csv(folder / "new.csv", 2, mtime=None)  # Not settled yet.
+    model, _ = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", settle_seconds=600)
+    with pytest.raises(kgd.NoRowsError) as error:
+        kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=0)
+    assert str(error.value).splitlines() == [
+        f"No training rows in '{folder}': 1 file was rejected, "
+        "bad.csv: line 2, column 'x': expected a number, found 'n/a'",
+        "1 file is still being written; pass wait_for_data=seconds to wait for it.",
+    ]
+    os.remove(folder / "new.csv")
+    for n in range(12):
+        write_csv(folder / f"more-{n:02d}.csv", [(1, 2)])
+    with pytest.raises(kgd.NoRowsError) as error:
+        kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=0)
+    lines = str(error.value).splitlines()
+    assert lines[0] == (
+        f"No training rows in '{folder}': 13 files were rejected, "
+        "the first bad.csv: line 2, column 'x': expected a number, found 'n/a'"
+    )
+    assert lines[1:] == [
+        f"  rejected more-{n:02d}.csv: line 2: expected 3 fields, found 2" for n in range(9)
+    ] + ["  and 3 more rejected files"]
+    assert "wait" not in str(error.value)
 
 
 def test_missing_folder_is_named(tmp_path):
@@ -265,7 +307,7 @@ def test_wait_for_data_waits_for_the_first_file(folder):
     model, counts = counting_model()
     data = kgd.GrowingDataCallback(folder, label="price", batch_size=4, settle_seconds=0)
     history = kgd.GrowingDatasetTrainer(model, data).fit(
-        epochs=1, wait_for_data=30, callbacks=[counts], verbose=0
+        epochs=1, wait_for_data=600, callbacks=[counts], verbose=0
     )
     timer.join()
     assert history.history["rows"] == [12]
@@ -286,10 +328,29 @@ def test_progress_bar_shows_each_epochs_true_step_count(folder, capsys):
     model, _ = counting_model()
     plan = {0: [("b.csv", 10, 25)]}
     data = kgd.GrowingDataCallback(folder, label="price", batch_size=5, settle_seconds=0)
-    kgd.GrowingDatasetTrainer(model, data).fit(epochs=2, callbacks=[DropFiles(folder, plan)], verbose=2)
+    history = kgd.GrowingDatasetTrainer(model, data).fit(
+        epochs=2, callbacks=[DropFiles(folder, plan)], verbose=2
+    )
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "2/2 - " in out
     assert "Epoch 2/2" in out and f"{math.ceil(35 / 5)}/{math.ceil(35 / 5)} - " in out
+    # Counts print as integers; History keeps them as ints.
+    assert [line.endswith(" - rows: 10 - files: 1") for line in out.splitlines() if " - loss: " in line] == [
+        True,
+        False,
+    ]
+    assert out.count(" - rows: 35 - files: 2") == 1
+    assert history.history["rows"] == [10, 35] and {type(n) for n in history.history["files"]} == {int}
+
+
+def test_progress_bar_counts_are_integers_while_an_epoch_runs(folder, capsys):
+    write_csv(folder / "a.csv", 12)
+    model, _ = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=4, settle_seconds=0)
+    kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=1)
+    out = capsys.readouterr().out
+    assert "rows: 12 - files: 1" in out
+    assert "rows: 12." not in out
 
 
 def test_ema_weights_are_applied_once_at_the_end(folder):
@@ -323,8 +384,11 @@ def test_background_polls_ingest_while_the_epoch_trains(folder):
     class DropMidEpoch(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             if batch == 0 and not seen_at_epoch_end:
-                write_csv(folder / "b.csv", id_rows(64, 30))
-                time.sleep(0.5)  # The epoch goes on; the background poll runs.
+                late = write_csv(folder / "b.csv", id_rows(64, 30))
+                # The epoch waits here, so only a background poll can take the file in.
+                deadline = time.monotonic() + 120
+                while late not in data.accepted and time.monotonic() < deadline:
+                    time.sleep(0.01)
 
         def on_epoch_end(self, epoch, logs=None):
             seen_at_epoch_end[epoch] = sorted(data.accepted)
@@ -475,3 +539,43 @@ def test_an_empty_validation_folder_fails_before_training(folder, tmp_path):
     validation = kgd.GrowingDataCallback(tmp_path / "val", label="price", settle_seconds=0)
     with pytest.raises(ValueError, match="No validation rows in .*val"):
         kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_data=validation, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"epochs": -1}, ValueError, "epochs must be >= 0, got -1"),
+        ({"epochs": 2.5}, TypeError, "epochs must be an integer, got 2.5 (float)"),
+        ({"callbacks": keras.callbacks.History()}, TypeError, "callbacks must be a list of"),
+        ({"callbacks": [print]}, TypeError, "callbacks must hold keras.callbacks.Callback objects"),
+        ({"verbose": 3}, ValueError, 'verbose must be "auto", 0, 1 or 2, got 3'),
+        ({"initial_epoch": -2}, ValueError, "initial_epoch must be >= 0, got -2"),
+        ({"wait_for_data": -1}, ValueError, "wait_for_data must be >= 0, got -1"),
+        ({"wait_for_data": "5"}, TypeError, "wait_for_data must be a number"),
+        ({"validation_freq": 0}, ValueError, "validation_freq must be >= 1, got 0"),
+        ({"class_weight": [1, 2]}, TypeError, "class_weight must be a dict or None, got list"),
+        ({"validation_split": 0.2}, ValueError, "validation_data=GrowingDataCallback('validation/'"),
+    ],
+)
+def test_fit_checks_its_arguments_before_it_polls(folder, kwargs, error, message):
+    write_csv(folder / "a.csv", 8)
+    model, _ = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0)
+    with pytest.raises(error) as raised:
+        kgd.GrowingDatasetTrainer(model, data).fit(**kwargs)
+    assert message in str(raised.value)
+    assert data.accepted == {}, "checked before the folder was read"
+
+
+def test_trainer_checks_the_model_and_the_data(folder):
+    data = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0)
+    with pytest.raises(TypeError, match="model must be a keras.Model, got str"):
+        kgd.GrowingDatasetTrainer("model.keras", data)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with pytest.raises(TypeError, match="data must be a GrowingDataCallback, got str"):
+        kgd.GrowingDatasetTrainer(model, "incoming/")
+    with pytest.raises(ValueError, match=r"must be compiled before training: call model.compile"):
+        kgd.GrowingDatasetTrainer(model, data).fit(epochs=1)
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="validation_data is the training data's own callback"):
+        kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_data=data)

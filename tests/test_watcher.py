@@ -44,16 +44,27 @@ def test_is_temporary():
     assert not is_temporary("x.csv")
 
 
+# A file settles once its modification time is settle_seconds old. The tests set the
+# times, or use settle times far longer than a busy machine stalls between a write and
+# a listing, so a stall cannot make a fresh file look settled.
+
+
 def test_recent_file_waits_until_it_settles(folder):
-    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=0.5)
-    write_csv(folder / "a.csv", 3, mtime=None)
+    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=30)
+    path = write_csv(folder / "a.csv", 3, mtime=None)
     assert watcher.complete_files() == []
-    time.sleep(0.6)
+    written = time.time() - 29
+    os.utime(path, (written, written))
+    assert watcher.complete_files() == [], "29 s old"
+    written = time.time() - 31
+    os.utime(path, (written, written))
     assert names(watcher.complete_files()) == ["a.csv"]
 
 
 def test_file_appended_in_place_is_not_complete_while_it_changes(folder):
-    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=0.4)
+    # Seen unchanged for settle_seconds also counts (file systems without times),
+    # so a test of that clock takes settle_seconds: 2 s, well above a stall.
+    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=2.0)
     path = folder / "a.csv"
     path.write_text("id,x,price\n")
     for i in range(5):
@@ -61,7 +72,7 @@ def test_file_appended_in_place_is_not_complete_while_it_changes(folder):
             f.write(f"{i},1,1\n")
         assert watcher.complete_files() == []
         time.sleep(0.15)
-    time.sleep(0.5)
+    time.sleep(2.05)
     assert names(watcher.complete_files()) == ["a.csv"]
 
 
@@ -87,9 +98,9 @@ def test_file_system_without_mtime_settles_on_stable_size():
     tf.io.gfile.makedirs(folder)
     with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
         f.write("id,x,price\n1,2,3\n")
-    watcher = FolderWatcher(folder, "*.csv", settle_seconds=0.3)
+    watcher = FolderWatcher(folder, "*.csv", settle_seconds=2.0)
     assert watcher.complete_files() == []
-    time.sleep(0.35)
+    time.sleep(2.05)
     assert names(watcher.complete_files()) == ["a.csv"]
     with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
         f.write("id,x,price\n1,2,3\n4,5,6\n")

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -279,7 +280,7 @@ def test_two_workers_train_identical_weights_on_exact_epochs(tmp_path):
     commands = [[str(script), out[i], str(shared), str(i), ports, "16"] for i in range(2)]
     # The single-process reference trains here while the workers start.
     codes, logs = run_together(
-        tmp_path, commands, timeout=150, meanwhile=lambda: train_and_save(out[2], str(alone))
+        tmp_path, commands, timeout=600, meanwhile=lambda: train_and_save(out[2], str(alone))
     )
     assert codes == [0, 0], logs
 
@@ -329,9 +330,8 @@ def test_a_follower_that_cannot_follow_fails_and_the_chief_stops_too(tmp_path, f
     out = [str(tmp_path / f"worker{i}") for i in range(2)]
     # The follower is given another batch size: it must refuse the chief's epochs.
     commands = [[str(script), out[i], str(folder), str(i), ports, size] for i, size in enumerate(["16", "8"])]
-    start = time.monotonic()
-    codes, logs = run_together(tmp_path, commands, timeout=120, stop_on_failure=False)
-    assert time.monotonic() - start < 110, logs  # Both ended by themselves.
+    codes, logs = run_together(tmp_path, commands, timeout=600, stop_on_failure=False)
+    assert -signal.SIGKILL not in codes, logs  # Both ended by themselves, not at the deadline.
     assert codes[0] not in (0, None) and codes[1] not in (0, None), logs
     assert "SnapshotError: This worker's settings differ from the chief's: batch_size: 8 here, 16" in logs
     # The chief, blocked in a collective, is released by TF's peer health check.

@@ -1,0 +1,40 @@
+from conftest import run_python
+
+from keras_growing_data.tensorflow_logs import is_start_up_line
+
+# Lines TensorFlow 2.21 wrote to stderr here: at start-up, before it reads
+# TF_CPP_MIN_LOG_LEVEL, and later (hidden by TF_CPP_MIN_LOG_LEVEL=3).
+TENSORFLOW_LINES = [
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "I0000 00:00:1796218066.580120    6609 port.cc:153] oneDNN custom operations are on.",
+    "I0000 00:00:1796218066.580560    6609 cudart_stub.cc:31] Could not find cuda drivers on your machine",
+    "I0000 00:00:1796218066.706460    6609 cpu_feature_guard.cc:227] This TensorFlow binary is optimized",
+    "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow",
+    "E0000 00:00:1796218078.688571    6609 cuda_platform.cc:52] failed call to cuInit: INTERNAL",
+    "W0000 00:00:1796218079.171705    6731 local_rendezvous.cc:412] Local rendezvous is aborting",
+]
+OURS = [
+    "WARNING: Rejected /data/b.csv: line 3, column 'b': expected a number, found 'zz'",
+    "I0000 is a fine file name",
+    "keras-growing-data train: error: No training rows in '/data'",
+]
+
+
+def test_tensorflow_log_lines_are_told_from_ours():
+    assert [is_start_up_line(line) for line in TENSORFLOW_LINES] == [True] * len(TENSORFLOW_LINES)
+    assert [is_start_up_line(line) for line in OURS] == [False] * len(OURS)
+
+
+QUIET_IMPORT = """
+from keras_growing_data.tensorflow_logs import import_tensorflow_quietly
+print("before", file=sys.stderr, flush=True)
+import_tensorflow_quietly()
+import tensorflow as tf
+print("after", int(tf.constant(2) + 1), file=sys.stderr)
+"""
+
+
+def test_tensorflow_imports_without_its_start_up_lines(tmp_path):
+    run = run_python(tmp_path, QUIET_IMPORT)
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stderr.decode().splitlines() == ["before", "after 3"]
