@@ -21,13 +21,17 @@ import argparse
 import glob
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, CHECKOUT)  # Runs from a checkout, installed or not; so do the workers.
+
+from keras_growing_data.distribute.local_ports import free_ports  # noqa: E402
 
 FEATURES = ["x1", "x2", "x3", "x4"]
 WEIGHTS = np.array([1.5, -2.0, 0.5, 3.0])
@@ -54,7 +58,7 @@ def worker(args) -> None:
     import keras
     import tensorflow as tf
 
-    from keras_growing_data.workers import MultiWorkerTrainer, WorkerDataCallback
+    from keras_growing_data import MultiWorkerTrainer, WorkerDataCallback
 
     strategy = tf.distribute.MultiWorkerMirroredStrategy()  # Waits for every worker.
     with strategy.scope():
@@ -89,16 +93,6 @@ def worker(args) -> None:
         json.dump({"rows": history.history["rows"], "files": history.history["files"]}, f)
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def launch(args) -> int:
     """Starts two workers and a producer; reports what each worker trained."""
     folder = args.folder or tempfile.mkdtemp(prefix="two-workers-")
@@ -108,8 +102,7 @@ def launch(args) -> int:
     hosts = ",".join(f"localhost:{port}" for port in free_ports(2))
     outs = [os.path.join(folder, f"_worker{i}") for i in range(2)]  # "_": never read as data.
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # Works uninstalled too.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [CHECKOUT, env.get("PYTHONPATH")]))
     common = ["--folder", folder, "--hosts", hosts, "--epochs", str(args.epochs)]
     common += ["--epoch-pause", str(args.epoch_pause)]
     workers = [

@@ -10,16 +10,21 @@ import importlib
 __version__ = "0.1.0"
 
 _MODULE_OF = {
-    "AcceptedFile": "keras_growing_data.ingest",
-    "EpochLineage": "keras_growing_data.ingest",
-    "GrowingDataCallback": "keras_growing_data.callback",
-    "GrowingDatasetTrainer": "keras_growing_data.trainer",
-    "MultiWorkerTrainer": "keras_growing_data.workers",
-    "NoRowsError": "keras_growing_data.no_rows_error",
-    "RejectedFile": "keras_growing_data.ingest",
-    "StopWhenIdle": "keras_growing_data.stop_when_idle",
-    "WorkerDataCallback": "keras_growing_data.workers",
-    "plot_growth": "keras_growing_data.plot",
+    "AcceptedFile": "keras_growing_data.sources.records",
+    "BadFileError": "keras_growing_data.sources.records",
+    "EpochLineage": "keras_growing_data.sources.records",
+    "GrowingDataCallback": "keras_growing_data.training.callback",
+    "GrowingDatasetTrainer": "keras_growing_data.training.trainer",
+    "GrowthPrinter": "keras_growing_data.training.growth_printer",
+    "MultiWorkerTrainer": "keras_growing_data.distribute.worker_trainer",
+    "NoRowsError": "keras_growing_data.training.no_rows_error",
+    "RejectedFile": "keras_growing_data.sources.records",
+    "SnapshotError": "keras_growing_data.distribute.snapshot",
+    "SnapshotTimeoutError": "keras_growing_data.distribute.snapshot",
+    "StopWhenIdle": "keras_growing_data.training.stop_when_idle",
+    "WorkerDataCallback": "keras_growing_data.distribute.worker_callback",
+    "plot_growth": "keras_growing_data.training.plot",
+    "summary_table": "keras_growing_data.training.summary_table",
 }
 
 __all__ = sorted(_MODULE_OF)

@@ -23,7 +23,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras_growing_data as kgd  # noqa: E402
-from keras_growing_data.__main__ import _parser  # noqa: E402
+from keras_growing_data.cli.main import _parser  # noqa: E402
 
 START = "<!-- api-reference:start -->"
 END = "<!-- api-reference:end -->"
@@ -63,7 +63,10 @@ def reference() -> str:
     lines = [START, "", "| Name | What it is |", "| --- | --- |"]
     for name in kgd.__all__:
         obj = getattr(kgd, name)
-        if dataclasses.is_dataclass(obj):
+        if inspect.isclass(obj) and issubclass(obj, Exception):
+            base = next(b for b in obj.__mro__[1:] if b.__module__ == "builtins")
+            lines.append(f"| `{name}` | {summary(obj)} An exception; a `{base.__name__}`. |")
+        elif dataclasses.is_dataclass(obj):
             fields = ", ".join(f"`{f.name}`" for f in dataclasses.fields(obj))
             lines.append(f"| `{name}` | {summary(obj)} Fields: {fields}. |")
         elif inspect.isclass(obj):

@@ -19,7 +19,7 @@ import tempfile
 import nbformat
 from nbclient import NotebookClient
 
-from keras_growing_data.tensorflow_logs import is_start_up_line
+from keras_growing_data.utils.tensorflow_logs import is_start_up_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_TEXT_LINES = 40
@@ -47,7 +47,7 @@ def shrink(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Drops timing metadata and TensorFlow's C++ log lines, merges and cuts text outputs.
 
     TensorFlow writes its start-up lines before it reads `TF_CPP_MIN_LOG_LEVEL`
-    (see `keras_growing_data.tensorflow_logs`), so the kernel's stderr holds
+    (see `keras_growing_data.utils.tensorflow_logs`), so the kernel's stderr holds
     them whatever `execute` sets; a reader should see the library's own
     output and warnings only.
     """

@@ -2,74 +2,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-OLD = 1_000_000_000  # A modification time long past: the file has settled.
-
-
-def write_csv(path, rows, header=("id", "x", "price"), mtime=OLD):
-    """Writes rows (a list of tuples, or an int for that many id rows)."""
-    if isinstance(rows, int):
-        rows = id_rows(0, rows)
-    with open(path, "w") as f:
-        f.write(",".join(header) + "\n")
-        for row in rows:
-            f.write(",".join(str(v) for v in row) + "\n")
-    if mtime is not None:
-        os.utime(path, (mtime, mtime))
-    return str(path)
-
-
-def id_rows(first_id, count):
-    """Rows `(id, x, price)` with ids `first_id ... first_id + count - 1`."""
-    return [(i, i % 7, 2 * (i % 7) + 1) for i in range(first_id, first_id + count)]
-
-
-class SeenRows(keras.layers.Layer):
-    """Counts, in training, how often each row id (feature 0) passes through."""
-
-    def __init__(self, max_ids, **kwargs):
-        super().__init__(**kwargs)
-        self.max_ids = max_ids
-
-    def build(self, input_shape):
-        self.counts = self.add_weight(
-            shape=(self.max_ids,), initializer="zeros", trainable=False, name="counts"
-        )
-
-    def call(self, x, training=False):
-        if training:
-            ids = tf.cast(x[:, 0], tf.int32)
-            self.counts.assign_add(
-                tf.math.bincount(ids, minlength=self.max_ids, maxlength=self.max_ids, dtype="float32")
-            )
-        return x[:, 1:]
-
-
-class EpochCounts(keras.callbacks.Callback):
-    """Collects, per epoch, how often each row id was trained on."""
-
-    def __init__(self, layer):
-        super().__init__()
-        self.layer = layer
-        self.per_epoch = {}
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.layer.counts.assign(np.zeros(self.layer.max_ids, "float32"))
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.per_epoch[epoch] = np.asarray(self.layer.counts.numpy())
-
-
-def counting_model(max_ids=10_000, seed=0):
-    keras.utils.set_random_seed(seed)
-    seen = SeenRows(max_ids)
-    model = keras.Sequential([keras.Input((2,)), seen, keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(0.001), loss="mse")
-    return model, EpochCounts(seen)
 
 
 @pytest.fixture
@@ -77,44 +10,3 @@ def folder(tmp_path):
     path = tmp_path / "incoming"
     path.mkdir()
     return path
-
-
-def run_python(tmp_path, source, *args, timeout=300):
-    """Runs `source` as a script in a fresh Python process; returns it finished.
-
-    The script can import this folder's helpers and the package from the
-    checkout, installed or not.
-    """
-    import subprocess
-    import sys
-
-    tests = os.path.dirname(os.path.abspath(__file__))
-    script = tmp_path / f"script_{abs(hash(source))}.py"
-    script.write_text(f"import sys\nsys.path[:0] = [{tests!r}, {os.path.dirname(tests)!r}]\n" + source)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, str(script), *map(str, args)], env=env, capture_output=True, timeout=timeout
-    )
-
-
-def snapshot_of(folder, names, epoch=0, run="run-test"):
-    """The `EpochSnapshot` a chief would publish for these files of `folder`."""
-    from keras_growing_data.snapshot import EpochSnapshot, SnapshotFile
-
-    files = []
-    for name in names:
-        stat = os.stat(folder / name)
-        rows = sum(1 for _ in open(folder / name)) - 1
-        files.append(SnapshotFile(name, rows, stat.st_size, stat.st_mtime_ns))
-    return EpochSnapshot(
-        run=run,
-        epoch=epoch,
-        seed=5,
-        batch_size=8,
-        shuffle=True,
-        num_workers=2,
-        labels=("price",),
-        columns=("id", "x", "price"),
-        on_bad_row="reject",
-        files=tuple(files),
-    )

@@ -3,7 +3,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from keras_growing_data.arguments import (
+from keras_growing_data.utils.arguments import (
     check_bool,
     check_choice,
     check_int,

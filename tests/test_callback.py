@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import OLD, id_rows, write_csv
+from helpers import OLD, id_rows, write_csv
 
 import keras_growing_data as kgd
 

@@ -2,15 +2,10 @@ import os
 
 import numpy as np
 import pytest
-from conftest import id_rows, write_csv
+from helpers import id_rows, write_csv
 
-from keras_growing_data.demo import (
-    digits_data,
-    run_demo,
-    summary_table,
-    synthetic_data,
-    write_csv_file,
-)
+from keras_growing_data.cli.demo import digits_data, run_demo, synthetic_data, write_csv_file
+from keras_growing_data.training.summary_table import summary_table
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -123,7 +118,7 @@ def test_growth_printer_reports_what_each_epoch_trains_on(folder):
     import keras
 
     import keras_growing_data as kgd
-    from keras_growing_data.demo import GrowthPrinter
+    from keras_growing_data.training.growth_printer import GrowthPrinter
 
     class LateFile(keras.callbacks.Callback):
         """Lands a file, and polls it in, after epoch 0's data was fixed (as a background poll may)."""

@@ -1,9 +1,9 @@
 import numpy as np
 import tensorflow as tf
-from conftest import counting_model, id_rows, run_python, write_csv
+from helpers import counting_model, id_rows, run_python, write_csv
 
 import keras_growing_data as kgd
-from keras_growing_data.disk_store import DiskRowStore
+from keras_growing_data.storage.disk_store import DiskRowStore
 
 
 def ids_of(dataset):
@@ -87,7 +87,7 @@ DISK_FULL = """
 import os, resource, signal
 import numpy as np
 import tensorflow as tf
-from keras_growing_data.disk_store import DiskRowStore
+from keras_growing_data.storage.disk_store import DiskRowStore
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # A failed write, not a killed process.
 store = DiskRowStore(sys.argv[1])

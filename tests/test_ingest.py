@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 import pytest
-from conftest import OLD, id_rows, write_csv
+from helpers import OLD, id_rows, write_csv
 
-from keras_growing_data.ingest import RECHECKS_PER_POLL, FolderIngest
+from keras_growing_data.sources.ingest import RECHECKS_PER_POLL, FolderIngest
 
 HOSTILE = {
     "zero.csv": (b"", "the file is empty"),

@@ -1,4 +1,4 @@
-from keras_growing_data.keras_fixes import keras_multi_worker_fixes
+from keras_growing_data.distribute.keras_fixes import keras_multi_worker_fixes
 
 
 def test_keras_fixes_are_scoped_and_restored():

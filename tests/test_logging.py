@@ -6,10 +6,10 @@ import os
 import keras
 import pytest
 import tensorflow as tf
-from conftest import id_rows, write_csv
+from helpers import id_rows, write_csv
 
 import keras_growing_data as kgd
-from keras_growing_data.__main__ import main
+from keras_growing_data.cli.main import main
 
 
 class DropAfterEpoch(keras.callbacks.Callback):

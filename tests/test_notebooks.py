@@ -1,11 +1,12 @@
 """The notebooks run top to bottom, are stored small, and the README's API reference is current."""
 
 import importlib.util
+import inspect
 import os
 
 import pytest
 
-from keras_growing_data.tensorflow_logs import is_start_up_line
+from keras_growing_data.utils.tensorflow_logs import is_start_up_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = os.path.join(ROOT, "notebooks")
@@ -71,6 +72,9 @@ def test_every_public_name_has_a_one_line_summary():
     for name in kgd.__all__:
         line = api.summary(getattr(kgd, name))
         assert line.endswith("."), f"{name}: its docstring needs a one-line summary, got {line!r}"
+        if inspect.isclass(getattr(kgd, name)):
+            for member, text in api.members(getattr(kgd, name)):
+                assert text.endswith("."), f"{name}{member}: its docstring needs a one-line summary"
     reference = api.reference()
     for name in kgd.__all__:
         assert f"| `{name}" in reference

@@ -3,7 +3,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import id_rows, write_csv
+from helpers import id_rows, write_csv
 
 import keras_growing_data as kgd
 
@@ -105,6 +105,6 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
 
 def test_plot_growth_is_exported():
     assert "plot_growth" in kgd.__all__
-    from keras_growing_data.plot import plot_growth
+    from keras_growing_data.training.plot import plot_growth
 
     assert kgd.plot_growth is plot_growth

@@ -2,9 +2,9 @@ import json
 import os
 
 import pytest
-from conftest import id_rows, snapshot_of, write_csv
+from helpers import id_rows, snapshot_of, write_csv
 
-from keras_growing_data.snapshot import SnapshotError, SnapshotFolder, SnapshotTimeoutError
+from keras_growing_data.distribute.snapshot import SnapshotError, SnapshotFolder, SnapshotTimeoutError
 
 
 def test_snapshot_folder_publishes_atomically_and_waits(folder, tmp_path):

@@ -2,7 +2,7 @@ import time
 
 import keras
 import pytest
-from conftest import id_rows, write_csv
+from helpers import id_rows, write_csv
 
 import keras_growing_data as kgd
 

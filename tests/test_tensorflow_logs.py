@@ -1,6 +1,6 @@
-from conftest import run_python
+from helpers import run_python
 
-from keras_growing_data.tensorflow_logs import is_start_up_line
+from keras_growing_data.utils.tensorflow_logs import is_start_up_line
 
 # Lines TensorFlow 2.21 wrote to stderr here: at start-up, before it reads
 # TF_CPP_MIN_LOG_LEVEL, and later (hidden by TF_CPP_MIN_LOG_LEVEL=3).
@@ -26,7 +26,7 @@ def test_tensorflow_log_lines_are_told_from_ours():
 
 
 QUIET_IMPORT = """
-from keras_growing_data.tensorflow_logs import import_tensorflow_quietly
+from keras_growing_data.utils.tensorflow_logs import import_tensorflow_quietly
 print("before", file=sys.stderr, flush=True)
 import_tensorflow_quietly()
 import tensorflow as tf

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import OLD, counting_model, id_rows, run_python, write_csv
+from helpers import OLD, counting_model, id_rows, run_python, write_csv
 
 import keras_growing_data as kgd
 
@@ -409,7 +409,7 @@ def test_background_polls_ingest_while_the_epoch_trains(folder):
 RESUMABLE_RUN = """
 import json, os, signal, sys
 import keras
-from conftest import counting_model
+from helpers import counting_model
 import keras_growing_data as kgd
 
 folder, state, backup, out, kill_epoch = sys.argv[1:6]
@@ -484,7 +484,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from conftest import id_rows, write_csv
+from helpers import id_rows, write_csv
 import keras_growing_data as kgd
 
 folder = sys.argv[1]

@@ -2,9 +2,9 @@ import os
 import time
 
 import tensorflow as tf
-from conftest import OLD, write_csv
+from helpers import OLD, write_csv
 
-from keras_growing_data.watcher import FolderWatcher, is_temporary
+from keras_growing_data.sources.watcher import FolderWatcher, is_temporary
 
 OLD_NS = OLD * 1_000_000_000
 

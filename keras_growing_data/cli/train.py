@@ -1,0 +1,45 @@
+"""`keras-growing-data train`: a default dense network on a watched folder."""
+
+import argparse
+import os
+
+import keras
+
+from keras_growing_data.cli.demo import save_plot
+from keras_growing_data.cli.exit_codes import EXIT_OK
+from keras_growing_data.training.callback import GrowingDataCallback
+from keras_growing_data.training.default_model import default_model
+from keras_growing_data.training.growth_printer import GrowthPrinter
+from keras_growing_data.training.stop_when_idle import StopWhenIdle
+from keras_growing_data.training.summary_table import summary_table
+from keras_growing_data.training.trainer import GrowingDatasetTrainer
+
+
+def run(args: argparse.Namespace) -> int:
+    """Trains the default model on `args.folder`; returns the exit code."""
+    options = {"pattern": args.pattern, "settle_seconds": args.settle_seconds}
+    data = GrowingDataCallback(args.folder, args.label, batch_size=args.batch_size, seed=args.seed, **options)
+    validation = None
+    if args.validation_folder:
+        validation = GrowingDataCallback(args.validation_folder, args.label, args.batch_size, **options)
+    print(f"Watching {args.folder} for {args.pattern} files with label column {args.label!r}.")
+    data.poll()
+    if args.wait_for_data > 0 and data.num_rows == 0:
+        print(f"Waiting up to {args.wait_for_data:g} s for the first file in {args.folder}...")
+    data.wait_for_rows(args.wait_for_data)
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
+    model = default_model(data, task=args.task)
+    callbacks = [GrowthPrinter(data)]
+    if args.stop_after_idle is not None or args.stop_after_idle_seconds is not None:
+        callbacks.append(StopWhenIdle(args.stop_after_idle, args.stop_after_idle_seconds))
+    history = GrowingDatasetTrainer(model, data).fit(
+        epochs=args.epochs, callbacks=callbacks, validation_data=validation, verbose=args.verbose
+    )
+    print(summary_table(history))
+    if args.save:
+        model.save(args.save)
+        print(f"Saved the model to {os.path.abspath(args.save)}")
+    if args.plot:
+        save_plot(history, args.plot)
+    return EXIT_OK

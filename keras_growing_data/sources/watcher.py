@@ -1,0 +1,204 @@
+"""Finds the complete data files in a watched folder."""
+
+import dataclasses
+import fnmatch
+import os
+import posixpath
+import time
+from collections.abc import Container
+from stat import S_ISDIR
+
+import tensorflow as tf
+
+from keras_growing_data.utils.arguments import check_bool, check_number, check_path, check_text
+
+TEMPORARY_SUFFIXES = (
+    ".tmp",
+    ".temp",
+    ".part",
+    ".partial",
+    ".crdownload",
+    ".download",
+    ".swp",
+    "~",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileStat:
+    """What a listing knows of one file: its path, size and modification time.
+
+    `problem` says why a path that matches the pattern cannot be read as a
+    file (a directory, a broken link, a link out of the folder); it is then
+    rejected rather than silently skipped.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    problem: str | None = None
+
+
+def canonical_folder(directory: str) -> str:
+    """One spelling of a folder: a local path made absolute and normalised, a URL as given.
+
+    So `incoming`, `./incoming/` and `/abs/incoming` list the same paths, and
+    a run restarted under another spelling finds the files it accepted.
+    """
+    return directory if "://" in directory else os.path.abspath(directory)
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name marks a hidden or in-progress file."""
+    return name.startswith((".", "_")) or name.lower().endswith(TEMPORARY_SUFFIXES)
+
+
+class FolderWatcher:
+    """Lists the files of a folder that match a pattern and have settled.
+
+    A file has settled when it has not changed for `settle_seconds`: its
+    modification time is at least that old, or (for file systems that report
+    no modification time, such as TF's `ram://`) its size and time stayed the
+    same across polls for that long. A file renamed into the folder keeps the
+    modification time of its last write, so a producer that writes elsewhere
+    and renames is picked up at the first poll once its content is that old;
+    with `settle_seconds=0` at once.
+
+    A URL's listing and stat go through `tf.io.gfile`, so any file system
+    that TensorFlow reads (`gs://`, `s3://` with tensorflow-io, `hdfs://`)
+    works; a local folder is listed with `os.scandir`, fewer system calls.
+
+    Example:
+
+    >>> watcher = FolderWatcher("incoming/", pattern="*.csv")
+    >>> for stat in watcher.complete_files():
+    ...     print(stat.path, stat.size)
+
+    Args:
+        directory: the folder to watch, a local path (made absolute) or a
+            `tf.io.gfile` URL.
+        pattern: `fnmatch` pattern that file names must match.
+        settle_seconds: how long a file must stay unchanged to count as
+            complete.
+        follow_symlinks: whether to read symbolic links that lead out of the
+            folder (links within it are always read).
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        pattern: str = "*.csv",
+        settle_seconds: float = 1.0,
+        follow_symlinks: bool = False,
+    ):
+        self.directory = canonical_folder(check_path("directory", directory))
+        self.pattern = check_text("pattern", pattern)
+        self.settle_seconds = check_number("settle_seconds", settle_seconds, minimum=0)
+        self.follow_symlinks = check_bool("follow_symlinks", follow_symlinks)
+        self._local = "://" not in self.directory
+        self._first_seen = {}
+
+    def exists(self) -> bool:
+        return tf.io.gfile.isdir(self.directory)
+
+    def candidates(self, skip: Container[str] = ()) -> list[FileStat]:
+        """Every regular file whose name matches, settled or not, by name.
+
+        Args:
+            skip: paths to leave out unexamined (no stat).
+        """
+        if not self.exists():
+            return []
+        stats = []
+        for name, is_link in sorted(self._entries()):
+            if is_temporary(name) or not fnmatch.fnmatch(name, self.pattern):
+                continue
+            path = posixpath.join(self.directory, name)
+            stat = None if path in skip else self._stat(path, is_link)
+            if stat is not None:
+                stats.append(stat)
+        return stats
+
+    def _entries(self) -> list[tuple[str, bool | None]]:
+        """`(name, whether it is a symbolic link, if known)` of each entry."""
+        if self._local:
+            # One directory read that also tells links apart, then one stat a
+            # file: half the system calls of gfile's stat plus a link check
+            # (listing 1,000 files: ~27 ms -> ~12 ms on this 2-core VM).
+            with os.scandir(self.directory) as entries:
+                return [(entry.name, entry.is_symlink()) for entry in entries]
+        return [(name.rstrip("/"), None) for name in tf.io.gfile.listdir(self.directory)]
+
+    def _stat(self, path: str, is_link: bool | None = None) -> FileStat | None:
+        link_problem = self._link_problem(path, is_link)
+        try:
+            if self._local:
+                info = os.stat(path)
+                size, mtime_ns, is_directory = info.st_size, info.st_mtime_ns, S_ISDIR(info.st_mode)
+            else:
+                info = tf.io.gfile.stat(path)
+                size, mtime_ns, is_directory = info.length, info.mtime_nsec, info.is_directory
+        except (OSError, tf.errors.OpError):
+            if link_problem:
+                return FileStat(path, 0, 0, link_problem)
+            return None  # Vanished between listing and stat.
+        problem = "is a directory" if is_directory else link_problem
+        return FileStat(path, size, mtime_ns, problem)
+
+    def _link_problem(self, path: str, is_link: bool | None = None) -> str | None:
+        """Why a local symbolic link may not be read, if it may not."""
+        if not self._local:
+            return None  # Links are a local notion that `tf.io.gfile` does not expose.
+        if not (os.path.islink(path) if is_link is None else is_link):
+            return None
+        target = os.path.realpath(path)
+        if not os.path.exists(target):
+            return f"is a broken symbolic link (to {target})"
+        inside = os.path.realpath(self.directory) + os.sep
+        if not self.follow_symlinks and not target.startswith(inside):
+            return (
+                f"is a symbolic link that leads out of the watched folder (to {target}); "
+                "pass follow_symlinks=True to read such links"
+            )
+        return None
+
+    def complete_files(self, skip: Container[str] = ()) -> list[FileStat]:
+        """The matching files that have settled, sorted by path.
+
+        Args:
+            skip: paths to leave out unexamined, such as files already taken.
+        """
+        now_ns = time.time_ns()
+        now = time.monotonic()
+        settle_ns = int(self.settle_seconds * 1e9)
+        complete = []
+        seen = {}
+        for stat in self.candidates(skip):
+            if stat.problem:
+                complete.append(stat)
+                continue
+            first_stat, first_time = self._first_seen.get(stat.path, (None, now))
+            if first_stat != stat:
+                first_time = now
+            seen[stat.path] = (stat, first_time)
+            old_enough = stat.mtime_ns > 0 and now_ns - latest_write_ns(stat) >= settle_ns
+            if old_enough or now - first_time >= self.settle_seconds:
+                complete.append(stat)
+        self._first_seen = seen
+        return complete
+
+    def current(self, path: str) -> FileStat | None:
+        """A fresh stat of one file, or None if it is gone."""
+        return self._stat(path)
+
+
+def latest_write_ns(stat: FileStat) -> int:
+    """The latest time the file may have been written, given its mtime.
+
+    TF's local file system (which reads `file://` URLs) reports whole
+    seconds (TF 2.21, `posix_file_system.cc`: `mtime_nsec = st_mtime * 1e9`),
+    so a whole-second time may stand for any moment of that second.
+    """
+    if stat.mtime_ns % 1_000_000_000 == 0:
+        return stat.mtime_ns + 1_000_000_000
+    return stat.mtime_ns

@@ -1,0 +1,1 @@
+"""Accepted rows -> each epoch's dataset: the store interface and its memory and disk stores."""

@@ -1,0 +1,357 @@
+"""The Keras callback that watches a folder and serves its rows."""
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.watcher import FolderWatcher
+from keras_growing_data.training.no_rows_error import NoRowsError
+from keras_growing_data.utils.arguments import check_bool, check_int, check_number
+
+logger = logging.getLogger("keras_growing_data")
+
+
+class GrowingDataCallback(keras.callbacks.Callback):
+    """Watches a folder of CSV files and serves every accepted row.
+
+    Each call of `poll()` ingests the complete new files of `directory`: a
+    file is read whole and joins the rows, or is rejected whole with a
+    reason. `dataset` is a `tf.data.Dataset` of `(x, y)` batches over all
+    rows accepted so far. `GrowingDatasetTrainer` polls at every epoch
+    boundary and trains each epoch on everything accepted before it began.
+
+    Features are every column but the labels, in header order, as one
+    float32 matrix `x` of shape `[batch, n_features]`; `y` is a `[batch]`
+    vector (a tuple of them for several labels, absent for `label=None`).
+    Values must be finite numbers: a file with an empty, non-numeric, NaN
+    or infinite value is rejected (or, with `on_bad_row="skip"`, loses
+    that line), with the line and column named.
+
+    Train with `GrowingDatasetTrainer`: inside a single `model.fit`, Keras
+    caps every epoch at the first epoch's step count, so the callback stops a
+    plain `model.fit(..., callbacks=[data])` at `on_train_begin` rather than
+    let it train on truncated data.
+
+    Example:
+
+    ```python
+    data = GrowingDataCallback("incoming/", label="price", batch_size=64)
+    history = GrowingDatasetTrainer(model, data).fit(epochs=50)
+    print(data.num_rows, len(data.accepted), data.rejected)
+    ```
+
+    Args:
+        directory: the folder to watch: a local path or any URL that
+            `tf.io.gfile` reads.
+        label: the label column's name, a list of names for several outputs,
+            or `None` for batches of `x` only.
+        batch_size: rows per batch.
+        pattern: `fnmatch` pattern of the file names to read. Hidden and
+            temporary files (leading `.` or `_`, suffixes such as `.tmp`,
+            `.part`, `.crdownload`) are never read.
+        shuffle: whether each epoch shuffles all accepted rows.
+        seed: seed of the shuffles; the same seed gives the same epochs.
+        settle_seconds: how long a file must stay unchanged before it counts
+            as complete.
+        max_line_bytes: longest line accepted; a longer one rejects the file.
+        poll_interval: seconds between background polls while an epoch
+            trains, so new files are parsed (and the next epoch's dataset
+            built) before the boundary; `None` polls only at boundaries. The
+            boundary still polls once more, so the rule "every file complete
+            at the boundary is in" holds either way.
+        on_bad_file: `"reject"` (keep a bad file in `rejected`, log a
+            warning) or `"quarantine"` (also move it to `_rejected/` in the
+            folder, with a `.reason.txt` file beside it).
+        on_bad_row: `"reject"` rejects a file with any bad line; `"skip"`
+            keeps its good lines, records each bad one (see
+            `AcceptedFile.skipped`) and counts them in the epoch logs
+            (`rows_skipped`).
+        state_dir: a folder that keeps the accepted and rejected files, their
+            parsed rows and each epoch's lineage, so that a restart (with
+            `keras.callbacks.BackupAndRestore`) re-parses nothing and counts
+            nothing twice. `None` keeps the state in memory only.
+        follow_symlinks: whether to read symbolic links that lead out of the
+            folder; by default they are rejected.
+        storage: `"memory"` (default) keeps the parsed rows in memory;
+            `"disk"` keeps them in a memory-mapped file in `storage_dir`, for
+            data larger than memory, with the same epochs.
+        storage_dir: the local folder for `storage="disk"` (default: a
+            temporary folder).
+        parser: `"auto"` parses plain numeric CSV with pandas' C parser where
+            pandas is installed (`pip install "keras-growing-data[fast]"`;
+            faster, see the README's Speed), with TensorFlow's `decode_csv` for the rest;
+            `"tensorflow"` uses TensorFlow only; `"pandas"` is `"auto"` that
+            fails if pandas is missing. Every choice accepts the same rows
+            with the same values.
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        label: str | Sequence[str] | None,
+        batch_size: int = 32,
+        pattern: str = "*.csv",
+        shuffle: bool = True,
+        seed: int | None = None,
+        settle_seconds: float = 1.0,
+        max_line_bytes: int = 1 << 20,
+        poll_interval: float | None = None,
+        on_bad_file: str = "reject",
+        on_bad_row: str = "reject",
+        state_dir: str | None = None,
+        follow_symlinks: bool = False,
+        storage: str = "memory",
+        storage_dir: str | None = None,
+        parser: str = "auto",
+    ):
+        super().__init__()
+        # The folder, file and storage arguments are checked by the ingest's
+        # parts that own them (watcher, reader, store), these here.
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        shuffle = check_bool("shuffle", shuffle)
+        seed = None if seed is None else check_int("seed", seed, minimum=0)
+        if poll_interval is not None:
+            poll_interval = check_number("poll_interval", poll_interval, positive=True)
+        self.ingest = FolderIngest(
+            directory,
+            label,
+            pattern=pattern,
+            settle_seconds=settle_seconds,
+            max_line_bytes=max_line_bytes,
+            follow_symlinks=follow_symlinks,
+            on_bad_file=on_bad_file,
+            on_bad_row=on_bad_row,
+            state_dir=state_dir,
+            seed=seed,
+            storage=storage,
+            storage_dir=storage_dir,
+            parser=parser,
+        )
+        self.label = label
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.poll_interval = poll_interval
+        self._built = None
+        self._lock = threading.RLock()
+        self._stop_polling = threading.Event()
+        self._poller = None
+        self._trainer_active = False
+
+    @property
+    def directory(self) -> str:
+        """The watched folder, a local path made absolute, or a URL."""
+        return self.ingest.directory
+
+    @property
+    def labels(self) -> list[str]:
+        """The label columns, in the order of `y`."""
+        return self.ingest.labels
+
+    @property
+    def accepted(self) -> dict:
+        """Path -> `AcceptedFile` (`rows`, `size`, `mtime_ns`, `skipped`)."""
+        return self.ingest.accepted
+
+    @property
+    def rejected(self) -> dict:
+        """Path -> `RejectedFile` (`reason`, `size`, `mtime_ns`, `moved_to`)."""
+        return self.ingest.rejected
+
+    @property
+    def lineage(self) -> dict:
+        """Epoch -> `EpochLineage`: the files (in order) and rows it trained on."""
+        return self.ingest.lineage
+
+    @property
+    def columns(self) -> tuple[str, ...] | None:
+        """The header of the accepted files, once one was accepted."""
+        return self.ingest.columns
+
+    @property
+    def watcher(self) -> FolderWatcher:
+        """The `FolderWatcher` that finds the folder's complete files."""
+        return self.ingest.watcher
+
+    @property
+    def num_rows(self) -> int:
+        """Rows accepted so far."""
+        return self.ingest.num_rows
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The feature columns, in the order of `x`, once a file is accepted."""
+        return [name for name in self.columns or [] if name not in self.labels]
+
+    def poll(self) -> list[str]:
+        """Scans the folder now and ingests every complete new file.
+
+        Never raises for a bad file: it lands in `rejected` with its reason.
+
+        Returns:
+            The paths of the files accepted by this call, in name order.
+        """
+        with self._lock:
+            return self.ingest.poll()
+
+    def wait_for_rows(self, seconds: float = 0) -> None:
+        """Polls until some rows are accepted, for at most `seconds`.
+
+        Args:
+            seconds: how long to wait; 0 polls once.
+
+        Raises:
+            FileNotFoundError: the folder still does not exist.
+            NoRowsError: no file was accepted in time; the message says
+                whether files were rejected (and why), are still being
+                written, or none is there.
+        """
+        seconds = check_number("seconds", seconds, minimum=0)
+        deadline = time.monotonic() + seconds
+        self.poll()
+        while self.num_rows == 0 and time.monotonic() < deadline:
+            time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+            self.poll()
+        if self.num_rows:
+            return
+        if not self.watcher.exists():
+            raise FileNotFoundError(f"The training folder {self.directory!r} does not exist.")
+        done = set(self.accepted) | set(self.rejected)
+        pending = [s.path for s in self.watcher.candidates() if s.path not in done]
+        rejected = list(self.rejected.values())
+        raise NoRowsError(self.directory, self.watcher.pattern, rejected, pending, seconds)
+
+    @property
+    def dataset(self) -> tf.data.Dataset:
+        """A dataset of `(x, y)` batches over every row accepted so far.
+
+        Each pass reshuffles (with `shuffle`). It does not grow by itself:
+        take it again after `poll()` to include new files.
+        """
+        return self.build_dataset()
+
+    def build_dataset(self, shuffle: bool | None = None) -> tf.data.Dataset:
+        """Like `dataset`, with shuffling switched on or off.
+
+        A dataset is built once per state of the rows (building traces its
+        functions, tens of milliseconds) and reused until new rows arrive.
+        """
+        with self._lock:
+            if self.columns is None:
+                raise ValueError(f"No rows accepted yet from {self.directory!r}.")
+            shuffle = self.shuffle if shuffle is None else check_bool("shuffle", shuffle)
+            key = (self.ingest.rows_version, shuffle)
+            if self._built is None or self._built[0] != key:
+                dataset = self.ingest.dataset(self.batch_size, shuffle, transform=self._split)
+                self._built = (key, dataset)
+            return self._built[1]
+
+    def _split(self, rows: tf.Tensor):
+        num_features = len(self.columns) - len(self.labels)
+        x = rows[:, :num_features]
+        labels = [rows[:, num_features + i] for i in range(len(self.labels))]
+        if not labels:
+            return x
+        return x, labels[0] if isinstance(self.label, str) else tuple(labels)
+
+    def epoch_dataset(self, epoch: int) -> tf.data.Dataset:
+        """Polls, then returns the dataset that epoch `epoch` trains on.
+
+        With a `seed`, the epoch's shuffle depends on the seed and the epoch
+        number alone, so a resumed run shuffles as an uninterrupted one. What
+        the epoch covers is recorded in `lineage` and the epoch's logs.
+        """
+        epoch = check_int("epoch", epoch, minimum=0)
+        with self._lock:
+            seed = self._settle_epoch(epoch)
+            self.ingest.record_epoch(epoch)
+            if seed is not None:
+                self.ingest.reseed(epoch_seed(seed, epoch))
+            return self._epoch_input(self.build_dataset())
+
+    def _settle_epoch(self, epoch: int) -> int | None:
+        """Takes in the files epoch `epoch` trains on; returns the seed of its shuffle, if any.
+
+        The one step of the epoch boundary that differs between a single
+        trainer (it polls the folder) and a worker (it follows the chief).
+        """
+        self.poll()
+        return self.seed
+
+    def _epoch_input(self, dataset: tf.data.Dataset):
+        """What `model.fit` is given for an epoch: the dataset itself, for a single trainer."""
+        return dataset
+
+    def _epoch_steps(self, epoch: int) -> int:
+        """The steps (global batches) of epoch `epoch`, once `epoch_dataset` settled it."""
+        return math.ceil(self.lineage[epoch].rows / self.batch_size)
+
+    @contextlib.contextmanager
+    def _driven_by_trainer(self):
+        """Marks the callback as driven by `GrowingDatasetTrainer`."""
+        self._trainer_active = True
+        try:
+            yield self
+        finally:
+            self._trainer_active = False
+            self._stop_background_polls()
+
+    def _start_background_polls(self) -> None:
+        self._stop_polling.clear()
+        self._poller = threading.Thread(
+            target=self._poll_in_background, name="keras-growing-data-poll", daemon=True
+        )
+        self._poller.start()
+
+    def _stop_background_polls(self) -> None:
+        if self._poller is not None:
+            self._stop_polling.set()
+            self._poller.join()
+            self._poller = None
+
+    def _poll_in_background(self) -> None:
+        while not self._stop_polling.wait(self.poll_interval):
+            try:
+                if self.poll():
+                    self.build_dataset()  # Ready for the next boundary.
+            except Exception:  # A poll error must not kill training; the boundary retries.
+                logger.exception("Background poll of %s failed", self.directory)
+
+    def on_train_begin(self, logs=None):
+        if not self._trainer_active:
+            raise RuntimeError(
+                "GrowingDataCallback must be trained with GrowingDatasetTrainer. "
+                "Inside one `model.fit`, Keras caps every epoch at the first "
+                "epoch's step count, so files that arrive later would be "
+                "silently left out. Write instead:\n\n"
+                f"    data = GrowingDataCallback({self.directory!r}, "
+                f"label={self.label!r}, batch_size={self.batch_size})\n"
+                "    history = GrowingDatasetTrainer(model, data).fit(epochs=..., "
+                "callbacks=[...])\n"
+            )
+        if self.poll_interval is not None:
+            self._start_background_polls()
+
+    def on_train_end(self, logs=None):
+        self._stop_background_polls()
+
+    def on_epoch_end(self, epoch, logs=None):
+        lineage = self.lineage.get(epoch)
+        if logs is not None and lineage is not None:
+            logs["rows"] = lineage.rows
+            logs["files"] = len(lineage.files)
+            if self.ingest.skip_bad_rows:
+                logs["rows_skipped"] = lineage.rows_skipped
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A shuffle seed for one epoch, derived from the user's seed."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])

@@ -1,0 +1,113 @@
+"""A sensible first model for a folder of CSV files: a small dense network."""
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from keras_growing_data.training.callback import GrowingDataCallback
+
+MAX_CLASSES = 20
+
+
+def default_model(
+    data: GrowingDataCallback,
+    task: str = "auto",
+    sample_rows: int = 100_000,
+    print_fn: Callable[[str], None] | None = print,
+) -> keras.Model:
+    """Builds and compiles a dense network that fits the rows accepted so far.
+
+    The network is `Normalization -> Dense(64, relu) -> Dense(64, relu) ->
+    output`, trained with Adam. The task is read from the label's values
+    unless `task` names it: integers from 0 to at most `MAX_CLASSES - 1`
+    make a classification into `max + 1` classes (a sigmoid output and
+    binary cross-entropy for two, a softmax and sparse categorical
+    cross-entropy for more, with `accuracy`); any other values make a
+    regression (a linear output scaled to the label's mean and standard
+    deviation, mean squared error, `mae`). The choice is printed with
+    `print_fn`.
+
+    Feature means and variances, and the regression's output scale, come
+    from the first `sample_rows` rows accepted so far: a feature constant in
+    them is centred but not scaled, and a class that first appears in a
+    later file must still be below the number of classes chosen now.
+
+    Example:
+
+    ```python
+    data = GrowingDataCallback("incoming/", label="species")
+    data.poll()
+    model = default_model(data)  # Prints the task it chose.
+    GrowingDatasetTrainer(model, data).fit(epochs=20)
+    ```
+
+    Args:
+        data: the callback watching the training folder, with one label
+            column and at least one accepted row.
+        task: `"auto"`, `"regression"` or `"classification"`.
+        sample_rows: how many of the accepted rows set the scales.
+        print_fn: where the sentence on the chosen task goes; `None` for
+            nowhere.
+
+    Returns:
+        A compiled `keras.Model`.
+    """
+    if task not in ("auto", "regression", "classification"):
+        raise ValueError(f"task must be 'auto', 'regression' or 'classification', got {task!r}.")
+    if not isinstance(data.label, str):
+        raise ValueError(f"default_model needs exactly one label column, got label={data.label!r}.")
+    if data.num_rows == 0:
+        raise ValueError(f"No rows accepted yet from {data.directory!r}: poll() once files are there.")
+    x, y = _sample(data, sample_rows)
+    is_class_index = bool(np.all(y == np.round(y)) and y.min() >= 0)
+    if task == "auto":
+        task = "classification" if is_class_index and y.max() < MAX_CLASSES else "regression"
+    elif task == "classification" and not is_class_index:
+        raise ValueError(f"Label {data.label!r} holds values that are not class indices 0, 1, 2, ...")
+
+    variance = x.var(axis=0)
+    variance[variance < 1e-12] = 1.0  # Constant so far: centre, do not blow up.
+    inputs = keras.Input((x.shape[1],), name="features")
+    hidden = keras.layers.Normalization(mean=x.mean(axis=0), variance=variance)(inputs)
+    for _ in range(2):
+        hidden = keras.layers.Dense(64, activation="relu")(hidden)
+    if task == "classification":
+        classes = int(y.max()) + 1
+        if classes <= 2:
+            outputs = keras.layers.Dense(1, activation="sigmoid")(hidden)
+            loss, how = "binary_crossentropy", "sigmoid output, binary cross-entropy"
+        else:
+            outputs = keras.layers.Dense(classes, activation="softmax")(hidden)
+            loss, how = "sparse_categorical_crossentropy", "softmax output, sparse categorical cross-entropy"
+        metrics = ["accuracy"]
+        said = (
+            f"Label {data.label!r} holds integers {int(y.min())}..{int(y.max())}: "
+            f"classification into {max(classes, 2)} classes ({how})."
+        )
+    else:
+        mean, std = float(y.mean()), float(y.std())
+        scaled = keras.layers.Dense(1)(hidden)
+        outputs = keras.layers.Rescaling(scale=std if std > 0 else 1.0, offset=mean)(scaled)
+        loss, metrics = "mse", ["mae"]
+        said = (
+            f"Label {data.label!r} holds real values (mean {mean:.4g}, std {std:.4g}): "
+            "regression (linear output scaled to the label, mean squared error)."
+        )
+    model = keras.Model(inputs, outputs, name="default_model")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=metrics)
+    if print_fn is not None:
+        print_fn(said)
+    return model
+
+
+def _sample(data: GrowingDataCallback, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `rows` accepted rows as numpy arrays `(x, y)`."""
+    xs, ys, seen = [], [], 0
+    for x, y in data.build_dataset(shuffle=False):
+        xs.append(x.numpy())
+        ys.append(y.numpy())
+        seen += len(ys[-1])
+        if seen >= rows:
+            break
+    return np.concatenate(xs)[:rows], np.concatenate(ys)[:rows]

@@ -1,0 +1,75 @@
+"""The error of a watched folder that gave no training rows."""
+
+import posixpath
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from keras_growing_data.sources.ingest import RejectedFile
+
+
+class NoRowsError(ValueError):
+    """A folder that gave no training rows: its files were rejected, are unfinished, or absent.
+
+    The first line of the message says which, with the reasons of the
+    rejected files. Waiting is suggested only when it can help: when a file
+    is still being written or none is there yet.
+
+    Args:
+        directory: the watched folder.
+        pattern: the file name pattern.
+        rejected: the folder's rejected files.
+        pending: paths of matching files not settled yet.
+        waited: seconds already waited.
+        wait_hint: how to ask for a wait, in the caller's words.
+    """
+
+    SHOWN = 10  # Rejected files listed in the message at most.
+
+    def __init__(
+        self,
+        directory: str,
+        pattern: str,
+        rejected: Sequence["RejectedFile"],
+        pending: Sequence[str],
+        waited: float = 0,
+        wait_hint: str = "pass wait_for_data=seconds",
+    ):
+        self.directory = directory
+        self.pattern = pattern
+        self.rejected = tuple(rejected)
+        self.pending = tuple(pending)
+        self.waited = waited
+        super().__init__(self.explain(wait_hint))
+
+    def explain(self, wait_hint: str) -> str:
+        """The message, with `wait_hint` saying how to wait (an argument or a command-line option)."""
+        where = f"No training rows in {self.directory!r}"
+        if self.waited:
+            where += f" after waiting {self.waited:g} s"
+        rejected, pending = self.rejected, self.pending
+        waiting = f"{wait_hint} to wait for {'it' if len(pending) == 1 else 'them'}"
+        if not rejected and pending:
+            return f"{where}: {_files(len(pending))} still being written (not settled yet); {waiting}."
+        if not rejected:
+            return f"{where}: no file matches {self.pattern!r} yet; {wait_hint} to wait for the first files."
+        first = rejected[0]
+        if len(rejected) == 1:
+            lines = [f"{where}: 1 file was rejected, {_name(first.path)}: {first.reason}"]
+        else:
+            first_reason = f"the first {_name(first.path)}: {first.reason}"
+            lines = [f"{where}: {len(rejected)} files were rejected, {first_reason}"]
+            lines += [f"  rejected {_name(r.path)}: {r.reason}" for r in rejected[1 : self.SHOWN]]
+            if len(rejected) > self.SHOWN:
+                lines.append(f"  and {len(rejected) - self.SHOWN} more rejected files")
+        if pending:
+            lines.append(f"{_files(len(pending))} still being written; {waiting}.")
+        return "\n".join(lines)
+
+
+def _files(n: int) -> str:
+    return "1 file is" if n == 1 else f"{n} files are"
+
+
+def _name(path: str) -> str:
+    return posixpath.basename(path)
