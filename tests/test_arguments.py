@@ -23,6 +23,8 @@ def test_good_values_pass_through_normalised():
     assert check_path("p", pathlib.Path("a/b")) == "a/b" and check_path("p", None, optional=True) is None
     assert check_path("p", "gs://bucket/x") == "gs://bucket/x"
     assert check_labels(None) == [] and check_labels("y") == ["y"] and check_labels(("a", "b")) == ["a", "b"]
+    assert check_labels(np.array(["a", "b"])) == ["a", "b"]  # Or a pandas Index: any iterable of names.
+    assert check_number("w", float("inf"), minimum=0, infinite=True) == float("inf")
 
 
 @pytest.mark.parametrize(
@@ -33,6 +35,7 @@ def test_good_values_pass_through_normalised():
         (lambda: check_number("s", float("nan")), ValueError, "s must be a number, got nan"),
         (lambda: check_number("s", 0, positive=True), ValueError, "s must be > 0, got 0"),
         (lambda: check_number("s", None), TypeError, "s must be a number, got None (NoneType)"),
+        (lambda: check_number("s", float("inf")), ValueError, "s must be finite, got inf"),
         (lambda: check_bool("b", "yes"), TypeError, "b must be True or False, got 'yes' (str)"),
         (lambda: check_choice("c", ["disk"], ("disk",)), ValueError, "c must be one of 'disk', got ['disk']"),
         (lambda: check_text("t", ""), ValueError, "t must not be empty"),

@@ -147,6 +147,8 @@ def test_the_callback_refuses_to_run_outside_the_trainer(folder):
         ({"settle_seconds": "1"}, TypeError, "settle_seconds must be a number, got '1' (str)"),
         ({"max_line_bytes": 0}, ValueError, "max_line_bytes must be >= 1, got 0"),
         ({"poll_interval": 0}, ValueError, "poll_interval must be > 0, got 0"),
+        ({"poll_interval": float("inf")}, ValueError, "poll_interval must be finite, got inf"),
+        ({"settle_seconds": float("inf")}, ValueError, "settle_seconds must be finite, got inf"),
         (
             {"on_bad_file": "delete"},
             ValueError,

@@ -178,7 +178,9 @@ import contextlib, io, json
 from keras_growing_data.cli.main import main
 
 calls = [["--help"], ["--version"], ["train", "--help"], ["train", "x"], ["status", ".", "--bogus"],
-         ["train", sys.argv[1], "--label", "y"], ["demo", "--epochs", "0"]]
+         ["train", sys.argv[1], "--label", "y"], ["demo", "--epochs", "0"],
+         ["train", ".", "--label", "y", "--seed", "-1"], ["status", ".", "--pattern", ""],
+         ["train", ".", "--label", " y"]]
 codes = []
 for argv in calls:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
@@ -191,12 +193,15 @@ print(json.dumps([codes, sorted(m for m in ("tensorflow", "keras", "numpy") if m
 def test_help_version_and_wrong_arguments_answer_without_importing_tensorflow(tmp_path):
     run = run_python(tmp_path, HELP_WITHOUT_TENSORFLOW, tmp_path / "missing")
     assert run.returncode == 0, run.stderr.decode()
-    assert json.loads(run.stdout.decode().splitlines()[-1]) == [[0, 0, 0, 2, 2, 2, 2], []]
+    assert json.loads(run.stdout.decode().splitlines()[-1]) == [[0, 0, 0, 2, 2, 2, 2, 2, 2, 2], []]
     err = run.stderr.decode().splitlines()
     assert "the following arguments are required: --label" in err[3]
     assert "unrecognized arguments: --bogus" in err[4]
     assert f"error: The folder '{tmp_path / 'missing'}' does not exist." in err[5]
     assert "argument --epochs: must be >= 1, got 0" in err[6]
+    assert "argument --seed: must be >= 0, got -1" in err[7]
+    assert "argument --pattern: pattern must not be empty" in err[8]
+    assert "argument --label: label ' y' has spaces around it" in err[9]
 
 
 # demo
@@ -386,3 +391,20 @@ def test_default_model_needs_one_label_and_rows(folder):
 def _help(argv, capsys) -> str:
     assert main(argv) == 0
     return capsys.readouterr().out
+
+
+def test_train_waits_for_a_folder_that_appears_later(tmp_path, capsys):
+    import threading
+
+    later = tmp_path / "later"
+
+    def land():
+        later.mkdir()
+        write_csv(later / "a.csv", 8)
+
+    timer = threading.Timer(0.5, land)
+    timer.start()
+    args = ["train", str(later), "--label", "price", "--epochs", "1", "--verbose", "0"]
+    assert main([*args, "--wait-for-data", "600", "--settle-seconds", "0"]) == 0
+    timer.join()
+    assert "growth at epoch 1: +1 file, +8 rows -> 8 rows from 1 file" in capsys.readouterr().out

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from helpers import id_rows, write_csv
 
-from keras_growing_data.cli.demo import digits_data, run_demo, synthetic_data, write_csv_file
+from keras_growing_data.demo.data import digits_data, synthetic_data
+from keras_growing_data.demo.producer import write_csv_file
+from keras_growing_data.demo.run_demo import run_demo
 from keras_growing_data.training.summary_table import summary_table
 
 PNG = b"\x89PNG\r\n\x1a\n"

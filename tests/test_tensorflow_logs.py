@@ -38,3 +38,29 @@ def test_tensorflow_imports_without_its_start_up_lines(tmp_path):
     run = run_python(tmp_path, QUIET_IMPORT)
     assert run.returncode == 0, run.stderr.decode()
     assert run.stderr.decode().splitlines() == ["before", "after 3"]
+
+
+FAILED_IMPORT = """
+import os
+fake = os.path.join(sys.argv[1], "tensorflow")
+os.makedirs(fake)
+with open(os.path.join(fake, "__init__.py"), "w") as f:
+    f.write("import os\\n")
+    f.write("os.write(2, b'I0000 00:00:1.5 1 dso.cc:1] libcudnn.so.9: cannot open\\\\n')\\n")
+    f.write("raise ImportError('no libcudnn')\\n")
+sys.path.insert(0, sys.argv[1])
+from keras_growing_data.utils.tensorflow_logs import import_tensorflow_quietly
+try:
+    import_tensorflow_quietly()
+except ImportError as e:
+    print("raised", e, file=sys.stderr)
+"""
+
+
+def test_a_failed_import_passes_on_every_line_it_wrote(tmp_path):
+    run = run_python(tmp_path, FAILED_IMPORT, tmp_path / "fake")
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stderr.decode().splitlines() == [
+        "I0000 00:00:1.5 1 dso.cc:1] libcudnn.so.9: cannot open",
+        "raised no libcudnn",
+    ]

@@ -579,3 +579,18 @@ def test_trainer_checks_the_model_and_the_data(folder):
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="validation_data is the training data's own callback"):
         kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_data=data)
+
+
+def test_validation_freq_takes_a_list_of_epochs_as_model_fit_does(folder, tmp_path):
+    write_csv(folder / "a.csv", 16)
+    (tmp_path / "val").mkdir()
+    write_csv(tmp_path / "val" / "v.csv", 8)
+    model, _ = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
+    validation = kgd.GrowingDataCallback(tmp_path / "val", label="price", settle_seconds=0)
+    history = kgd.GrowingDatasetTrainer(model, data).fit(
+        epochs=3, validation_data=validation, validation_freq=[2], verbose=0
+    )
+    assert len(history.history["loss"]) == 3 and len(history.history["val_loss"]) == 1
+    with pytest.raises(ValueError, match="each epoch of validation_freq must be >= 1, got 0"):
+        kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_freq=[0])

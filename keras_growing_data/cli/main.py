@@ -19,6 +19,7 @@ import sys
 from keras_growing_data import __version__
 from keras_growing_data.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from keras_growing_data.training.no_rows_error import NoRowsError
+from keras_growing_data.utils.arguments import check_labels, check_text
 from keras_growing_data.utils.tensorflow_logs import import_tensorflow_quietly
 
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # --help, --version, or a wrong option (argparse printed why).
         return EXIT_OK if e.code in (0, None) else EXIT_ERROR
     try:
-        for folder in (getattr(args, "folder", None), getattr(args, "validation_folder", None)):
+        for folder in _folders_that_must_exist(args):
             _check_local_folder(folder)
         if not args.show_logs:
             import_tensorflow_quietly()
@@ -55,15 +56,40 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _check_local_folder(folder: str | None) -> None:
+def _folders_that_must_exist(args: argparse.Namespace) -> list[str]:
+    """The folders a command needs at once; a command that waits for its data may see them appear."""
+    if args.command == "status" or args.command == "train" and not args.wait_for_data:
+        return [folder for folder in (args.folder, getattr(args, "validation_folder", None)) if folder]
+    return []
+
+
+def _check_local_folder(folder: str) -> None:
     """Fails before TensorFlow is imported when a local folder is missing."""
-    if folder is not None and "://" not in folder and not os.path.isdir(folder):
+    if "://" not in folder and not os.path.isdir(folder):
         raise FileNotFoundError(f"The folder {folder!r} does not exist.")
+
+
+def _checked(check):
+    """An argparse type from one of `utils.arguments`' checks of a text option."""
+
+    def parse(text: str):
+        try:
+            return check(text)
+        except (TypeError, ValueError) as e:
+            raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
+
+    return parse
+
+
+_LABEL = _checked(lambda text: check_labels(text)[0])
+_PATTERN = _checked(lambda text: check_text("pattern", text))
 
 
 def _add_file_options(command: argparse.ArgumentParser) -> None:
     """The options that say which files of a folder count: pattern and settle time."""
-    command.add_argument("--pattern", default="*.csv", help="file name pattern (default: %(default)s)")
+    command.add_argument(
+        "--pattern", type=_PATTERN, default="*.csv", help="file name pattern (default: %(default)s)"
+    )
     command.add_argument(
         "--settle-seconds",
         type=_at_least(0, float),
@@ -116,7 +142,9 @@ def _parser() -> argparse.ArgumentParser:
         "--out", help="path of the PNG plot (default: keras-growing-data-demo.png in the current folder)"
     )
     demo.add_argument("--folder", help="watch this folder instead of running the producer")
-    demo.add_argument("--label", help="label column of --folder's files (default: the demo data's)")
+    demo.add_argument(
+        "--label", type=_LABEL, help="label column of --folder's files (default: the demo data's)"
+    )
     demo.add_argument(
         "--data",
         choices=["auto", "digits", "synthetic"],
@@ -133,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
         "Exit status 1 when a file is rejected.",
     )
     status.add_argument("folder", help="the watched folder")
-    status.add_argument("--label", help="label column (without it, the label is not checked)")
+    status.add_argument("--label", type=_LABEL, help="label column (without it, the label is not checked)")
     _add_file_options(status)
     status.add_argument("--state-dir", help="the state folder of the training run, if it has one")
 
@@ -144,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         "classification, chosen from the label's values (or --task).",
     )
     train.add_argument("folder", help="the watched folder")
-    train.add_argument("--label", required=True, help="the label column")
+    train.add_argument("--label", type=_LABEL, required=True, help="the label column")
     train.add_argument(
         "--epochs", type=_at_least(1), default=20, help="epochs to train at most (default: 20)"
     )
@@ -180,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds to wait for the first file (default: 0)",
     )
-    train.add_argument("--seed", type=int, help="seed of the shuffles and the initial weights")
+    train.add_argument("--seed", type=_at_least(0), help="seed of the shuffles and the initial weights")
     train.add_argument(
         "--verbose",
         type=int,

@@ -5,8 +5,8 @@ import os
 
 import keras
 
-from keras_growing_data.cli.demo import save_plot
 from keras_growing_data.cli.exit_codes import EXIT_OK
+from keras_growing_data.demo.run_demo import save_plot
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.default_model import default_model
 from keras_growing_data.training.growth_printer import GrowthPrinter

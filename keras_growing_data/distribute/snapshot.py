@@ -3,7 +3,7 @@
 At each boundary the chief writes the epoch's snapshot (the accepted files
 in acceptance order, with sizes, modification times and row counts, the seed
 and the batch size) as one JSON file, atomically, into a folder all workers
-share; the other workers wait for it. See `workers.py` for the protocol.
+share; the other workers wait for it. See the `distribute` package for the protocol.
 """
 
 import dataclasses
@@ -13,7 +13,7 @@ import time
 
 import tensorflow as tf
 
-from keras_growing_data.sources.manifest import write_atomically
+from keras_growing_data.utils.atomic_write import write_atomically
 
 SNAPSHOT_FORMAT = 1
 # A leading "_" keeps the folder out of the watcher's listing (watcher.is_temporary).

@@ -90,8 +90,9 @@ def header_difference(expected: Sequence[str], found: Sequence[str]) -> str:
 
     Example:
 
-    >>> header_difference(["a", "b", "price"], ["b", "a", "Price"])
-    "column 3 is 'Price' where the schema has 'price'; 'a' is column 2 (the schema has it at 1)"
+    >>> header_difference(["a", "b", "price", "x"], ["b", "a", "Price"])
+    "column 3 is 'Price' where the schema has 'price'; missing 'x' (schema column 4); 'b' is column 1
+    (the schema has it at 2), 'a' is column 2 (the schema has it at 1)"
     """
     schema_at = {name: i for i, name in enumerate(expected)}
     file_at = {name: i for i, name in enumerate(found)}

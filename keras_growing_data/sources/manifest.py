@@ -4,10 +4,11 @@ import hashlib
 import io
 import json
 import posixpath
-import secrets
 
 import numpy as np
 import tensorflow as tf
+
+from keras_growing_data.utils.atomic_write import write_atomically
 
 FORMAT_VERSION = 1
 
@@ -91,11 +92,3 @@ class Manifest:
 def rows_key(path: str, size: int, mtime_ns: int) -> str:
     """The name of a file version's rows: its path and fingerprint, hashed."""
     return hashlib.sha1(f"{path}\0{size}\0{mtime_ns}".encode()).hexdigest()[:24]
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """Writes under a temporary name of its own, then renames over `path`."""
-    partial = f"{path}.{secrets.token_hex(4)}.partial"
-    with tf.io.gfile.GFile(partial, "wb") as f:
-        f.write(data)
-    tf.io.gfile.rename(partial, path, overwrite=True)

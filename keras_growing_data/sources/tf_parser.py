@@ -44,6 +44,7 @@ def chunk_parser(num_columns: int, order: tuple[int, ...]):
 
 
 def tf_message(error: Exception) -> str:
+    """The words of TensorFlow's parse error a person can act on, without graph-execution noise."""
     if not isinstance(error, tf.errors.OpError):
         return str(error)
     message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message)

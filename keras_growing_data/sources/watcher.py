@@ -40,12 +40,15 @@ class FileStat:
 
 
 def canonical_folder(directory: str) -> str:
-    """One spelling of a folder: a local path made absolute and normalised, a URL as given.
+    """One spelling of a folder: a local path made absolute and normalised, a URL without a final `/`.
 
     So `incoming`, `./incoming/` and `/abs/incoming` list the same paths, and
     a run restarted under another spelling finds the files it accepted.
     """
-    return directory if "://" in directory else os.path.abspath(directory)
+    if "://" not in directory:
+        return os.path.abspath(directory)
+    scheme, path = directory.split("://", 1)
+    return f"{scheme}://{path.rstrip('/') or path}"
 
 
 def is_temporary(name: str) -> bool:

@@ -58,10 +58,7 @@ class DiskRowStore(RowStore):
     def num_blocks(self) -> int:
         return 1 if self._num_rows else 0
 
-    def append(self, rows: tf.Tensor) -> None:
-        """Appends a `[n, columns]` float32 tensor of rows to the file."""
-        if self._num_columns not in (None, rows.shape[1]):
-            raise ValueError(f"rows have {rows.shape[1]} columns, the store {self._num_columns}")
+    def _append(self, rows: tf.Tensor) -> None:
         values = np.ascontiguousarray(rows.numpy(), dtype=np.float32)
         with open(self.path, "ab", buffering=0) as f:
             end = f.tell()
@@ -74,7 +71,6 @@ class DiskRowStore(RowStore):
                 raise
         self._num_columns = int(rows.shape[1])
         self._num_rows += int(rows.shape[0])
-        self.version += 1
 
     def _take_fn(self):
         rows = np.memmap(self.path, np.float32, "r", shape=(self._num_rows, self._num_columns))

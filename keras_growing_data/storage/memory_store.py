@@ -53,13 +53,9 @@ class MemoryRowStore(RowStore):
     def num_blocks(self) -> int:
         return len(self._blocks) + bool(self._tail)
 
-    def append(self, rows: tf.Tensor) -> None:
-        """Adds a `[n, columns]` float32 tensor of rows."""
-        if self.num_columns not in (None, rows.shape[1]):
-            raise ValueError(f"rows have {rows.shape[1]} columns, the store {self.num_columns}")
+    def _append(self, rows: tf.Tensor) -> None:
         self._tail.append(rows)
         self._tail_rows += _rows(rows)
-        self.version += 1
         sealed = self.num_rows - self._tail_rows
         if self._tail_rows >= max(self.min_block_rows, sealed // 4):
             self._blocks.append(_concat(self._tail))

@@ -40,9 +40,21 @@ class RowStore(abc.ABC):
     def num_rows(self) -> int:
         """Rows stored."""
 
+    @property
     @abc.abstractmethod
+    def num_columns(self) -> int | None:
+        """Columns of each row, once rows are stored."""
+
     def append(self, rows: tf.Tensor) -> None:
-        """Adds rows; implementations count the change with `self.version += 1`."""
+        """Adds a `[n, columns]` tensor of rows, with the columns of those stored before."""
+        if self.num_columns not in (None, rows.shape[1]):
+            raise ValueError(f"rows have {rows.shape[1]} columns, the store {self.num_columns}")
+        self._append(rows)
+        self.version += 1
+
+    @abc.abstractmethod
+    def _append(self, rows: tf.Tensor) -> None:
+        """Keeps rows that `append` checked; raises, keeping nothing of them, if it cannot."""
 
     @abc.abstractmethod
     def _take_fn(self) -> Callable[[tf.Tensor], object]:

@@ -214,7 +214,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
                 whether files were rejected (and why), are still being
                 written, or none is there.
         """
-        seconds = check_number("seconds", seconds, minimum=0)
+        seconds = check_number("seconds", seconds, minimum=0, infinite=True)
         deadline = time.monotonic() + seconds
         self.poll()
         while self.num_rows == 0 and time.monotonic() < deadline:

@@ -24,6 +24,10 @@ class GrowthPrinter(keras.callbacks.Callback):
 
     def __init__(self, data: GrowingDataCallback, print_fn: Callable[[str], None] = print):
         super().__init__()
+        if not isinstance(data, GrowingDataCallback):
+            raise TypeError(f"data must be a GrowingDataCallback, got {type(data).__name__}.")
+        if not callable(print_fn):
+            raise TypeError(f"print_fn must be callable, got {print_fn!r}.")
         self.data = data
         self.print_fn = print_fn
         self.rows = 0

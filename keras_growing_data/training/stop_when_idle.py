@@ -41,6 +41,8 @@ class StopWhenIdle(keras.callbacks.Callback):
             raise ValueError("StopWhenIdle needs patience (epochs), seconds, or both.")
         self.patience = None if patience is None else check_int("patience", patience, minimum=1)
         self.seconds = None if seconds is None else check_number("seconds", seconds, minimum=0)
+        if not callable(print_fn):
+            raise TypeError(f"print_fn must be callable, got {print_fn!r}.")
         self.print_fn = print_fn
         self.stopped_epoch = None
 

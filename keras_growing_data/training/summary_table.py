@@ -25,6 +25,8 @@ def summary_table(history: keras.callbacks.History | dict, columns: Sequence[str
         The table, without a final newline.
     """
     logs = getattr(history, "history", history)
+    if not isinstance(logs, dict):
+        raise TypeError(f"history must be a keras.callbacks.History or its history dict, got {history!r}.")
     epochs = getattr(history, "epoch", None) or list(range(len(next(iter(logs.values()), []))))
     if columns is None:
         columns = [name for name in ("rows", "files", "loss", "val_loss") if name in logs]

@@ -53,7 +53,7 @@ class GrowingDatasetTrainer:
         validation_data=None,
         initial_epoch: int = 0,
         wait_for_data: float = 0,
-        validation_freq: int = 1,
+        validation_freq: int | list[int] = 1,
         class_weight: dict | None = None,
         validation_split: float = 0.0,
     ) -> keras.callbacks.History:
@@ -192,8 +192,8 @@ def _check_fit_arguments(model: keras.Model, data: GrowingDataCallback, **args) 
         raise ValueError("The model must be compiled before training: call model.compile(optimizer, loss).")
     check_int("epochs", args["epochs"], minimum=0)
     check_int("initial_epoch", args["initial_epoch"], minimum=0)
-    check_number("wait_for_data", args["wait_for_data"], minimum=0)
-    check_int("validation_freq", args["validation_freq"], minimum=1)
+    check_number("wait_for_data", args["wait_for_data"], minimum=0, infinite=True)
+    _check_validation_freq(args["validation_freq"])
     if args["verbose"] not in ("auto", 0, 1, 2) or isinstance(args["verbose"], bool):
         raise ValueError(f'verbose must be "auto", 0, 1 or 2, got {args["verbose"]!r}.')
     if args["class_weight"] is not None and not isinstance(args["class_weight"], dict):
@@ -235,6 +235,17 @@ def _finalize_once(model: keras.Model):
     finally:
         del optimizer.finalize_variable_values
     optimizer.finalize_variable_values(model.trainable_weights)
+
+
+def _check_validation_freq(freq) -> None:
+    """`model.fit`'s `validation_freq`: every `freq` epochs, or a list of the (1-based) epochs."""
+    if isinstance(freq, list | tuple):
+        if not freq:
+            raise ValueError("validation_freq must not be an empty list.")
+        for epoch in freq:
+            check_int("each epoch of validation_freq", epoch, minimum=1)
+    else:
+        check_int("validation_freq", freq, minimum=1)
 
 
 def _require_validation_rows(validation_data) -> None:

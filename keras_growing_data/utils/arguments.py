@@ -7,11 +7,10 @@ message names the argument, what it allows and what it got.
 """
 
 import collections
+import math
 import numbers
 import os
-from collections.abc import Sequence
-
-import numpy as np
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def _got(value) -> str:
@@ -27,13 +26,21 @@ def check_int(name: str, value, minimum: int | None = None) -> int:
     return int(value)
 
 
-def check_number(name: str, value, minimum: float | None = None, positive: bool = False) -> float:
-    """A real number (not a bool), at least `minimum`, or above 0 with `positive`."""
+def check_number(
+    name: str,
+    value,
+    minimum: float | None = None,
+    positive: bool = False,
+    infinite: bool = False,
+) -> float:
+    """A real number (not a bool): at least `minimum`, above 0 with `positive`, finite unless `infinite`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, {_got(value)}.")
     value = float(value)
     if value != value:
         raise ValueError(f"{name} must be a number, got nan.")
+    if math.isinf(value) and not infinite:
+        raise ValueError(f"{name} must be finite, got {value}.")
     if positive and value <= 0:
         raise ValueError(f"{name} must be > 0, got {value:g}.")
     if minimum is not None and value < minimum:
@@ -43,6 +50,8 @@ def check_number(name: str, value, minimum: float | None = None, positive: bool 
 
 def check_bool(name: str, value) -> bool:
     """`True` or `False` (numpy booleans too)."""
+    import numpy as np  # Here, so that the command line checks its options without numpy.
+
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be True or False, {_got(value)}.")
     return bool(value)
@@ -87,14 +96,14 @@ def check_labels(value) -> list[str]:
         return []
     if isinstance(value, str):
         names = [value]
-    elif isinstance(value, Sequence) and not isinstance(value, bytes):
-        names = list(value)
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        names = list(value)  # A list, a tuple, a numpy array or a pandas Index of names.
         if not names:
             raise ValueError(f"{allowed}, got an empty {type(value).__name__}.")
     else:
         raise TypeError(f"{allowed}; {_got(value)}.")
     for name in names:
-        if not isinstance(name, str):
+        if not isinstance(name, str):  # numpy's str_ is a str.
             raise TypeError(f"{allowed}; {_got(value)}: {name!r} is not a str.")
         if not name.strip():
             raise ValueError(f"{allowed}; got an empty name in {value!r}.")
