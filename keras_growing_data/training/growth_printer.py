@@ -40,7 +40,7 @@ class GrowthPrinter(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         # What the epoch trains on; `num_rows` may already count a file that
         # a background poll took in after the epoch's data was fixed.
-        record = getattr(self.data, "lineage", {}).get(epoch)
+        record = self.data.lineage.get(epoch)
         if record is not None:
             rows, files = record.rows, len(record.files)
         else:
