@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 
 import benchmarks
-from benchmarks import arrivals, command_line, epochs, ingest, memory, stall, storage
+from benchmarks import arrivals, command_line, epochs, ingest, memory, stall, storage, typed
 from benchmarks.fixtures import CsvSource
 from benchmarks.harness import FULL, SMOKE, Row, Sizes, log, report
 
@@ -26,6 +26,7 @@ SECTIONS: tuple[Section, ...] = (
     memory.section,
     storage.section,
     command_line.section,
+    typed.section,
 )
 
 

@@ -92,6 +92,7 @@ def run_python(tmp_path, source, *args, timeout=300):
 def snapshot_of(folder, names, epoch=0, run="run-test"):
     """The `EpochSnapshot` a chief would publish for these files of `folder`."""
     from keras_growing_data.distribute.snapshot import EpochSnapshot, SnapshotFile
+    from keras_growing_data.sources.vocabulary import digest
 
     files = []
     for name in names:
@@ -106,7 +107,33 @@ def snapshot_of(folder, names, epoch=0, run="run-test"):
         shuffle=True,
         num_workers=2,
         labels=("price",),
-        columns=("id", "x", "price"),
+        schema=(("id", "float32"), ("x", "float32"), ("price", "float32")),
+        vocabularies=digest({}),
         on_bad_row="reject",
         files=tuple(files),
     )
+
+
+CITIES = ["Austin", "Oslo", "Lima", "São Paulo", "New York, NY", 'The "Big" Easy']
+MIXED_HEADER = ("id", "city", "rooms", "area", "price")
+
+
+def mixed_rows(first_id, count, cities=3):
+    """Rows `(id, city, rooms, area, price)`: a float id, a string, an integer, a float and a float label."""
+    return [
+        (i, CITIES[i % cities], 1 + i % 4, 20.0 + i % 50, 3.0 * (i % 50) + 10 * (i % cities))
+        for i in range(first_id, first_id + count)
+    ]
+
+
+def write_mixed_csv(path, rows, mtime=OLD):
+    """Writes mixed rows as a producer would: strings quoted where CSV needs it."""
+    import csv
+
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(MIXED_HEADER)
+        writer.writerows(rows)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return str(path)

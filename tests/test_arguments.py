@@ -24,6 +24,7 @@ def test_good_values_pass_through_normalised():
     assert check_path("p", "gs://bucket/x") == "gs://bucket/x"
     assert check_labels(None) == [] and check_labels("y") == ["y"] and check_labels(("a", "b")) == ["a", "b"]
     assert check_labels(np.array(["a", "b"])) == ["a", "b"]  # Or a pandas Index: any iterable of names.
+    assert check_labels({"out_a": "y", "out_b": ["z", "w"]}) == ["y", "z", "w"]
     assert check_number("w", float("inf"), minimum=0, infinite=True) == float("inf")
 
 
@@ -42,7 +43,8 @@ def test_good_values_pass_through_normalised():
         (lambda: check_path("p", None), TypeError, "p must be a path (str or os.PathLike), got None"),
         (lambda: check_path("p", b"x"), TypeError, "p must be a path (str or os.PathLike), got b'x'"),
         (lambda: check_labels(b"y"), TypeError, "got b'y' (bytes)"),
-        (lambda: check_labels({"y": 1}), TypeError, "got {'y': 1} (dict)"),
+        (lambda: check_labels({"y": 1}), TypeError, "or None; output 'y': got 1 (int)"),
+        (lambda: check_labels({"y": ["a", "a"]}), ValueError, "label names a column more than once: ['a']"),
         (lambda: check_labels(["y", ""]), ValueError, "got an empty name in ['y', '']"),
     ],
 )

@@ -10,6 +10,8 @@ from helpers import OLD, id_rows, write_csv
 
 import keras_growing_data as kgd
 
+NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}
+
 
 def poll_all(folder, **kwargs):
     data = kgd.GrowingDataCallback(str(folder), label="price", settle_seconds=0, **kwargs)
@@ -32,23 +34,23 @@ def test_bad_files_are_rejected_with_reasons_and_training_data_goes_on(folder, c
     write_csv(folder / "nolabel.csv", [(1, 2)], header=("id", "x"))
     write_csv(folder / "other.csv", [(1, 2, 3)], header=("x", "id", "price"))
     write_csv(folder / "text.csv", [(1, "n/a", 3)])
+    write_csv(folder / "word.csv", [(1, "Austin", 3)])
     write_csv(folder / "short.csv", [(1, 2)])
     (folder / "empty.csv").write_text("")
     os.utime(folder / "empty.csv", (OLD, OLD))
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
         data, new = poll_all(folder)
-    assert new == [good]
+    assert new == [good, str(folder / "other.csv")]  # Columns are matched by name.
     reasons = {os.path.basename(p): r.reason for p, r in data.rejected.items()}
     assert reasons == {
         "empty.csv": "the file is empty",
         "nolabel.csv": "the header has no label column ['price']; it has ['id', 'x']",
-        "other.csv": "the header differs from the schema set by the first accepted file: "
-        "'x' is column 1 (the schema has it at 2), 'id' is column 2 (the schema has it at 1)",
         "short.csv": "line 2: expected 3 fields, found 2",
-        "text.csv": "line 2, column 'x': expected a number, found 'n/a'",
+        "text.csv": "line 2, column 'x': missing value 'n/a', and the column has no default",
+        "word.csv": "line 2, column 'x': expected a number, found 'Austin'",
     }
     assert sum("Rejected" in r.message for r in caplog.records) == 5
-    assert data.num_rows == 6
+    assert data.num_rows == 7 and data.schema == {"id": "float32", "x": "float32", "price": "float32"}
 
 
 def test_accepted_file_is_never_ingested_twice(folder, caplog):
@@ -67,7 +69,7 @@ def test_accepted_file_is_never_ingested_twice(folder, caplog):
 
 def test_rejected_file_is_judged_again_only_when_it_changes(folder):
     path = write_csv(folder / "a.csv", [(1, "bad", 3)])
-    data, _ = poll_all(folder)
+    data, _ = poll_all(folder, columns=NUMBERS)
     assert list(data.rejected) == [path]
     assert data.poll() == []
     write_csv(path, 3, mtime=OLD + 10)
@@ -84,9 +86,18 @@ def test_dataset_shapes_for_one_several_and_no_labels(folder):
     )
     several = kgd.GrowingDataCallback(str(folder), label=["qty", "price"], settle_seconds=0)
     several.poll()
-    x, (qty, price) = next(iter(several.dataset))
+    x, y = next(iter(several.dataset))
     np.testing.assert_array_equal(x.numpy(), [[1, 2]])
-    assert (qty.numpy().tolist(), price.numpy().tolist()) == ([4.0], [3.0])
+    np.testing.assert_array_equal(y.numpy(), [[4, 3]])  # One [batch, 2] tensor, in the order named.
+    listed = kgd.GrowingDataCallback(str(folder), label=["price"], settle_seconds=0)
+    listed.poll()
+    assert listed.dataset.element_spec[1] == tf.TensorSpec([None, 1], tf.float32)
+    outputs = kgd.GrowingDataCallback(str(folder), label={"p": "price", "q": ["qty"]}, settle_seconds=0)
+    outputs.poll()
+    assert outputs.dataset.element_spec[1] == {
+        "p": tf.TensorSpec([None], tf.float32),
+        "q": tf.TensorSpec([None, 1], tf.float32),
+    }
     none = kgd.GrowingDataCallback(str(folder), label=None, settle_seconds=0)
     none.poll()
     assert none.dataset.element_spec == tf.TensorSpec([None, 4], tf.float32)
@@ -130,7 +141,24 @@ def test_the_callback_refuses_to_run_outside_the_trainer(folder):
         (
             {"label": 13},
             TypeError,
-            "label must be a column name (str), a list of column names, or None; got 13 (int)",
+            "label must be a column name (str), a list of column names, a dict of output name -> "
+            "column name(s), or None; got 13 (int)",
+        ),
+        ({"features": "table"}, ValueError, "features must be one of 'auto', 'dict', 'matrix', got 'table'"),
+        ({"strings_as": "ids"}, ValueError, "strings_as must be one of 'string', 'index', got 'ids'"),
+        ({"columns": ["price"]}, TypeError, "columns must be None or a dict of column name"),
+        ({"columns": {"x": "float32"}}, ValueError, "columns must declare the label columns too"),
+        ({"defaults": {"price": None}}, TypeError, "the default of 'price' must be a number or a str"),
+        ({"na_values": "NA"}, TypeError, "na_values must be None or a list of str, got 'NA'"),
+        (
+            {"columns": {"c": "string", "price": "float32"}, "features": "matrix"},
+            ValueError,
+            "features=\"matrix\" needs numeric features, but ['c'] are string columns",
+        ),
+        (
+            {"columns": {"x": "float32", "c": "string", "price": "float32"}, "label": ["c", "price"]},
+            ValueError,
+            "the labels ['c', 'price'] mix string and number columns",
         ),
         ({"label": [1]}, TypeError, "1 is not a str"),
         ({"label": []}, ValueError, "got an empty list"),

@@ -8,7 +8,7 @@ import time
 import keras
 import numpy as np
 import pytest
-from helpers import run_python, write_csv
+from helpers import mixed_rows, run_python, write_csv, write_mixed_csv
 
 import keras_growing_data as kgd
 from keras_growing_data.cli.main import main
@@ -39,7 +39,10 @@ def test_status_lists_accepted_pending_and_rejected_files(folder, capsys):
     assert lines[1:3] == ["accepted  a.csv    10 rows", "accepted  b.csv    5 rows"]
     modified = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.stat(folder / "new.csv").st_mtime))
     assert lines[3] == f"pending   new.csv  29 bytes, modified {modified}"
-    assert lines[4] == "rejected  bad.csv  line 2, column 'x': expected a number, found 'n/a'"
+    assert (
+        lines[4]
+        == "rejected  bad.csv  line 2, column 'x': missing value 'n/a', and the column has no default"
+    )
     assert len(lines) == 5
     assert err == ""
 
@@ -254,6 +257,26 @@ def test_train_picks_regression_for_real_labels_and_plots(folder, tmp_path, caps
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_status_and_train_take_mixed_files_with_string_columns(folder, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 60))
+    write_mixed_csv(folder / "b.csv", mixed_rows(60, 30, cities=5))
+    assert main(["status", str(folder), "--label", "price"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"{folder}: 2 accepted (90 rows), 0 pending, 0 rejected", "accepted  a.csv  60 rows",
+                     "accepted  b.csv  30 rows"]  # fmt: skip
+    plot = tmp_path / "growth.png"
+    args = ["train", str(folder), "--label", "city", "--epochs", "2", "--verbose", "0", "--plot", str(plot)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Label 'city' holds 5 strings so far: classification into 22 class ids, with room for new ones" in out
+    )
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert main(["train", str(folder), "--label", "price", "--epochs", "1", "--verbose", "0"]) == 0
+    assert "regression" in capsys.readouterr().out
+
+
 def test_train_stops_after_idle_epochs(folder, capsys):
     write_csv(folder / "a.csv", 24)
     args = ["train", str(folder), "--label", "price", "--epochs", "50", "--stop-after-idle", "2"]
@@ -295,19 +318,20 @@ def test_train_validates_on_a_validation_folder(folder, tmp_path, capsys):
 
 
 def test_train_on_a_folder_whose_files_were_all_rejected_says_so_first(folder, capsys):
-    write_csv(folder / "bad.csv", [(1, "oops", 2)])
+    write_csv(folder / "bad.csv", [(1, "", 2)])
     assert main(["train", str(folder), "--label", "price"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"WARNING: Rejected {folder / 'bad.csv'}: line 2, column 'x': expected a number, found 'oops'",
+        f"WARNING: Rejected {folder / 'bad.csv'}: line 2, column 'x': missing value '', and the column "
+        "has no default",
         f"keras-growing-data train: error: No training rows in '{folder}': 1 file was rejected, "
-        "bad.csv: line 2, column 'x': expected a number, found 'oops'",
+        "bad.csv: line 2, column 'x': missing value '', and the column has no default",
     ]
     write_csv(folder / "worse.csv", [(1, 2)])
     assert main(["train", str(folder), "--label", "price"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[2:] == [
         f"keras-growing-data train: error: No training rows in '{folder}': 2 files were rejected, "
-        "the first bad.csv: line 2, column 'x': expected a number, found 'oops'",
+        "the first bad.csv: line 2, column 'x': missing value '', and the column has no default",
         "  rejected worse.csv: line 2: expected 3 fields, found 2",
     ]
 

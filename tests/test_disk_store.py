@@ -7,23 +7,27 @@ from keras_growing_data.storage.disk_store import DiskRowStore
 
 
 def ids_of(dataset):
-    return np.concatenate([batch[:, 0].numpy() for batch in dataset]).astype(int)
+    return np.concatenate([batch["float32"][:, 0].numpy() for batch in dataset]).astype(int)
 
 
 def test_disk_rows_give_the_same_epochs_as_memory(tmp_path):
     store = DiskRowStore(tmp_path, seed=3)
     for first, size in [(0, 5), (5, 40), (45, 1)]:
         ids = np.arange(first, first + size, dtype="float32")
-        store.append(tf.constant(np.column_stack([ids, -ids])))
+        store.append({"float32": np.column_stack([ids, -ids]), "string": ids[:, None].astype("int32") % 5})
     dataset = store.dataset(batch_size=8)
-    assert dataset.element_spec == tf.TensorSpec([None, 2], tf.float32)
+    assert dataset.element_spec == {
+        "float32": tf.TensorSpec([None, 2], tf.float32),
+        "string": tf.TensorSpec([None, 1], tf.int32),
+    }
     assert int(dataset.cardinality()) == 6
     first, second = ids_of(dataset), ids_of(dataset)
     assert sorted(first) == sorted(second) == list(range(46))
     assert list(first) != list(second)
-    rows = np.concatenate([b.numpy() for b in store.dataset(batch_size=8, shuffle=False)])
-    np.testing.assert_array_equal(rows[:, 1], -np.arange(46))
-    assert list(tmp_path.glob("rows-*.f32"))
+    batches = list(store.dataset(batch_size=8, shuffle=False))
+    np.testing.assert_array_equal(np.concatenate([b["float32"][:, 1] for b in batches]), -np.arange(46))
+    np.testing.assert_array_equal(np.concatenate([b["string"][:, 0] for b in batches]), np.arange(46) % 5)
+    assert len(list(tmp_path.glob("rows-*.bin"))) == 2
 
 
 def test_trainer_on_disk_storage_trains_every_row_once(folder, tmp_path):
@@ -91,17 +95,17 @@ from keras_growing_data.storage.disk_store import DiskRowStore
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # A failed write, not a killed process.
 store = DiskRowStore(sys.argv[1])
-store.append(tf.constant(np.zeros((100, 2), "float32")))
+store.append({"float32": np.zeros((100, 2), "float32")})
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))  # The disk fills up mid-append.
 try:
-    store.append(tf.constant(np.ones((100, 2), "float32")))
+    store.append({"float32": np.ones((100, 2), "float32")})
 except OSError:
     print("append failed")
 resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-store.append(tf.constant(np.full((3, 2), 7, "float32")))
-rows = np.concatenate([b.numpy() for b in store.dataset(50, shuffle=False)])
-print(store.num_rows, os.path.getsize(store.path), rows[-1].tolist(), float(rows[:100].sum()))
+store.append({"float32": np.full((3, 2), 7, "float32")})
+rows = np.concatenate([b["float32"].numpy() for b in store.dataset(50, shuffle=False)])
+print(store.num_rows, os.path.getsize(store.paths["float32"]), rows[-1].tolist(), float(rows[:100].sum()))
 """
 
 

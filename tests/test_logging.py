@@ -56,7 +56,7 @@ def test_accepted_files_are_logged_at_info_and_rejected_ones_at_warning(folder, 
     assert records[1] == (
         "keras_growing_data",
         "WARNING",
-        f"Rejected {bad}: line 2, column 'x': expected a number, found 'n/a'",
+        f"Rejected {bad}: line 2, column 'x': missing value 'n/a', and the column has no default",
     )
     assert len(records) == 2
 

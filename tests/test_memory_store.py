@@ -1,13 +1,14 @@
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_growing_data.storage.memory_store import MemoryRowStore
 
 
 def ids_of(dataset):
-    return np.concatenate([batch[:, 0].numpy() for batch in dataset]).astype(int)
+    return np.concatenate([batch["float32"][:, 0].numpy() for batch in dataset]).astype(int)
 
 
 def grown_store(sizes, min_block_rows=1 << 16, seed=None):
@@ -15,7 +16,7 @@ def grown_store(sizes, min_block_rows=1 << 16, seed=None):
     first = 0
     for size in sizes:
         ids = np.arange(first, first + size, dtype="float32")
-        store.append(tf.constant(np.column_stack([ids, ids * 2])))
+        store.append({"float32": np.column_stack([ids, ids * 2])})
         first += size
     return store, first
 
@@ -52,7 +53,7 @@ def test_seed_reproduces_the_permutations():
 
 def test_without_shuffle_rows_come_in_arrival_order():
     store, total = grown_store([3, 4, 5], min_block_rows=2)
-    batches = [b.numpy() for b in store.dataset(batch_size=5, shuffle=False)]
+    batches = [b["float32"].numpy() for b in store.dataset(batch_size=5, shuffle=False)]
     assert [len(b) for b in batches] == [5, 5, 2]
     np.testing.assert_array_equal(np.concatenate(batches)[:, 1], np.arange(total) * 2)
 
@@ -68,5 +69,29 @@ def test_blocks_stay_few_after_a_thousand_arrivals():
 def test_element_spec_is_fixed_as_the_data_grows():
     store, _ = grown_store([10])
     spec = store.dataset(batch_size=4).element_spec
-    store.append(tf.zeros((25, 2)))
-    assert store.dataset(batch_size=4).element_spec == spec == tf.TensorSpec([None, 2], tf.float32)
+    store.append({"float32": np.zeros((25, 2), "float32")})
+    assert (
+        store.dataset(batch_size=4).element_spec == spec == {"float32": tf.TensorSpec([None, 2], tf.float32)}
+    )
+
+
+def test_rows_of_several_types_stay_together_across_blocks():
+    store = MemoryRowStore(min_block_rows=4, seed=1)
+    for first, size in [(0, 5), (5, 9), (14, 2), (16, 30)]:
+        ids = np.arange(first, first + size)
+        store.append(
+            {
+                "float32": ids[:, None].astype("float32"),
+                "int64": -ids[:, None],
+                "string": (ids % 3)[:, None].astype("int32"),
+            }
+        )
+    assert store.num_blocks > 2 and store.num_rows == 46
+    batches = list(store.dataset(batch_size=8))
+    ids = np.concatenate([b["float32"][:, 0].numpy() for b in batches]).astype(int)
+    assert sorted(ids) == list(range(46))
+    np.testing.assert_array_equal(np.concatenate([b["int64"][:, 0].numpy() for b in batches]), -ids)
+    np.testing.assert_array_equal(np.concatenate([b["string"][:, 0].numpy() for b in batches]), ids % 3)
+    with pytest.raises(ValueError, match="rows are laid out as"):
+        store.append({"float32": np.zeros((2, 1), "float32")})
+    assert store.num_rows == 46

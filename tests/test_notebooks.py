@@ -10,7 +10,7 @@ from keras_growing_data.utils.tensorflow_logs import is_start_up_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = os.path.join(ROOT, "notebooks")
-NAMES = ["01_quickstart.ipynb", "02_real_data.ipynb", "03_monitoring.ipynb"]
+NAMES = ["01_quickstart.ipynb", "02_real_data.ipynb", "03_monitoring.ipynb", "04_mixed_types.ipynb"]
 
 
 def load(name):
@@ -29,6 +29,8 @@ def test_notebook_runs_top_to_bottom(name):
         pytest.importorskip("sklearn")
     if name == "03_monitoring.ipynb":
         pytest.importorskip("tensorboard")
+    if name == "04_mixed_types.ipynb":
+        pytest.importorskip("statsmodels")
     execute = load("execute.py")
     # Raises on a failing cell, or one that runs 10 minutes (a hang: each takes seconds).
     notebook = execute.execute(os.path.join(NOTEBOOKS, name), timeout=600)

@@ -275,7 +275,7 @@ def test_a_folder_of_rejected_files_says_so_and_why_first(folder):
         kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=0)
     assert str(error.value).splitlines() == [
         f"No training rows in '{folder}': 1 file was rejected, "
-        "bad.csv: line 2, column 'x': expected a number, found 'n/a'",
+        "bad.csv: line 2, column 'x': missing value 'n/a', and the column has no default",
         "1 file is still being written; pass wait_for_data=seconds to wait for it.",
     ]
     os.remove(folder / "new.csv")
@@ -286,7 +286,7 @@ def test_a_folder_of_rejected_files_says_so_and_why_first(folder):
     lines = str(error.value).splitlines()
     assert lines[0] == (
         f"No training rows in '{folder}': 13 files were rejected, "
-        "the first bad.csv: line 2, column 'x': expected a number, found 'n/a'"
+        "the first bad.csv: line 2, column 'x': missing value 'n/a', and the column has no default"
     )
     assert lines[1:] == [
         f"  rejected more-{n:02d}.csv: line 2: expected 3 fields, found 2" for n in range(9)
@@ -484,20 +484,25 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from helpers import id_rows, write_csv
+from helpers import CITIES, id_rows, write_csv
 import keras_growing_data as kgd
 
 folder = sys.argv[1]
 seen = []
 
 
+def write_typed(path, first_id, count):
+    rows = [(*row, CITIES[row[0] % 4]) for row in id_rows(first_id, count)]
+    write_csv(path, rows, header=("id", "x", "price", "city"))
+
+
 class RecordIds(keras.layers.Layer):
     # Each replica reports the ids of its share of the batch. (A summed
     # counter variable is not reliable for this in replica context.)
-    def call(self, x, training=False):
+    def call(self, ids, training=False):
         if training:
-            tf.py_function(lambda ids: seen[-1].extend(ids.numpy().astype(int).tolist()), [x[:, 0]], [])
-        return x[:, 1:]
+            tf.py_function(lambda ids: seen[-1].extend(ids.numpy().astype(int).tolist()), [ids], [])
+        return ids
 
 
 class Epochs(keras.callbacks.Callback):
@@ -505,22 +510,26 @@ class Epochs(keras.callbacks.Callback):
         seen.append([])
 
     def on_epoch_end(self, epoch, logs=None):
-        write_csv(os.path.join(folder, "n%d.csv" % epoch), id_rows(100 + 10 * epoch, 5 + epoch))
+        write_typed(os.path.join(folder, "n%d.csv" % epoch), 100 + 10 * epoch, 5 + epoch)
 
 
+write_typed(os.path.join(folder, "a.csv"), 0, 37)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
-    model = keras.Sequential([keras.Input((2,)), RecordIds(), keras.layers.Dense(1)])
+    inputs = {"id": keras.Input((), name="id"), "x": keras.Input((), name="x"),
+              "city": keras.Input((), name="city", dtype="int64")}
+    x = keras.ops.expand_dims(inputs["x"] + 0 * RecordIds()(inputs["id"]), 1)
+    hidden = keras.layers.Concatenate()([x, keras.layers.Embedding(16, 2)(inputs["city"])])
+    model = keras.Model(inputs, keras.ops.squeeze(keras.layers.Dense(1)(hidden), 1))
     model.compile(optimizer="sgd", loss="mse")
-data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
+data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0, strings_as="index")
 history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=3, callbacks=[Epochs()], verbose=0)
 print(json.dumps({"replicas": strategy.num_replicas_in_sync, "rows": history.history["rows"],
-                  "seen": [sorted(ids) for ids in seen]}))
+                  "seen": [sorted(ids) for ids in seen], "cities": data.vocabulary("city")}))
 """
 
 
-def test_mirrored_strategy_on_two_devices_trains_exact_epochs(folder, tmp_path):
-    write_csv(folder / "a.csv", id_rows(0, 37))
+def test_mirrored_strategy_on_two_devices_trains_exact_epochs_on_typed_columns(folder, tmp_path):
     run = run_python(tmp_path, MIRRORED_RUN, folder)
     assert run.returncode == 0, run.stderr.decode()[-2000:]
     result = json.loads(run.stdout.decode().strip().splitlines()[-1])
@@ -529,6 +538,7 @@ def test_mirrored_strategy_on_two_devices_trains_exact_epochs(folder, tmp_path):
     assert result["seen"][0] == list(range(37))
     assert result["seen"][1] == list(range(37)) + list(range(100, 105))
     assert result["seen"][2] == list(range(37)) + list(range(100, 105)) + list(range(110, 116))
+    assert result["cities"] == ["[UNK]", "Austin", "Oslo", "Lima", "São Paulo"]
 
 
 def test_an_empty_validation_folder_fails_before_training(folder, tmp_path):

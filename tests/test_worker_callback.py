@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import OLD, id_rows, snapshot_of, write_csv
+from helpers import CITIES, OLD, id_rows, snapshot_of, write_csv
 
 import keras_growing_data as kgd
 from keras_growing_data.distribute.follower_ingest import ingest_snapshot
@@ -133,23 +133,31 @@ class Counter:
         return self.strategy.experimental_local_results(self.seen)
 
 
+def write_typed_csv(path, first_id, count):
+    """Rows `(id, x, price, city)`: numbers and a string column whose ids every worker must agree on."""
+    rows = [(*row, CITIES[row[0] % 4]) for row in id_rows(first_id, count)]  # Names without commas.
+    return write_csv(path, rows, header=("id", "x", "price", "city"))
+
+
 class CountingModel(keras.Model):
-    """Counts, in `train_step`, each row id (feature 0) trained with a weight > 0."""
+    """Counts, in `train_step`, each row id trained with a weight > 0; embeds the city ids."""
 
     def __init__(self, counter):
         super().__init__()
         init = keras.initializers.GlorotUniform
+        self.embed = keras.layers.Embedding(16, 2, embeddings_initializer=init(seed=3))
         self.hidden = keras.layers.Dense(4, activation="relu", kernel_initializer=init(seed=1))
         self.out = keras.layers.Dense(1, kernel_initializer=init(seed=2))
         self.counter = counter
 
     def call(self, x):
-        return self.out(self.hidden(x[:, 1:]))
+        features = keras.ops.concatenate([keras.ops.expand_dims(x["x"], 1), self.embed(x["city"])], axis=1)
+        return self.out(self.hidden(features))
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        keep = tf.ones_like(x[:, 0]) if sample_weight is None else tf.cast(sample_weight > 0, tf.float32)
-        ids = tf.cast(x[:, 0], tf.int32)
+        keep = tf.ones_like(x["id"]) if sample_weight is None else tf.cast(sample_weight > 0, tf.float32)
+        ids = tf.cast(x["id"], tf.int32)
         self.counter.seen.assign_add(
             tf.math.bincount(ids, weights=keep, minlength=MAX_IDS, maxlength=MAX_IDS)
         )
@@ -167,15 +175,15 @@ class GrowAndCount(keras.callbacks.Callback):
         for v in self.counter.local():
             v.assign(tf.zeros([MAX_IDS]))
         if self.chief and epoch == 1:  # After epoch 1's snapshot: joins at epoch 2.
-            write_csv(os.path.join(self.folder, "late.csv"), id_rows(62, 9))
+            write_typed_csv(os.path.join(self.folder, "late.csv"), 62, 9)
 
     def on_epoch_end(self, epoch, logs=None):
         self.seen[epoch] = [int(c) for c in sum(v.numpy() for v in self.counter.local())]
         if self.chief and epoch == 0:
-            write_csv(os.path.join(self.folder, "b.csv"), id_rows(37, 25))
+            write_typed_csv(os.path.join(self.folder, "b.csv"), 37, 25)
         if self.chief and epoch == 2:
-            write_csv(os.path.join(self.folder, "c.csv"), id_rows(71, 9))
-            write_csv(os.path.join(self.folder, "d.csv"), id_rows(80, 1))
+            write_typed_csv(os.path.join(self.folder, "c.csv"), 71, 9)
+            write_typed_csv(os.path.join(self.folder, "d.csv"), 80, 1)
 
 
 def train_and_save(out, folder, strategy=None, batch_size=16):
@@ -187,7 +195,7 @@ def train_and_save(out, folder, strategy=None, batch_size=16):
         m.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
         return m, counter
 
-    args = dict(label="price", batch_size=batch_size, seed=11, settle_seconds=0)
+    args = dict(label="price", batch_size=batch_size, seed=11, settle_seconds=0, strings_as="index")
     if strategy is None:
         model, counter = model()
         data = kgd.GrowingDataCallback(folder, **args)
@@ -208,6 +216,8 @@ def train_and_save(out, folder, strategy=None, batch_size=16):
         "seen": record.seen,
         "accepted": [os.path.basename(p) for p in data.accepted],
         "rejected": [os.path.basename(p) for p in data.rejected],
+        "schema": data.schema,
+        "vocabulary": data.vocabulary("city"),
     }
     with open(f"{out}.json", "w") as f:
         json.dump(result, f)
@@ -271,8 +281,8 @@ def test_two_workers_train_identical_weights_on_exact_epochs(tmp_path):
     shared, alone = tmp_path / "shared", tmp_path / "alone"
     for folder in (shared, alone):
         folder.mkdir()
-        write_csv(folder / "a.csv", id_rows(0, 37))
-        write_csv(folder / "bad.csv", [(1, "n/a", 3)])
+        write_typed_csv(folder / "a.csv", 0, 37)
+        write_csv(folder / "bad.csv", [(1, "n/a", 3, "Oslo")], header=("id", "x", "price", "city"))
     ports = ",".join(map(str, free_ports(2)))
     out = [str(tmp_path / f"worker{i}") for i in range(2)] + [str(tmp_path / "single")]
     commands = [[str(script), out[i], str(shared), str(i), ports, "16"] for i in range(2)]
@@ -292,6 +302,11 @@ def test_two_workers_train_identical_weights_on_exact_epochs(tmp_path):
         assert result["files"] == [1, 2, 3, 5]
     assert chief["accepted"] == follower["accepted"] == ["a.csv", "b.csv", "late.csv", "c.csv", "d.csv"]
     assert chief["rejected"] == ["bad.csv"] and follower["rejected"] == []
+    # The same schema and the same string ids everywhere (the weights below embed those ids).
+    for result in (follower, single):
+        assert result["schema"] == chief["schema"] and result["vocabulary"] == chief["vocabulary"]
+    assert chief["schema"] == {"id": "float32", "x": "float32", "price": "float32", "city": "string"}
+    assert chief["vocabulary"] == ["[UNK]", *CITIES[:4]]
     assert chief["loss"] == follower["loss"]
     # Epoch 1 has no padded batch; in the others Keras's loss tracker counts the padding rows.
     np.testing.assert_allclose(chief["loss"][1], single["loss"][1], rtol=1e-6)
@@ -307,7 +322,7 @@ def test_two_workers_train_identical_weights_on_exact_epochs(tmp_path):
 
     # Bitwise-identical weights, and single-process training's within 1e-6.
     weights = [np.load(f"{name}.npz") for name in out]
-    assert len(weights[0].files) == 4
+    assert len(weights[0].files) == 5
     for key in weights[0].files:
         assert weights[0][key].tobytes() == weights[1][key].tobytes(), key
         np.testing.assert_allclose(weights[0][key], weights[2][key], rtol=0, atol=1e-6, err_msg=key)
@@ -323,7 +338,7 @@ def test_two_workers_train_identical_weights_on_exact_epochs(tmp_path):
 def test_a_follower_that_cannot_follow_fails_and_the_chief_stops_too(tmp_path, folder):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    write_csv(folder / "a.csv", id_rows(0, 37))
+    write_typed_csv(folder / "a.csv", 0, 37)
     ports = ",".join(map(str, free_ports(2)))
     out = [str(tmp_path / f"worker{i}") for i in range(2)]
     # The follower is given another batch size: it must refuse the chief's epochs.

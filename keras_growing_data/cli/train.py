@@ -17,7 +17,8 @@ from keras_growing_data.training.trainer import GrowingDatasetTrainer
 
 def run(args: argparse.Namespace) -> int:
     """Trains the default model on `args.folder`; returns the exit code."""
-    options = {"pattern": args.pattern, "settle_seconds": args.settle_seconds}
+    # The default model takes string columns as ids, into embeddings with room for new strings.
+    options = {"pattern": args.pattern, "settle_seconds": args.settle_seconds, "strings_as": "index"}
     data = GrowingDataCallback(args.folder, args.label, batch_size=args.batch_size, seed=args.seed, **options)
     validation = None
     if args.validation_folder:

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from keras_growing_data.utils.atomic_write import write_atomically
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 # A leading "_" keeps the folder out of the watcher's listing (watcher.is_temporary).
 SNAPSHOT_FOLDER = "_workers"
 
@@ -44,7 +44,9 @@ class EpochSnapshot:
 
     `files` are every file accepted so far, in acceptance order (the order of
     the rows in every worker's store), named relative to the data folder so
-    that workers may mount it at different paths.
+    that workers may mount it at different paths. `schema` is the chief's
+    (name, dtype) pairs and `vocabularies` a digest of its string columns'
+    vocabularies: a follower that took the same files must hold the same.
     """
 
     run: str
@@ -54,7 +56,8 @@ class EpochSnapshot:
     shuffle: bool
     num_workers: int
     labels: tuple[str, ...]
-    columns: tuple[str, ...]
+    schema: tuple[tuple[str, str], ...]
+    vocabularies: str
     on_bad_row: str
     files: tuple[SnapshotFile, ...]
 
@@ -73,7 +76,7 @@ class EpochSnapshot:
             raise SnapshotError(f"snapshot format is not {SNAPSHOT_FORMAT}: {text[:200]!r}")
         state.pop("rows", None)
         state["labels"] = tuple(state["labels"])
-        state["columns"] = tuple(state["columns"])
+        state["schema"] = tuple((name, dtype) for name, dtype in state["schema"])
         state["files"] = tuple(SnapshotFile(**f) for f in state["files"])
         return cls(**state)
 

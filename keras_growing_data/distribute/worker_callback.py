@@ -17,6 +17,7 @@ from keras_growing_data.distribute.snapshot import (
     SnapshotFolder,
 )
 from keras_growing_data.distribute.worker_role import WorkerRole
+from keras_growing_data.sources.vocabulary import digest
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.utils.arguments import check_number, check_path
 
@@ -152,10 +153,16 @@ class WorkerDataCallback(GrowingDataCallback):
             snapshot = self._run.wait(epoch, wait)
             self._check_agreement(snapshot)
             ingest_snapshot(self.ingest, snapshot)
-        if self.num_rows != snapshot.rows or self.columns != snapshot.columns:
+        schema = self.ingest.schema.columns
+        if self.num_rows != snapshot.rows or schema != snapshot.schema:
             raise SnapshotError(
-                f"Epoch {epoch}: this worker holds {self.num_rows} rows of columns "
-                f"{self.columns}, the snapshot {snapshot.rows} of {snapshot.columns}."
+                f"Epoch {epoch}: this worker holds {self.num_rows} rows of schema "
+                f"{dict(schema)}, the snapshot {snapshot.rows} of {dict(snapshot.schema)}."
+            )
+        if digest(self.ingest.vocabularies) != snapshot.vocabularies:
+            raise SnapshotError(
+                f"Epoch {epoch}: this worker's string vocabularies differ from the chief's, though "
+                "they took the same files (different defaults or na_values?); ids would mean other strings."
             )
         self.snapshots[epoch] = snapshot
         return snapshot.seed
@@ -171,7 +178,8 @@ class WorkerDataCallback(GrowingDataCallback):
             shuffle=self.shuffle,
             num_workers=self.role.count,
             labels=tuple(self.labels),
-            columns=tuple(self.columns),
+            schema=self.ingest.schema.columns,
+            vocabularies=digest(self.ingest.vocabularies),
             on_bad_row=self.ingest.on_bad_row,
             files=tuple(
                 SnapshotFile(posixpath.basename(r.path), r.rows, r.size, r.mtime_ns)

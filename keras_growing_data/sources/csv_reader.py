@@ -1,4 +1,4 @@
-"""Reads one CSV file into a float32 matrix of rows, in parallel chunks of whole lines."""
+"""Reads one CSV file into typed columns, in parallel chunks of whole lines."""
 
 import collections
 import concurrent.futures
@@ -6,27 +6,41 @@ import dataclasses
 import functools
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.sources.header import compression_of, parse_header
-from keras_growing_data.sources.line_checks import diagnose, line_problems
-from keras_growing_data.sources.pandas_parser import load_pandas, parse_plain_chunk
+from keras_growing_data.sources.header import compression_of, match_header, parse_header
+from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
+from keras_growing_data.sources.pandas_parser import load_pandas, parse_plain_chunk, takes_plan
 from keras_growing_data.sources.records import BadFileError, BadRow
-from keras_growing_data.sources.tf_parser import chunk_parser, lines_of, tf_message
+from keras_growing_data.sources.schema import Schema, check_columns, check_defaults, check_na_values
+from keras_growing_data.sources.tf_parser import ChunkPlan, chunk_parser, lines_of, numeric_fields, tf_message
 from keras_growing_data.utils.arguments import check_choice, check_int, check_labels
 
 
 @dataclasses.dataclass(frozen=True)
 class ParsedFile:
-    """A parsed file: its header, its rows (features first, then labels)."""
+    """A parsed file: its header, the schema it was read with, and its rows, one array per type.
 
-    columns: tuple[str, ...]
-    rows: tf.Tensor
+    `arrays` maps each stored dtype to a `[rows, columns]` array, columns in
+    `Schema.stored_order`; a string column holds indices into its entry of
+    `strings`, the file's distinct strings in the order first seen.
+    `ignored` lists the file's columns the schema does not have.
+    """
+
+    header: tuple[str, ...]
+    schema: Schema
+    arrays: dict[str, np.ndarray]
+    strings: dict[str, tuple[str, ...]]
     size: int
     skipped: tuple[BadRow, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def num_rows(self) -> int:
+        return len(next(iter(self.arrays.values())))
 
 
 # Measured on TF 2.21 / pandas 3.1, 2 cores: per-line parsing through tf.data
@@ -34,67 +48,77 @@ class ParsedFile:
 # map function (~80 ms, which dwarfs a small file); pandas' C parser takes plain
 # chunks about twice as fast as decode_csv.
 class CsvReader:
-    """Parses whole CSV files into `[rows, columns]` float32 tensors.
+    """Parses whole CSV files into typed columns, matched to a schema by name.
 
     The file is read through `tf.io.gfile` in chunks of whole lines, and each
     chunk is parsed by one call of a traced TensorFlow function that runs
     `tf.io.decode_csv` on all its lines at once, chunks in parallel threads
-    (TF releases the GIL), not line by line. Output columns are reordered:
-    features in header order, then the labels in the order they were named.
+    (TF releases the GIL), not line by line. Columns are found by their
+    header name, in any order; the file's other columns are ignored (and
+    listed in `ParsedFile.ignored`).
 
-    Where pandas is installed, chunks of plain numbers (digits, signs, points,
-    exponents, commas, spaces) are parsed by its C parser instead, with the
-    same values and the same rows accepted; any other chunk, and any chunk
-    pandas refuses, goes to TensorFlow, which judges it and names the bad line.
+    A value is missing if, without the spaces around it, it is empty or one
+    of `na_values`; it takes its column's default, or makes its line bad. A
+    float32 value must be a finite number, an int64 one an integer; a string
+    is kept as written (quotes removed). A bad line rejects the file
+    (`BadFileError` naming the line and column) unless `skip_bad_rows`.
 
-    Every value must be a finite number. A file that breaks a rule raises
-    `BadFileError` naming the line and column, and yields no rows at all.
+    Where pandas is installed, plain chunks (digits, signs, points,
+    exponents, commas, spaces) of schemas without int64 columns are parsed
+    by its C parser instead, with the same values and the same rows
+    accepted; any other chunk, and any chunk pandas refuses, goes to
+    TensorFlow, which judges it and names the bad line.
 
     Example:
 
-    >>> reader = CsvReader(label="price")
+    >>> reader = CsvReader(label="price", columns={"area": "float32", "city": "string", "price": "float32"})
     >>> parsed = reader.read("incoming/part-0001.csv")
-    >>> parsed.rows.shape  # (rows, features + 1)
+    >>> parsed.arrays["float32"].shape  # (rows, 2): area, then price
 
     Args:
-        label: the label column's name, a list of names, or `None`.
+        label: the label column's name, a list of names, a dict of them, or `None`.
         chunk_bytes: size of the chunks parsed in parallel.
         max_line_bytes: longest line accepted; a longer one rejects the file.
         parser: `"auto"` (pandas for plain chunks where it is installed,
             TensorFlow for the rest), `"pandas"` (the same, but pandas must
             be installed) or `"tensorflow"` (TensorFlow only).
+        columns: `None` to infer the schema from each file read without one
+            (see `infer_schema`), or a dict name -> `"float32"`, `"int64"`
+            or `"string"`.
+        defaults: a dict name -> the value a missing value takes.
+        na_values: the spellings of a missing value (default: pandas' own).
     """
 
     def __init__(
         self,
-        label: str | Sequence[str] | None,
+        label,
         chunk_bytes: int = 1 << 21,
         max_line_bytes: int = 1 << 20,
         parser: str = "auto",
+        columns: Mapping[str, str] | None = None,
+        defaults: Mapping[str, object] | None = None,
+        na_values: Sequence[str] | None = None,
     ):
         check_choice("parser", parser, ("auto", "pandas", "tensorflow"))
         self.labels = check_labels(label)
         self.chunk_bytes = check_int("chunk_bytes", chunk_bytes, minimum=1)
         self.max_line_bytes = check_int("max_line_bytes", max_line_bytes, minimum=1)
+        self.declared = check_columns(columns, self.labels)
+        self.defaults = check_defaults(defaults, self.declared)
+        self.na_values = check_na_values(na_values)
         self._pandas = load_pandas() if parser != "tensorflow" else None
         if parser == "pandas" and self._pandas is None:
             raise ImportError('parser="pandas" needs pandas: pip install "keras-growing-data[fast]"')
         self._workers = os.cpu_count() or 1
         self._pool = _parse_pool(self._workers)
 
-    def column_order(self, columns: Sequence[str]) -> list[int]:
-        """Indices of the file's columns, features first and labels last."""
-        features = [i for i, name in enumerate(columns) if name not in self.labels]
-        return features + [columns.index(name) for name in self.labels]
-
-    def read(
-        self, path: str, columns: Sequence[str] | None = None, skip_bad_rows: bool = False
-    ) -> ParsedFile:
+    def read(self, path: str, schema: Schema | None = None, skip_bad_rows: bool = False) -> ParsedFile:
         """Parses the file at `path`.
 
         Args:
             path: the file to read.
-            columns: the header every file must have, once one was accepted.
+            schema: the schema in force; `None` for the declared one, or, if
+                none was declared, one inferred from this file.
             skip_bad_rows: leave out the lines that do not parse (listed in
                 `ParsedFile.skipped`) instead of rejecting the file.
 
@@ -104,29 +128,22 @@ class CsvReader:
         """
         try:
             with tf.io.gfile.GFile(path, "rb") as f:
-                return self._read(f, columns, skip_bad_rows)
+                return self._read(f, path, schema or self.declared, skip_bad_rows)
         except tf.errors.OpError as e:
             raise BadFileError(f"cannot be read: {e.message}") from None
 
-    def _read(self, f, expected: Sequence[str] | None, skip_bad_rows: bool) -> ParsedFile:
-        blocks = self._blocks(f)
-        head = next(blocks, b"")
-        if not head:
-            raise BadFileError("the file is empty")
-        compression = compression_of(head)
-        if compression is not None:
-            raise BadFileError(
-                f"looks {compression}-compressed (its first bytes are {compression}'s magic number); "
-                "compressed files are not read yet: decompress it, or match only plain files with the pattern"
-            )
-        chunks = self._line_chunks(itertools.chain([head], blocks))
+    def _read(self, f, path: str, schema: Schema | None, skip_bad_rows: bool) -> ParsedFile:
+        chunks = self._chunks_after_checks(f)
         try:
             first = next(chunks)
         except _LineTooLong:
             raise self._too_long("line 1 (the header)") from None
         header, _, body = first.partition(b"\n")
-        columns = parse_header(header, self.labels, expected)
-        rows = _FileRows(columns, self._parser(tuple(columns)), skip_bad_rows)
+        columns = parse_header(header)
+        if schema is None:
+            schema = self.infer_schema(path, columns)
+        plan, ignored = match_header(columns, schema, self.defaults, self.na_values)
+        rows = _FileRows(plan, self._parser(plan), skip_bad_rows)
         size = len(first) - len(body)
         pending = collections.deque()
         # Chunks go to the pool as they are read, at most two per thread
@@ -144,7 +161,62 @@ class CsvReader:
             raise self._too_long(f"line {rows.line}") from None
         while pending:
             rows.take(*pending.popleft())
-        return ParsedFile(tuple(columns), rows.stacked(), size, tuple(rows.skipped))
+        arrays, strings = rows.stacked(schema)
+        return ParsedFile(tuple(columns), schema, arrays, strings, size, tuple(rows.skipped), ignored)
+
+    def infer_schema(self, path: str, columns: Sequence[str]) -> Schema:
+        """The schema of a file with this header: every column, typed by its values.
+
+        A column whose values, missing ones aside, all read as numbers is
+        `"float32"`; any other is `"string"`. A line too long or of the
+        wrong width is left out here (the read that follows names it).
+
+        Raises:
+            BadFileError: the file has no column besides the labels.
+        """
+        if len(columns) == len(self.labels) and set(columns) == set(self.labels):
+            raise BadFileError("the header has no feature column besides the labels")
+        numeric = np.ones(len(columns), bool)
+        is_numeric = numeric_fields(len(columns), tuple(sorted(self.na_values)))
+        with tf.io.gfile.GFile(path, "rb") as f:
+            chunks = self._chunks_after_checks(f)
+            try:
+                body = next(chunks).partition(b"\n")[2]
+                for data in itertools.chain([body], chunks):
+                    if not numeric.any():
+                        break
+                    numeric &= self._numeric_fields(is_numeric, data, len(columns))
+            except _LineTooLong:
+                pass
+        dtypes = ["float32" if number else "string" for number in numeric]
+        return Schema(tuple(zip(columns, dtypes, strict=True)), tuple(self.labels))
+
+    def _numeric_fields(self, is_numeric, data: bytes, num_fields: int) -> np.ndarray:
+        """Per field position, whether every value of a chunk is missing or a number."""
+        lines = lines_of(data)
+        if not lines:
+            return np.ones(num_fields, bool)
+        try:
+            return is_numeric(lines, b'"' in lines).numpy()
+        except (tf.errors.InvalidArgumentError, UnicodeDecodeError):
+            numeric = np.ones(num_fields, bool)
+            for fields in good_lines(data, num_fields):
+                numeric &= [v.strip() in self.na_values or parses_as_number(v) for v in fields]
+            return numeric
+
+    def _chunks_after_checks(self, f) -> Iterator[bytes]:
+        """The file's chunks of whole lines, once its first bytes show it is a plain, non-empty file."""
+        blocks = self._blocks(f)
+        head = next(blocks, b"")
+        if not head:
+            raise BadFileError("the file is empty")
+        compression = compression_of(head)
+        if compression is not None:
+            raise BadFileError(
+                f"looks {compression}-compressed (its first bytes are {compression}'s magic number); "
+                "compressed files are not read yet: decompress it, or match only plain files with the pattern"
+            )
+        return self._line_chunks(itertools.chain([head], blocks))
 
     def _too_long(self, line: str) -> BadFileError:
         """The error for a line longer than `max_line_bytes`."""
@@ -175,9 +247,9 @@ class CsvReader:
         if carry:
             yield carry
 
-    def _parser(self, columns: tuple[str, ...]):
-        order = tuple(self.column_order(columns))
-        return functools.partial(_parse_chunk, chunk_parser(len(columns), order), self._pandas, order)
+    def _parser(self, plan: ChunkPlan):
+        pandas = self._pandas if takes_plan(plan) else None
+        return functools.partial(_parse_chunk, plan, pandas)
 
 
 @functools.cache
@@ -192,14 +264,19 @@ class _LineTooLong(Exception):
 
 @dataclasses.dataclass
 class _FileRows:
-    """The rows of one file's chunks, taken in file order, and its bad lines."""
+    """The rows of one file's chunks, taken in file order, and its bad lines.
 
-    columns: list[str]
-    parse: Callable[[bytes], tuple[tf.Tensor | str | None, int]]
+    A chunk's string indices point into that chunk's distinct strings; they
+    are renumbered here into the file's, in the order first seen in the file.
+    """
+
+    plan: ChunkPlan
+    parse: Callable[[bytes], tuple[tuple | str | None, int]]
     skip_bad_rows: bool
-    parts: list[tf.Tensor] = dataclasses.field(default_factory=list)
+    parts: list[tuple[np.ndarray, ...]] = dataclasses.field(default_factory=list)
     skipped: list[BadRow] = dataclasses.field(default_factory=list)
     line: int = 2  # The number of the next chunk's first line.
+    distinct: list[dict[str, int]] = dataclasses.field(default_factory=list)
 
     def take(self, data: bytes, future: concurrent.futures.Future) -> None:
         """Takes one parsed chunk; handles its bad lines.
@@ -212,54 +289,86 @@ class _FileRows:
         line, self.line = self.line, self.line + newlines
         if result is None:
             return  # Blank lines only.
-        if isinstance(result, tf.Tensor):
-            self.parts.append(result)
+        if not isinstance(result, str):
+            self._keep(*result)
             return
         if not self.skip_bad_rows:
-            diagnose(line, data, self.columns)
+            diagnose(line, data, self.plan)
             raise BadFileError(f"does not parse: {result}")
         good = []
-        for number, raw, reason in line_problems(line, data, self.columns):
+        for number, raw, reason in line_problems(line, data, self.plan):
             if reason is None:
                 good.append(raw)
             else:
                 self.skipped.append(BadRow(number, reason))
         if good:
             rows, _ = self.parse(b"\n".join(good))
-            if not isinstance(rows, tf.Tensor):
+            if isinstance(rows, str):
                 raise BadFileError(f"does not parse: {rows}")
-            self.parts.append(rows)
+            self._keep(*rows)
 
-    def stacked(self) -> tf.Tensor:
-        """All rows taken, as one tensor."""
+    def _keep(self, arrays: tuple[np.ndarray, ...], strings: tuple[tuple[str, ...], ...]) -> None:
+        if strings:
+            dtypes = [dtype for dtype, _ in self.plan.groups]
+            at = dtypes.index("string")
+            codes = np.empty_like(arrays[at])
+            for j, chunk_strings in enumerate(strings):
+                if j == len(self.distinct):
+                    self.distinct.append({})
+                known = self.distinct[j]
+                renumber = np.fromiter(
+                    (known.setdefault(s, len(known)) for s in chunk_strings), np.int32, len(chunk_strings)
+                )
+                codes[:, j] = renumber[arrays[at][:, j]]
+            arrays = arrays[:at] + (codes,) + arrays[at + 1 :]
+        self.parts.append(arrays)
+
+    def stacked(self, schema: Schema) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
+        """All rows taken, one array per stored dtype, and each string column's distinct strings."""
         if not self.parts:
             if self.skipped:
                 first = self.skipped[0]
                 raise BadFileError(f"every data row is bad; the first: line {first.line}: {first.reason}")
             raise BadFileError("the file has a header but no data rows")
-        return tf.concat(self.parts, axis=0) if len(self.parts) > 1 else self.parts[0]
+        arrays = {
+            dtype: np.concatenate([part[i] for part in self.parts])
+            if len(self.parts) > 1
+            else self.parts[0][i]
+            for i, (dtype, _) in enumerate(self.plan.groups)
+        }
+        names = schema.stored_order("string")
+        return arrays, {name: tuple(self.distinct[j]) for j, name in enumerate(names)}
 
 
-def _parse_chunk(decode, pandas, order: tuple[int, ...], data: bytes) -> tuple[tf.Tensor | str | None, int]:
-    """A chunk's rows (why it failed, or None: blank lines only), and its newlines.
+def _parse_chunk(plan: ChunkPlan, pandas, data: bytes) -> tuple[tuple | str | None, int]:
+    """A chunk's `(arrays, strings)` (why it failed, or None: blank lines only), and its newlines.
 
     Counting the newlines (to number the lines of later chunks) costs as much
     as a tenth of pandas' parse; where pandas parsed the chunk, every line was
     a row, so its rows count them.
     """
     if pandas is not None:
-        rows = parse_plain_chunk(pandas, data, len(order))
-        if rows is not None:
-            newlines = len(rows) - (not data.endswith(b"\n"))
-            return tf.constant(np.ascontiguousarray(rows[:, list(order)])), newlines
+        parsed = parse_plain_chunk(pandas, data, plan)
+        if parsed is not None:
+            return parsed, len(parsed[0][0]) - (not data.endswith(b"\n"))
     newlines = data.count(b"\n")
     lines = lines_of(data)
     if not lines:
         return None, newlines
-    try:
-        rows, finite = decode(lines, b'"' in lines)
-    except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
-        # TF fails to decode its own error message when it quotes bytes that
-        # are not UTF-8, hence UnicodeDecodeError.
-        return tf_message(e), newlines
-    return (rows if finite else "a value is NaN or infinite"), newlines
+    reason = "a value is missing without a default, or not finite"
+    for typed in (True, False) if plan.typed_first else (False,):
+        try:
+            bad, arrays, strings = chunk_parser(plan, typed)(lines, b'"' in lines)
+        except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
+            # TF fails to decode its own error message when it quotes bytes that
+            # are not UTF-8, hence UnicodeDecodeError.
+            reason = tf_message(e)
+            continue
+        if bad:
+            continue
+        try:
+            distinct = tuple(tuple(s.decode("utf-8") for s in d.numpy()) for d in strings)
+        except UnicodeDecodeError:
+            return "a string is not valid UTF-8", newlines
+        return (tuple(a.numpy() for a in arrays), distinct), newlines
+    return reason, newlines

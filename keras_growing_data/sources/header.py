@@ -4,9 +4,12 @@ import collections
 import csv
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from keras_growing_data.sources.line_checks import value_problem
 from keras_growing_data.sources.records import BadFileError
+from keras_growing_data.sources.schema import Schema, default_problem
+from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -27,13 +30,12 @@ LISTED = 5
 LISTED_COLUMNS = 8
 
 
-def parse_header(raw: bytes, labels: Sequence[str], expected: Sequence[str] | None) -> list[str]:
-    """The column names of a header line, checked against the labels and the schema.
+def parse_header(raw: bytes) -> list[str]:
+    """The column names of a header line, trimmed of surrounding spaces.
 
     Raises:
-        BadFileError: the header is not UTF-8 or not CSV, has empty or
-            repeated names, lacks a label, has no feature column, or
-            differs from `expected` (the reason names what differs).
+        BadFileError: the header is not UTF-8 or not CSV, or has empty or
+            repeated names.
     """
     raw = raw.removeprefix(UTF8_BOM).rstrip(b"\r")
     try:
@@ -54,21 +56,49 @@ def parse_header(raw: bytes, labels: Sequence[str], expected: Sequence[str] | No
     duplicates = [name for name, count in collections.Counter(columns).items() if count > 1]
     if duplicates:
         raise BadFileError(f"the header repeats column names {duplicates[:LISTED]}{_and_more(duplicates)}")
-    missing = [name for name in labels if name not in columns]
-    if missing:
-        features = [name for name in columns if name not in labels]
+    return columns
+
+
+def match_header(
+    columns: Sequence[str], schema: Schema, defaults: Mapping[str, object], na_values: frozenset[str]
+) -> tuple[ChunkPlan, tuple[str, ...]]:
+    """How a file's columns, matched by name, fill the schema; and its columns the schema ignores.
+
+    Raises:
+        BadFileError: the file lacks a label, or a schema column that has no
+            default (the reason names the closest column it has); or a
+            default does not fit its column's type.
+    """
+    position = {name: i for i, name in enumerate(columns)}
+    ignored = tuple(name for name in columns if name not in schema.dtypes)
+    missing_labels = [name for name in schema.labels if name not in position]
+    if missing_labels:
+        features = [name for name in columns if name not in schema.labels]
         raise BadFileError(
-            f"the header has no label column {missing}{_suggestions(missing, features)}; "
+            f"the header has no label column {missing_labels}{_suggestions(missing_labels, features)}; "
             f"it has {_header_names(columns)}"
         )
-    if len(columns) == len(labels):
-        raise BadFileError("the header has no feature column besides the labels")
-    if expected is not None and tuple(columns) != tuple(expected):
+    lacking = [name for name in schema.features if name not in position and name not in defaults]
+    if lacking:
         raise BadFileError(
-            "the header differs from the schema set by the first accepted file: "
-            + header_difference(expected, columns)
+            f"the header has no column {lacking[:LISTED]}{_and_more(lacking)} of the schema, and no default "
+            f"fills {'it' if len(lacking) == 1 else 'them'}{_suggestions(lacking[:LISTED], ignored)}; "
+            f"it has {_header_names(columns)}"
         )
-    return columns
+    dtypes = schema.dtypes
+    for name, value in defaults.items():
+        if name not in dtypes:
+            raise BadFileError(f"defaults names {name!r}, which is not a column of the schema {list(dtypes)}")
+        problem = default_problem(name, value, dtypes[name])
+        if problem:
+            raise BadFileError(problem)
+    groups = tuple(
+        (dtype, tuple((n, position.get(n), defaults.get(n, NO_DEFAULT)) for n in schema.stored_order(dtype)))
+        for dtype in schema.groups
+    )
+    # NaN spellings are fine: a typed parse refuses NaN, then the untyped one finds them missing.
+    typed_first = not any(value_problem(value, "float32") is None for value in na_values)
+    return ChunkPlan(len(columns), groups, tuple(sorted(na_values)), typed_first), ignored
 
 
 def compression_of(head: bytes) -> str | None:
@@ -77,48 +107,6 @@ def compression_of(head: bytes) -> str | None:
         if magic.match(head):
             return name
     return None
-
-
-def header_difference(expected: Sequence[str], found: Sequence[str]) -> str:
-    """What sets the header `found` apart from `expected`, by 1-based column number.
-
-    A column number that holds, in the schema, a name the file lacks and, in
-    the file, a name the schema lacks is a renamed column; other names in only
-    one of them are missing or extra. Names in both but in another order are
-    named as moved. At most `LISTED` items of each kind are named, however
-    wide the headers.
-
-    Example:
-
-    >>> header_difference(["a", "b", "price", "x"], ["b", "a", "Price"])
-    "column 3 is 'Price' where the schema has 'price'; missing 'x' (schema column 4); 'b' is column 1
-    (the schema has it at 2), 'a' is column 2 (the schema has it at 1)"
-    """
-    schema_at = {name: i for i, name in enumerate(expected)}
-    file_at = {name: i for i, name in enumerate(found)}
-    shared = range(min(len(expected), len(found)))
-    renamed = [i for i in shared if found[i] not in schema_at and expected[i] not in file_at]
-    paired = set(renamed)
-    missing = [i for i, name in enumerate(expected) if name not in file_at and i not in paired]
-    extra = [i for i, name in enumerate(found) if name not in schema_at and i not in paired]
-    # Names in both headers whose order differs; a column missing or added
-    # shifts those after it, but does not reorder them.
-    in_schema_order = [name for name in expected if name in file_at]
-    in_file_order = [name for name in found if name in schema_at]
-    moved = [file_at[b] for a, b in zip(in_schema_order, in_file_order, strict=True) if a != b]
-    renames = [f"column {i + 1} is {found[i]!r} where the schema has {expected[i]!r}" for i in renamed]
-    lacks = [f"{expected[i]!r} (schema column {i + 1})" for i in missing]
-    adds = [f"{found[i]!r} (column {i + 1})" for i in extra]
-    moves = [
-        f"{found[i]!r} is column {i + 1} (the schema has it at {schema_at[found[i]] + 1})" for i in moved
-    ]
-    parts = [
-        _listed(renames, what=" renamed"),
-        _listed(lacks, lead="missing "),
-        _listed(adds, lead="extra "),
-        _listed(moves, what=" moved"),
-    ]
-    return "; ".join(part for part in parts if part)
 
 
 def _suggestions(missing: Sequence[str], names: Sequence[str]) -> str:
@@ -152,13 +140,11 @@ def _header_names(columns: Sequence[str]) -> str:
     return f"{list(columns[:LISTED_COLUMNS])} ... ({len(columns)} columns)"
 
 
-def _listed(items: Sequence[str], lead: str = "", what: str = "") -> str:
-    """`lead`, the first `LISTED` items, then how many more `what`; '' for none."""
-    if not items:
-        return ""
-    return lead + ", ".join(items[:LISTED]) + _and_more(items, what)
+def _listed(items: Sequence[str]) -> str:
+    """The first `LISTED` items, then how many more."""
+    return ", ".join(items[:LISTED]) + _and_more(items)
 
 
-def _and_more(items: Sequence, what: str = "") -> str:
+def _and_more(items: Sequence) -> str:
     """' and N more' for the items past the first `LISTED`, or ''."""
-    return f" and {len(items) - LISTED} more{what}" if len(items) > LISTED else ""
+    return f" and {len(items) - LISTED} more" if len(items) > LISTED else ""

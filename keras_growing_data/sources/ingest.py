@@ -2,10 +2,10 @@
 
 import dataclasses
 import logging
+import math
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.sources.csv_reader import CsvReader, ParsedFile
@@ -17,6 +17,8 @@ from keras_growing_data.sources.records import (
     RejectedFile,
     records_of,
 )
+from keras_growing_data.sources.schema import Schema
+from keras_growing_data.sources.vocabulary import Vocabulary
 from keras_growing_data.sources.watcher import FileStat, FolderWatcher
 from keras_growing_data.storage.disk_store import DiskRowStore
 from keras_growing_data.storage.memory_store import MemoryRowStore
@@ -68,6 +70,11 @@ class FolderIngest:
         storage_dir: the local folder of the `"disk"` rows file (default: a
             temporary folder).
         parser: `"auto"`, `"pandas"` or `"tensorflow"` (see `CsvReader`).
+        columns: the declared schema, or `None` to infer it from the first
+            accepted file: while there is none, files are judged oldest
+            first (modification time, then name).
+        defaults: column -> the value a missing value takes.
+        na_values: the spellings of a missing value (default: pandas').
     """
 
     def __init__(
@@ -85,6 +92,9 @@ class FolderIngest:
         storage: str = "memory",
         storage_dir: str | None = None,
         parser: str = "auto",
+        columns: Mapping[str, str] | None = None,
+        defaults: Mapping[str, object] | None = None,
+        na_values: Sequence[str] | None = None,
     ):
         check_choice("on_bad_file", on_bad_file, ("reject", "quarantine"))
         check_choice("on_bad_row", on_bad_row, ("reject", "skip"))
@@ -95,9 +105,18 @@ class FolderIngest:
         self.directory = self.watcher.directory
         self.on_bad_file = on_bad_file
         self.on_bad_row = on_bad_row
-        self.reader = CsvReader(label, max_line_bytes=max_line_bytes, parser=parser)
+        self.reader = CsvReader(
+            label,
+            max_line_bytes=max_line_bytes,
+            parser=parser,
+            columns=columns,
+            defaults=defaults,
+            na_values=na_values,
+        )
         self.store = MemoryRowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
-        self.columns = None
+        self.schema = self.reader.declared
+        self.vocabularies = {}
+        self._ignored_logged = set()
         self.accepted = {}
         self.rejected = {}
         self.lineage = {}
@@ -114,6 +133,11 @@ class FolderIngest:
     @property
     def labels(self) -> list[str]:
         return self.reader.labels
+
+    @property
+    def columns(self) -> tuple[str, ...] | None:
+        """The schema's columns, once there is a schema."""
+        return None if self.schema is None else self.schema.names
 
     @property
     def skip_bad_rows(self) -> bool:
@@ -148,7 +172,11 @@ class FolderIngest:
         # their 8,000 rows.
         new = []
         changed = False
-        for stat in self.watcher.complete_files(skip=self._accepted_to_skip()):
+        stats = self.watcher.complete_files(skip=self._accepted_to_skip())
+        if self.schema is None:
+            # The schema comes from the oldest file, so a stray newer one cannot set it.
+            stats = sorted(stats, key=lambda stat: (stat.mtime_ns, stat.path))
+        for stat in stats:
             if stat.path in self.accepted:
                 self._warn_if_changed(stat)
             elif not _same_version(stat, self.rejected.get(stat.path)):
@@ -198,7 +226,7 @@ class FolderIngest:
         key = rows_key(stat.path, stat.size, stat.mtime_ns)
         try:
             parsed = self._rows_saved_before_a_crash(key, stat) or self.reader.read(
-                stat.path, self.columns, self.skip_bad_rows
+                stat.path, self.schema, self.skip_bad_rows
             )
         except BadFileError as e:
             changed = self._changed_reason(stat)
@@ -213,30 +241,55 @@ class FolderIngest:
             self._reject(stat, changed, quarantine=False)
             return False
         if self.manifest is not None:
-            self.manifest.save_rows(key, parsed.rows.numpy())
+            self.manifest.save_rows(key, parsed.arrays, parsed.strings)
         self.rejected.pop(stat.path, None)
-        self.store.append(parsed.rows)
-        self.columns = parsed.columns
-        self.accepted[stat.path] = AcceptedFile(
-            stat.path, int(parsed.rows.shape[0]), stat.size, stat.mtime_ns, parsed.skipped
+        record = AcceptedFile(
+            stat.path, parsed.num_rows, stat.size, stat.mtime_ns, parsed.skipped, parsed.ignored
         )
+        self._accept(record, parsed.schema, parsed.arrays, parsed.strings)
         logger.info(
             "Accepted %s: %d rows%s (%d rows from %d files in all)",
             stat.path,
-            parsed.rows.shape[0],
+            parsed.num_rows,
             f", {len(parsed.skipped)} bad rows skipped" if parsed.skipped else "",
             self.num_rows,
             len(self.accepted),
         )
+        if parsed.ignored and parsed.ignored not in self._ignored_logged:
+            self._ignored_logged.add(parsed.ignored)
+            logger.info(
+                "Ignoring the columns %s of %s, which the schema does not have (not logged again "
+                "for files with the same ones; each file's record lists them)",
+                list(parsed.ignored),
+                stat.path,
+            )
         return True
 
+    def _accept(self, record: AcceptedFile, schema: Schema, arrays: dict, strings: dict) -> None:
+        """Adds a file's rows, its strings renumbered by the columns' vocabularies (new ones appended)."""
+        if self.schema is None:
+            self.schema = schema
+        names = self.schema.stored_order("string")
+        if names:
+            ids = arrays["string"].copy()
+            for j, name in enumerate(names):
+                vocabulary = self.vocabularies.setdefault(name, Vocabulary())
+                ids[:, j] = vocabulary.ids_of(strings[name])[ids[:, j]]
+            arrays = {**arrays, "string": ids}
+        self.store.append(arrays)
+        self.accepted[record.path] = record
+
+    def vocabulary(self, name: str) -> list[str]:
+        """The strings of column `name`: item i is the string of id i, item 0 `"[UNK]"`."""
+        return list(self.vocabularies.get(name, Vocabulary()).strings)
+
     def _rows_saved_before_a_crash(self, key: str, stat: FileStat) -> ParsedFile | None:
-        if self.manifest is None or self.columns is None or not self.manifest.has_rows(key):
+        if self.manifest is None or self.schema is None or not self.manifest.has_rows(key):
             return None
-        rows = self.manifest.load_rows(key)
-        if rows.shape[1] != len(self.columns):
+        arrays, strings = self.manifest.load_rows(key)
+        if set(arrays) != set(self.schema.groups) or set(strings) != set(self.schema.stored_order("string")):
             return None
-        return ParsedFile(self.columns, tf.constant(rows), stat.size)
+        return ParsedFile(self.schema.names, self.schema, arrays, strings, stat.size)
 
     def _changed_reason(self, stat: FileStat, size_read: int | None = None) -> str | None:
         """Why the file is not the version that was listed, if it is not."""
@@ -290,7 +343,8 @@ class FolderIngest:
             {
                 "directory": self.directory,
                 "labels": self.reader.labels,
-                "columns": self.columns,
+                "schema": None if self.schema is None else self.schema.to_json(),
+                "read_with": self._read_with(),
                 "accepted": [_record_json(r) for r in self.accepted.values()],
                 "rejected": [_record_json(r) for r in self.rejected.values()],
                 "epochs": {
@@ -314,12 +368,19 @@ class FolderIngest:
                 f"{self.manifest.path} was written for labels {state['labels']}, "
                 f"not {self.reader.labels}; use another state_dir."
             )
-        self.columns = tuple(state["columns"]) if state["columns"] else None
+        if state["read_with"] != self._read_with():
+            raise ValueError(
+                f"{self.manifest.path} was written for columns, defaults and na_values "
+                f"{state['read_with']}, not {self._read_with()}: its rows were read by other rules; "
+                "use another state_dir."
+            )
+        saved = state["schema"] and Schema.from_json(state["schema"], self.reader.labels)
+        if saved:
+            self.schema = saved
         accepted, self.rejected = records_of(state)
         for record in accepted.values():
-            rows = self.manifest.load_rows(rows_key(record.path, record.size, record.mtime_ns))
-            self.store.append(tf.constant(rows.astype(np.float32, copy=False)))
-            self.accepted[record.path] = record
+            arrays, strings = self.manifest.load_rows(rows_key(record.path, record.size, record.mtime_ns))
+            self._accept(record, self.schema, arrays, strings)
         paths = tuple(self.accepted)
         self.lineage = {
             int(epoch): EpochLineage(paths[:files], rows, skipped)
@@ -332,6 +393,20 @@ class FolderIngest:
             len(self.rejected),
             self.manifest.path,
         )
+
+    def _read_with(self) -> dict:
+        """The rules rows are read by, as saved: a restart must read by the same."""
+        declared = self.reader.declared
+        return {
+            "columns": None if declared is None else declared.to_json(),
+            "defaults": {name: _json_value(v) for name, v in self.reader.defaults.items()},
+            "na_values": sorted(self.reader.na_values),
+        }
+
+
+def _json_value(value) -> object:
+    """A default as JSON keeps it: NaN, which JSON lacks, as a string."""
+    return "NaN" if isinstance(value, float) and math.isnan(value) else value
 
 
 def _same_version(stat: FileStat, record: AcceptedFile | RejectedFile | None) -> bool:

@@ -1,54 +1,134 @@
-"""Judges CSV lines one by one in Python: to name a bad line, or to skip bad lines."""
+"""Judges CSV lines one by one in Python, by `decode_csv`'s rules: to name a bad line, or to skip them."""
 
-import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 
+from keras_growing_data.sources.number_syntax import FLOAT, INT
 from keras_growing_data.sources.records import BadFileError
+from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
+
+_INT64 = np.iinfo(np.int64)
 
 
-def line_problems(
-    first_line: int, data: bytes, columns: Sequence[str]
-) -> Iterator[tuple[int, bytes, str | None]]:
-    """Yields `(line number, line, reason or None)` for each non-blank line.
-
-    The same rules as the fast path: the right number of fields, each a
-    finite float32.
-    """
+def line_problems(first_line: int, data: bytes, plan: ChunkPlan) -> Iterator[tuple[int, bytes, str | None]]:
+    """Yields `(line number, line, reason or None)` for each non-blank line."""
     for offset, raw in enumerate(data.split(b"\n")):
         raw = raw.rstrip(b"\r")
         if raw:
-            yield first_line + offset, raw, _line_problem(raw, columns)
+            yield first_line + offset, raw, line_problem(raw, plan)
 
 
-def _line_problem(raw: bytes, columns: Sequence[str]) -> str | None:
+def line_problem(raw: bytes, plan: ChunkPlan) -> str | None:
+    """Why one line is not a row of `plan`, or `None`."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return "not valid UTF-8"
     try:
-        fields = next(csv.reader([text], skipinitialspace=True), [])
-    except csv.Error as e:  # A field over csv.field_size_limit(), for one.
+        fields = split_fields(text)
+    except ValueError as e:
         return f"not CSV: {e}"
-    if len(fields) != len(columns):
-        return f"expected {len(columns)} fields, found {len(fields)}"
-    for name, value in zip(columns, fields, strict=True):
-        try:
-            number = np.float32(float(value))
-        except (ValueError, OverflowError):
-            return f"column {name!r}: expected a number, found {value!r}"
-        if not np.isfinite(number):
-            return (
-                f"column {name!r}: expected a finite number, found {value.strip()!r} "
-                "(NaN and infinite values are rejected)"
-            )
+    if len(fields) != plan.num_fields:
+        return f"expected {plan.num_fields} fields, found {len(fields)}"
+    for dtype, columns in plan.groups:
+        for name, position, default in columns:
+            if position is None:
+                continue
+            value = fields[position]
+            if value.strip() in plan.na_values:
+                if default is NO_DEFAULT:
+                    return f"column {name!r}: missing value {value!r}, and the column has no default"
+                continue
+            problem = value_problem(value, dtype)
+            if problem:
+                return f"column {name!r}: {problem}"
     return None
 
 
-def diagnose(first_line: int, data: bytes, columns: Sequence[str]) -> None:
+def value_problem(value: str, dtype: str) -> str | None:
+    """Why a field that is not missing is not a value of type `dtype`, or `None`."""
+    if dtype == "float32":
+        if not FLOAT.fullmatch(value):
+            return f"expected a number, found {value!r}"
+        if not np.isfinite(_float32(value)):
+            return f"expected a finite number, found {value.strip()!r} (NaN and infinite values are rejected)"
+    elif dtype == "int64":
+        if not INT.fullmatch(value) or not _INT64.min <= int(value) <= _INT64.max:
+            return f"expected an integer (int64), found {value!r}"
+    return None
+
+
+def _float32(value: str) -> np.float32:
+    text = value.strip()
+    number = float.fromhex(text) if "x" in text.lower() else float(text)
+    with np.errstate(over="ignore"):  # Beyond float32 is inf, which is refused.
+        return np.float32(number)
+
+
+def parses_as_number(value: str) -> bool:
+    """Whether a field reads as a float32, as `decode_csv` reads it."""
+    return FLOAT.fullmatch(value) is not None
+
+
+def split_fields(text: str) -> list[str]:
+    """A line's fields, as `decode_csv` splits them with quote handling on.
+
+    A field that starts with a quote ends at the next lone quote, which must
+    end the field; a doubled quote inside is one quote. Any other field may
+    not hold a quote.
+
+    Raises:
+        ValueError: the line breaks these rules.
+    """
+    fields = []
+    start = 0
+    while True:
+        if text.startswith('"', start):
+            end = start + 1
+            parts = []
+            while True:
+                close = text.find('"', end)
+                if close < 0:
+                    raise ValueError("a quoted field has no closing quote")
+                parts.append(text[end:close])
+                if not text.startswith('""', close):
+                    break
+                parts.append('"')
+                end = close + 2
+            start = close + 1
+            if start < len(text) and text[start] != ",":
+                raise ValueError("a quoted field goes on after its closing quote")
+            fields.append("".join(parts))
+        else:
+            comma = text.find(",", start)
+            end = len(text) if comma < 0 else comma
+            if '"' in text[start:end]:
+                raise ValueError("a quote inside an unquoted field")
+            fields.append(text[start:end])
+            start = end
+        if start >= len(text):
+            return fields
+        start += 1  # The comma.
+        if start == len(text):
+            fields.append("")
+            return fields
+
+
+def good_lines(data: bytes, num_fields: int) -> Iterator[list[str]]:
+    """The fields of each line of a chunk that is UTF-8 CSV with `num_fields` fields."""
+    for raw in data.split(b"\n"):
+        try:
+            fields = split_fields(raw.rstrip(b"\r").decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if len(fields) == num_fields:
+            yield fields
+
+
+def diagnose(first_line: int, data: bytes, plan: ChunkPlan) -> None:
     """Raises `BadFileError` for the first line of `data` that does not parse."""
-    for number, _, reason in line_problems(first_line, data, columns):
+    for number, _, reason in line_problems(first_line, data, plan):
         if reason is not None:
             separator = "," if reason.startswith("column") else ":"
             raise BadFileError(f"line {number}{separator} {reason}")

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_growing_data.utils.atomic_write import write_atomically
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class Manifest:
@@ -19,11 +19,14 @@ class Manifest:
     Layout of `state_dir`:
 
     - `manifest.json`: the accepted files (in order) with their fingerprints
-      and row counts, the rejected files with their reasons, the schema, and
-      which files each epoch trained on.
-    - `rows/<key>.npy`: the parsed rows of one accepted file, so a restart
-      re-parses nothing, and keeps training on rows whose source file was
-      deleted or changed since.
+      and row counts, the rejected files with their reasons, the schema and
+      the rules it was read with, and which files each epoch trained on.
+    - `rows/<key>.npz`: the parsed rows of one accepted file (one array per
+      stored type, its strings as indices into its own distinct strings,
+      which it keeps too), so a restart re-parses nothing, keeps training on
+      rows whose source file was deleted or changed since, and rebuilds
+      each column's vocabulary, ids unchanged, by taking the files' strings
+      again in the order the files were accepted.
 
     Every file is written under a temporary name, then renamed over the old
     one, so a crash at any point leaves the previous complete version. The
@@ -34,7 +37,7 @@ class Manifest:
     Example:
 
     >>> manifest = Manifest("state/")
-    >>> manifest.save_rows("abc", np.zeros((2, 3), "float32"))
+    >>> manifest.save_rows("abc", {"float32": np.zeros((2, 3), "float32")}, {})
     >>> manifest.save({"accepted": [], "rejected": []})
     >>> manifest.load()["accepted"]
     []
@@ -59,7 +62,10 @@ class Manifest:
         with tf.io.gfile.GFile(self.path, "r") as f:
             state = json.load(f)
         if state.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{self.path} has format {state.get('format')}, expected {FORMAT_VERSION}.")
+            raise ValueError(
+                f"{self.path} has format {state.get('format')}, this version of keras_growing_data reads "
+                f"format {FORMAT_VERSION} (format 2 added typed columns); use a new state_dir."
+            )
         return state
 
     def save(self, state: dict) -> None:
@@ -68,15 +74,18 @@ class Manifest:
         write_atomically(self.path, json.dumps({**state, "format": FORMAT_VERSION}).encode())
 
     def _rows_path(self, key: str) -> str:
-        return posixpath.join(self.state_dir, "rows", f"{key}.npy")
+        return posixpath.join(self.state_dir, "rows", f"{key}.npz")
 
     def has_rows(self, key: str) -> bool:
         return tf.io.gfile.exists(self._rows_path(key))
 
-    def save_rows(self, key: str, rows: np.ndarray) -> None:
+    def save_rows(self, key: str, arrays: dict[str, np.ndarray], strings: dict[str, tuple[str, ...]]) -> None:
+        """Keeps one file's arrays and its string columns' distinct strings."""
         self._create()
         buffer = io.BytesIO()
-        np.save(buffer, rows, allow_pickle=False)
+        # The strings go as JSON bytes: numpy's str arrays drop trailing NULs.
+        encoded = np.frombuffer(json.dumps(strings).encode(), np.uint8)
+        np.savez(buffer, **{f"array-{key}": array for key, array in arrays.items()}, strings=encoded)
         write_atomically(self._rows_path(key), buffer.getvalue())
 
     def _create(self) -> None:
@@ -84,9 +93,15 @@ class Manifest:
             tf.io.gfile.makedirs(posixpath.join(self.state_dir, "rows"))
             self._created = True
 
-    def load_rows(self, key: str) -> np.ndarray:
+    def load_rows(self, key: str) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
+        """One file's arrays and distinct strings, as `save_rows` kept them."""
         with tf.io.gfile.GFile(self._rows_path(key), "rb") as f:
-            return np.load(io.BytesIO(f.read()), allow_pickle=False)
+            saved = np.load(io.BytesIO(f.read()), allow_pickle=False)
+        arrays = {
+            name.removeprefix("array-"): saved[name] for name in saved.files if name.startswith("array-")
+        }
+        strings = json.loads(saved["strings"].tobytes())
+        return arrays, {name: tuple(values) for name, values in strings.items()}
 
 
 def rows_key(path: str, size: int, mtime_ns: int) -> str:

@@ -17,13 +17,14 @@ class BadRow:
 
 @dataclasses.dataclass(frozen=True)
 class AcceptedFile:
-    """A file whose rows joined training; `skipped` lists the lines left out."""
+    """A file whose rows joined training; `skipped` lists the lines left out, `ignored` the columns."""
 
     path: str
     rows: int
     size: int
     mtime_ns: int
     skipped: tuple[BadRow, ...] = ()
+    ignored: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +50,13 @@ class EpochLineage:
 def records_of(state: dict) -> tuple[dict, dict]:
     """The accepted and rejected files of a saved state, by path."""
     accepted = {
-        item["path"]: AcceptedFile(**{**item, "skipped": tuple(BadRow(**b) for b in item["skipped"])})
+        item["path"]: AcceptedFile(
+            **{
+                **item,
+                "skipped": tuple(BadRow(**b) for b in item["skipped"]),
+                "ignored": tuple(item["ignored"]),
+            }
+        )
         for item in state["accepted"]
     }
     rejected = {item["path"]: RejectedFile(**item) for item in state["rejected"]}

@@ -1,9 +1,46 @@
 """TensorFlow's CSV parser on chunks of lines: one traced `decode_csv` call per chunk."""
 
+import dataclasses
 import functools
 import re
 
 import tensorflow as tf
+
+from keras_growing_data.sources.number_syntax import FLOAT_PATTERN
+from keras_growing_data.sources.schema import STORED_AS
+
+# No default: a missing value in that column makes the row bad.
+NO_DEFAULT = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkPlan:
+    """How the fields of one header's lines become stored arrays.
+
+    Args:
+        num_fields: the fields every line has (the header's width).
+        groups: per stored dtype, its columns in stored order, each as
+            `(name, field position or None if the file lacks it, default
+            or NO_DEFAULT)`.
+        na_values: the spellings of a missing value, compared after
+            stripping spaces.
+        typed_first: whether a chunk is first decoded with typed fields
+            (fast), which is exact only if no missing-value spelling is a
+            finite number.
+    """
+
+    num_fields: int
+    groups: tuple[tuple[str, tuple[tuple[str, int | None, object], ...]], ...]
+    na_values: tuple[str, ...]
+    typed_first: bool
+
+    @property
+    def positions(self) -> tuple[int, ...]:
+        """The field positions read, ascending."""
+        return tuple(sorted({p for _, cols in self.groups for _, p, _ in cols if p is not None}))
+
+    def dtype_at(self, position: int) -> str:
+        return next(dtype for dtype, cols in self.groups for _, p, _ in cols if p == position)
 
 
 def lines_of(data: bytes) -> bytes:
@@ -21,26 +58,123 @@ def lines_of(data: bytes) -> bytes:
 
 
 @functools.cache
-def chunk_parser(num_columns: int, order: tuple[int, ...]):
-    """The traced parse function of one schema, shared by every reader."""
-    defaults = [tf.constant([], tf.float32)] * num_columns
+def chunk_parser(plan: ChunkPlan, typed: bool):
+    """The traced parse function of one plan, shared by every reader.
+
+    It returns `(bad, arrays, strings)`: `bad` is true if a value is missing
+    without a default, or a float is not finite; `arrays` holds one array per
+    stored dtype (a string column as indices into its entry of `strings`,
+    each column's distinct strings in the order first seen). A field that
+    does not parse as its type raises `InvalidArgumentError`.
+
+    With `typed`, numbers are decoded as numbers by `decode_csv` itself; a
+    missing one then fails the chunk, which is parsed again untyped: every
+    field as a string, missing values found and filled, then converted.
+    """
+    read = set(plan.positions)
+    na = tf.constant(sorted(plan.na_values))
+
+    def record_default(position):
+        if typed and position in read and plan.dtype_at(position) != "string":
+            return tf.constant([], getattr(tf, plan.dtype_at(position)))  # Required: an empty field fails.
+        return tf.constant([""])
+
+    def is_missing(text):
+        return _is_missing(text, na)
 
     def decode(lines, quoted):
-        columns = tf.io.decode_csv(lines, defaults, use_quote_delim=quoted)
-        return tf.stack([columns[i] for i in order], axis=1)
+        # Every field is decoded, the ignored ones as strings: with
+        # `select_cols`, decode_csv does not check a line's width (TF 2.21).
+        fields = tf.io.decode_csv(
+            lines, [record_default(p) for p in range(plan.num_fields)], use_quote_delim=quoted
+        )
+        rows = tf.shape(lines)[0]
+        bad = tf.constant(False)
+        arrays, strings = [], []
+        for dtype, columns in plan.groups:
+            parts = []
+            for _, position, default in columns:
+                if position is None:
+                    value = tf.fill([rows], tf.constant(default, _tf_dtype(dtype)))
+                else:
+                    value, column_bad = _typed_column(fields[position], dtype, default, typed, is_missing)
+                    bad = tf.logical_or(bad, column_bad)
+                if dtype == "string":
+                    distinct, value = tf.unique(value, out_idx=tf.int32)
+                    strings.append(distinct)
+                parts.append(value)
+            arrays.append(tf.stack(parts, axis=1))
+        return bad, tuple(arrays), tuple(strings)
+
+    return _on_chunks(decode)
+
+
+@functools.cache
+def numeric_fields(num_fields: int, na_values: tuple[str, ...]):
+    """The traced function that says, per field, whether a chunk's values are all missing or numbers."""
+    na = tf.constant(sorted(na_values))
+
+    def decode(lines, quoted):
+        fields = tf.io.decode_csv(lines, [tf.constant([""])] * num_fields, use_quote_delim=quoted)
+        return tf.stack(
+            [
+                tf.reduce_all(
+                    tf.logical_or(_is_missing(field, na), tf.strings.regex_full_match(field, FLOAT_PATTERN))
+                )
+                for field in fields
+            ]
+        )
+
+    return _on_chunks(decode)
+
+
+def _on_chunks(decode):
+    """`decode(lines, quoted)` as one traced function of a chunk and whether it holds a quote."""
 
     @tf.function(
         input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([], tf.bool)],
         autograph=False,
     )
-    def parse(chunk, quoted):
+    def on_chunk(chunk, quoted):
         lines = tf.strings.split(chunk, "\n")
         # Quote handling halves decode_csv's speed (measured, TF 2.21), so it
         # is only switched on for chunks that hold a quote character.
-        rows = tf.cond(quoted, lambda: decode(lines, True), lambda: decode(lines, False))
-        return rows, tf.reduce_all(tf.math.is_finite(rows))
+        return tf.cond(quoted, lambda: decode(lines, True), lambda: decode(lines, False))
 
-    return parse
+    return on_chunk
+
+
+def _is_missing(text, na):
+    """Whether each string, without the spaces around it, is one of the missing-value spellings `na`."""
+    return tf.reduce_any(tf.equal(tf.expand_dims(tf.strings.strip(text), 1), na), axis=1)
+
+
+def _typed_column(field, dtype: str, default, typed: bool, is_missing):
+    """One decoded field column as its stored type, with its missing values filled; and whether it is bad."""
+    bad = tf.constant(False)
+    if typed and dtype != "string":
+        value = field
+    else:
+        missing = is_missing(field)
+        if dtype == "string":
+            value = field
+        else:
+            value = tf.strings.to_number(tf.where(missing, "0", field), getattr(tf, dtype))
+        if default is NO_DEFAULT:
+            bad = tf.reduce_any(missing)
+        else:
+            value = tf.where(missing, tf.constant(default, _tf_dtype(dtype)), value)
+        if dtype == "float32":
+            missing_or_finite = tf.logical_or(missing, tf.math.is_finite(value))
+            return value, tf.logical_or(bad, tf.logical_not(tf.reduce_all(missing_or_finite)))
+        return value, bad
+    if dtype == "float32":
+        bad = tf.logical_not(tf.reduce_all(tf.math.is_finite(value)))
+    return value, bad
+
+
+def _tf_dtype(dtype: str) -> tf.DType:
+    return tf.string if dtype == "string" else tf.as_dtype(STORED_AS[dtype])
 
 
 def tf_message(error: Exception) -> str:
@@ -51,5 +185,5 @@ def tf_message(error: Exception) -> str:
     # In graph mode the first line is "Graph execution error:"; the op's own
     # words (`Field 1 in record 0 is not a valid float: 1_000`) come later.
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    said = [line for line in lines if re.match(r"(Field|Expect|Unquoted|Quoted)\b", line)]
+    said = [line for line in lines if re.match(r"(Field|Expect|Unquoted|Quoted|StringToNumber)\b", line)]
     return (said or lines or [message])[0]

@@ -13,26 +13,26 @@ from keras_growing_data.storage.row_store import RowStore
 
 
 class DiskRowStore(RowStore):
-    """Accepted rows appended to one float32 file, read back memory-mapped.
+    """Accepted rows appended to files, one per stored type, read back memory-mapped.
 
     The epochs of every `RowStore` (every row once per pass, a new global
-    permutation per pass, known cardinality), with the rows in a file:
+    permutation per pass, known cardinality), with the rows in files:
     the process keeps only the pages the kernel caches, which it can drop
-    under memory pressure. Each batch is one fancy-indexed read of the
+    under memory pressure. Each batch is one fancy-indexed read of each
     memory map (`tf.numpy_function`), so an epoch costs one read per batch
-    whatever the number of files, and pays the disk's random-read speed
-    when the data does not fit in the page cache. The file is deleted when
-    the store is.
+    and type whatever the number of files, and pays the disk's random-read
+    speed when the data does not fit in the page cache. The files are
+    deleted when the store is.
 
     Example:
 
     >>> store = DiskRowStore("/mnt/scratch")
-    >>> store.append(tf.random.uniform((100, 4)))
+    >>> store.append({"float32": np.random.rand(100, 4).astype("float32")})
     >>> for batch in store.dataset(batch_size=32):
-    ...     print(batch.shape)
+    ...     print(batch["float32"].shape)
 
     Args:
-        folder: a local folder for the rows file; `None` for a temporary one.
+        folder: a local folder for the rows files; `None` for a temporary one.
         seed: seed of the permutations, or `None` for a random one.
     """
 
@@ -40,51 +40,69 @@ class DiskRowStore(RowStore):
         super().__init__(seed)
         folder = tempfile.mkdtemp(prefix="kgd-rows-") if folder is None else str(folder)
         os.makedirs(folder, exist_ok=True)
-        self.path = os.path.join(folder, f"rows-{uuid.uuid4().hex}.f32")
-        open(self.path, "wb").close()
-        weakref.finalize(self, _remove, self.path)
+        self._stem = os.path.join(folder, f"rows-{uuid.uuid4().hex}")
+        self.paths = {}
         self._num_rows = 0
-        self._num_columns = None
+        self._layout = None
 
     @property
     def num_rows(self) -> int:
         return self._num_rows
 
     @property
-    def num_columns(self) -> int | None:
-        return self._num_columns
+    def layout(self) -> dict[str, tuple[np.dtype, int]] | None:
+        return self._layout
 
     @property
     def num_blocks(self) -> int:
         return 1 if self._num_rows else 0
 
-    def _append(self, rows: tf.Tensor) -> None:
-        values = np.ascontiguousarray(rows.numpy(), dtype=np.float32)
-        with open(self.path, "ab", buffering=0) as f:
-            end = f.tell()
-            try:
-                unwritten = memoryview(values).cast("B")
-                while unwritten:
-                    unwritten = unwritten[f.write(unwritten) :]
-            except BaseException:
-                f.truncate(end)  # A partial write would shift every later row.
-                raise
-        self._num_columns = int(rows.shape[1])
-        self._num_rows += int(rows.shape[0])
+    def _append(self, arrays: dict[str, np.ndarray]) -> None:
+        if self._layout is None:
+            for key in arrays:
+                self.paths[key] = f"{self._stem}-{key}.bin"
+                open(self.paths[key], "wb").close()
+                weakref.finalize(self, _remove, self.paths[key])
+        ends = {key: os.path.getsize(path) for key, path in self.paths.items()}
+        try:
+            for key, array in arrays.items():
+                _write(self.paths[key], np.ascontiguousarray(array))
+        except BaseException:
+            for key, end in ends.items():  # A partial write would shift every later row.
+                os.truncate(self.paths[key], end)
+            raise
+        self._layout = {key: (array.dtype, array.shape[1]) for key, array in arrays.items()}
+        self._num_rows += len(next(iter(arrays.values())))
 
     def _take_fn(self):
-        rows = np.memmap(self.path, np.float32, "r", shape=(self._num_rows, self._num_columns))
-        num_columns = self._num_columns
+        maps = {
+            key: np.memmap(self.paths[key], dtype, "r", shape=(self._num_rows, width))
+            for key, (dtype, width) in self._layout.items()
+        }
+        layout = self._layout
 
         def take(index):
-            batch = tf.numpy_function(lambda i: rows[i], [index], tf.float32, stateful=False)
-            batch.set_shape([None, num_columns])
+            batch = {}
+            for key, rows in maps.items():
+                dtype, width = layout[key]
+                values = tf.numpy_function(
+                    lambda i, rows=rows: rows[i], [index], tf.as_dtype(dtype), stateful=False
+                )
+                values.set_shape([None, width])
+                batch[key] = values
             return batch
 
         return take
 
 
+def _write(path: str, values: np.ndarray) -> None:
+    with open(path, "ab", buffering=0) as f:
+        unwritten = memoryview(values).cast("B")
+        while unwritten:
+            unwritten = unwritten[f.write(unwritten) :]
+
+
 def _remove(path: str) -> None:
-    """Deletes the rows file, unless its folder went first (a temporary one)."""
+    """Deletes a rows file, unless its folder went first (a temporary one)."""
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)

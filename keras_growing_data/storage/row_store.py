@@ -1,7 +1,7 @@
 """The store interface: accepted rows in, each epoch's dataset out."""
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import tensorflow as tf
@@ -16,10 +16,10 @@ class RowStore(abc.ABC):
     a gather of those rows, so it costs one `tf.data` element per batch, not
     per row, and its cardinality is known (Keras shows the true step count).
     A store says how it keeps rows: `append` takes them in, `_take_fn` gives
-    a function from row indices to a batch. A batch is whatever that function
-    returns (a `[batch, columns]` tensor here; a dict of named columns of
-    several dtypes fits the same interface), and `transform` maps it to what
-    the model takes.
+    a function from row indices to a batch. Rows come as a dict of arrays
+    with the same number of rows, one per stored type (`float32`, `int64`,
+    string ids as `int32`); a batch is the same dict of `[batch, width]`
+    tensors, and `transform` maps it to what the model takes.
 
     Subclasses: `MemoryRowStore` (tensors in memory), `DiskRowStore` (a
     memory-mapped file).
@@ -42,23 +42,27 @@ class RowStore(abc.ABC):
 
     @property
     @abc.abstractmethod
-    def num_columns(self) -> int | None:
-        """Columns of each row, once rows are stored."""
+    def layout(self) -> dict[str, tuple[np.dtype, int]] | None:
+        """Each array's dtype and width, once rows are stored."""
 
-    def append(self, rows: tf.Tensor) -> None:
-        """Adds a `[n, columns]` tensor of rows, with the columns of those stored before."""
-        if self.num_columns not in (None, rows.shape[1]):
-            raise ValueError(f"rows have {rows.shape[1]} columns, the store {self.num_columns}")
-        self._append(rows)
+    def append(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Adds rows: arrays `[n, width]` of the same `n`, laid out as those stored before."""
+        arrays = {key: np.asarray(array) for key, array in arrays.items()}
+        layout = {key: (array.dtype, array.shape[1]) for key, array in arrays.items()}
+        if self.layout not in (None, layout):
+            raise ValueError(f"rows are laid out as {layout}, the store as {self.layout}")
+        if len({len(array) for array in arrays.values()}) != 1:
+            raise ValueError(f"the arrays of rows differ in length: {[len(a) for a in arrays.values()]}")
+        self._append(arrays)
         self.version += 1
 
     @abc.abstractmethod
-    def _append(self, rows: tf.Tensor) -> None:
+    def _append(self, arrays: dict[str, np.ndarray]) -> None:
         """Keeps rows that `append` checked; raises, keeping nothing of them, if it cannot."""
 
     @abc.abstractmethod
     def _take_fn(self) -> Callable[[tf.Tensor], object]:
-        """A function from a 1-D tensor of row indices to those rows, as one batch."""
+        """A function from a 1-D tensor of row indices to those rows, as a dict of tensors."""
 
     def reseed(self, seed: int) -> None:
         """Makes the next pass's permutation a function of `seed` alone."""
@@ -75,8 +79,8 @@ class RowStore(abc.ABC):
         Args:
             batch_size: rows per batch; the last batch may be smaller.
             shuffle: whether to shuffle the rows.
-            transform: a function applied to each `[batch, columns]` tensor in
-                the same `map` as the gather (a second `map` would cost a
+            transform: a function applied to each batch (a dict of
+                `[batch, width]` tensors) in the same `map` as the gather (a second `map` would cost a
                 `tf.data` element per batch more).
         """
         num_rows = self.num_rows

@@ -5,7 +5,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import keras
 import numpy as np
@@ -13,8 +13,9 @@ import tensorflow as tf
 
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.watcher import FolderWatcher
+from keras_growing_data.training.keras_batches import KerasBatches
 from keras_growing_data.training.no_rows_error import NoRowsError
-from keras_growing_data.utils.arguments import check_bool, check_int, check_number
+from keras_growing_data.utils.arguments import check_bool, check_choice, check_int, check_number
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -28,12 +29,20 @@ class GrowingDataCallback(keras.callbacks.Callback):
     rows accepted so far. `GrowingDatasetTrainer` polls at every epoch
     boundary and trains each epoch on everything accepted before it began.
 
-    Features are every column but the labels, in header order, as one
-    float32 matrix `x` of shape `[batch, n_features]`; `y` is a `[batch]`
-    vector (a tuple of them for several labels, absent for `label=None`).
-    Values must be finite numbers: a file with an empty, non-numeric, NaN
-    or infinite value is rejected (or, with `on_bad_row="skip"`, loses
-    that line), with the line and column named.
+    Columns are matched by header name, in any order, and typed: the schema
+    is `columns` if given, else inferred from the first accepted file (a
+    column of numbers is float32, any other a string column). Features are
+    the schema's columns but the labels: one float32 matrix `x` of shape
+    `[batch, n_features]` when all are float32, else a dict of `[batch]`
+    tensors by column name (see `features`). `y` follows Keras: `label="y"`
+    gives `[batch]`, `label=["y"]` `[batch, 1]`, `label=["y", "z"]` one
+    `[batch, 2]` tensor, `label={"out_a": "y", "out_b": ["z", "w"]}` a dict
+    by output name; `label=None` serves `x` alone.
+
+    A missing value (an empty field or one of `na_values`) takes its
+    column's default; without one, the file is rejected (or, with
+    `on_bad_row="skip"`, loses that line), with the line and column named.
+    So is a float that is NaN or infinite, or a value not of its type.
 
     Train with `GrowingDatasetTrainer`: inside a single `model.fit`, Keras
     caps every epoch at the first epoch's step count, so the callback stops a
@@ -51,8 +60,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
     Args:
         directory: the folder to watch: a local path or any URL that
             `tf.io.gfile` reads.
-        label: the label column's name, a list of names for several outputs,
-            or `None` for batches of `x` only.
+        label: the label column's name (`y` is `[batch]`), a list of names
+            (`[batch, names]`), a dict of output name -> name or list of
+            names (a dict of those, for multi-output models), or `None` for
+            batches of `x` only.
         batch_size: rows per batch.
         pattern: `fnmatch` pattern of the file names to read. Hidden and
             temporary files (leading `.` or `_`, suffixes such as `.tmp`,
@@ -91,6 +102,32 @@ class GrowingDataCallback(keras.callbacks.Callback):
             `"tensorflow"` uses TensorFlow only; `"pandas"` is `"auto"` that
             fails if pandas is missing. Every choice accepts the same rows
             with the same values.
+        columns: `None` infers the schema from the first accepted file
+            (the oldest, by modification time then name, of the first poll
+            that has any): every column, float32 if its non-missing values
+            all read as numbers, else string. Or a dict name -> `"float32"`,
+            `"int64"` or `"string"` naming the columns to use (labels
+            included); other columns of a file are ignored, and listed in
+            `AcceptedFile.ignored`.
+        defaults: a dict name -> the value that fills a missing value of
+            that column, and the whole column in a file that lacks it.
+            `float("nan")` keeps NaN, on purpose.
+        na_values: the spellings of a missing value, compared without the
+            spaces around; `""` always is one. Default: pandas' own (`NA`,
+            `N/A`, `NaN`, `nan`, `null`, `NULL`, `None`, `n/a`, `#N/A`,
+            `<NA>`, ...: `schema.PANDAS_NA_VALUES`).
+        features: `"auto"` serves `x` as a float32 matrix when every feature
+            is float32, else as a dict; `"dict"` always as a dict of
+            `[batch]` tensors by column name (for `keras.Input(name=...)`,
+            `FeatureSpace`, preprocessing layers); `"matrix"` always as a
+            float32 matrix (int64 features converted), which string
+            features cannot join.
+        strings_as: `"string"` serves string columns as `tf.string`;
+            `"index"` as int64 ids from each column's append-only
+            vocabulary (`vocabulary(name)`): 0 is unknown (a default of
+            `"[UNK]"` serves a missing value as 0), new strings take the
+            next id in the order first accepted, and an id never changes,
+            also across restarts with `state_dir`.
     """
 
     def __init__(
@@ -111,6 +148,11 @@ class GrowingDataCallback(keras.callbacks.Callback):
         storage: str = "memory",
         storage_dir: str | None = None,
         parser: str = "auto",
+        columns: Mapping[str, str] | None = None,
+        defaults: Mapping[str, object] | None = None,
+        na_values: Sequence[str] | None = None,
+        features: str = "auto",
+        strings_as: str = "string",
     ):
         super().__init__()
         # The folder, file and storage arguments are checked by the ingest's
@@ -134,8 +176,16 @@ class GrowingDataCallback(keras.callbacks.Callback):
             storage=storage,
             storage_dir=storage_dir,
             parser=parser,
+            columns=columns,
+            defaults=defaults,
+            na_values=na_values,
         )
+        self.features = check_choice("features", features, ("auto", "dict", "matrix"))
+        self.strings_as = check_choice("strings_as", strings_as, ("string", "index"))
         self.label = label
+        self._batches = None
+        if self.ingest.schema is not None:
+            self._keras_batches()  # A declared schema that cannot be served fails here.
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -173,8 +223,27 @@ class GrowingDataCallback(keras.callbacks.Callback):
 
     @property
     def columns(self) -> tuple[str, ...] | None:
-        """The header of the accepted files, once one was accepted."""
+        """The schema's columns, once there is a schema."""
         return self.ingest.columns
+
+    @property
+    def schema(self) -> dict[str, str] | None:
+        """Column name -> dtype in force: declared, or inferred once a file was accepted."""
+        schema = self.ingest.schema
+        return None if schema is None else schema.dtypes
+
+    def vocabulary(self, name: str) -> list[str]:
+        """The strings of string column `name` so far: item i is the string of id i, item 0 `"[UNK]"`.
+
+        It only ever grows at its end, so
+        `keras.layers.StringLookup(vocabulary=data.vocabulary(name)[1:])`
+        maps every string to the id it is served as with `strings_as="index"`.
+        """
+        schema = self.schema or {}
+        if schema.get(name) != "string":
+            strings = [n for n, dtype in schema.items() if dtype == "string"]
+            raise ValueError(f"{name!r} is not a string column; the string columns are {strings}.")
+        return self.ingest.vocabulary(name)
 
     @property
     def watcher(self) -> FolderWatcher:
@@ -188,8 +257,9 @@ class GrowingDataCallback(keras.callbacks.Callback):
 
     @property
     def feature_names(self) -> list[str]:
-        """The feature columns, in the order of `x`, once a file is accepted."""
-        return [name for name in self.columns or [] if name not in self.labels]
+        """The feature columns, in the order of `x`, once there is a schema."""
+        schema = self.ingest.schema
+        return [] if schema is None else list(schema.features)
 
     def poll(self) -> list[str]:
         """Scans the folder now and ingests every complete new file.
@@ -245,22 +315,21 @@ class GrowingDataCallback(keras.callbacks.Callback):
         functions, tens of milliseconds) and reused until new rows arrive.
         """
         with self._lock:
-            if self.columns is None:
+            if self.num_rows == 0:
                 raise ValueError(f"No rows accepted yet from {self.directory!r}.")
             shuffle = self.shuffle if shuffle is None else check_bool("shuffle", shuffle)
             key = (self.ingest.rows_version, shuffle)
             if self._built is None or self._built[0] != key:
-                dataset = self.ingest.dataset(self.batch_size, shuffle, transform=self._split)
+                vocabularies = {name: self.ingest.vocabulary(name) for name in self.ingest.vocabularies}
+                transform = self._keras_batches().transform(vocabularies)
+                dataset = self.ingest.dataset(self.batch_size, shuffle, transform=transform)
                 self._built = (key, dataset)
             return self._built[1]
 
-    def _split(self, rows: tf.Tensor):
-        num_features = len(self.columns) - len(self.labels)
-        x = rows[:, :num_features]
-        labels = [rows[:, num_features + i] for i in range(len(self.labels))]
-        if not labels:
-            return x
-        return x, labels[0] if isinstance(self.label, str) else tuple(labels)
+    def _keras_batches(self) -> KerasBatches:
+        if self._batches is None:
+            self._batches = KerasBatches(self.ingest.schema, self.label, self.features, self.strings_as)
+        return self._batches
 
     def epoch_dataset(self, epoch: int) -> tf.data.Dataset:
         """Polls, then returns the dataset that epoch `epoch` trains on.

@@ -90,28 +90,52 @@ def check_path(name: str, value, optional: bool = False) -> str | None:
 
 
 def check_labels(value) -> list[str]:
-    """The `label` argument (a column name, a list of names, or `None`) as a list of names."""
-    allowed = "label must be a column name (str), a list of column names, or None"
+    """The `label` argument as the list of label columns it names, in order.
+
+    `label` is a column name, a list of names, a dict of output name -> a
+    name or a list of names, or `None`.
+    """
+    allowed = (
+        "label must be a column name (str), a list of column names, a dict of output name -> "
+        "column name(s), or None"
+    )
     if value is None:
         return []
+    if isinstance(value, Mapping):
+        if not value:
+            raise ValueError(f"{allowed}, got an empty dict.")
+        names = []
+        for output, target in value.items():
+            if not isinstance(output, str) or not output:
+                raise TypeError(f"{allowed}; the output name {output!r} is not a non-empty str.")
+            if isinstance(target, Mapping):
+                raise TypeError(f"{allowed}; the columns of output {output!r} are a dict: {target!r}.")
+            names += _label_names(target, f"{allowed}; output {output!r}:")
+    else:
+        names = _label_names(value, f"{allowed};")
+    repeated = sorted(name for name, count in collections.Counter(names).items() if count > 1)
+    if repeated:
+        raise ValueError(f"label names a column more than once: {repeated}.")
+    return names
+
+
+def _label_names(value, allowed: str) -> list[str]:
+    """The names of a label given as one name or a list of them."""
     if isinstance(value, str):
         names = [value]
     elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
         names = list(value)  # A list, a tuple, a numpy array or a pandas Index of names.
         if not names:
-            raise ValueError(f"{allowed}, got an empty {type(value).__name__}.")
+            raise ValueError(f"{allowed} got an empty {type(value).__name__}.")
     else:
-        raise TypeError(f"{allowed}; {_got(value)}.")
+        raise TypeError(f"{allowed} {_got(value)}.")
     for name in names:
         if not isinstance(name, str):  # numpy's str_ is a str.
-            raise TypeError(f"{allowed}; {_got(value)}: {name!r} is not a str.")
+            raise TypeError(f"{allowed} {_got(value)}: {name!r} is not a str.")
         if not name.strip():
-            raise ValueError(f"{allowed}; got an empty name in {value!r}.")
+            raise ValueError(f"{allowed} got an empty name in {value!r}.")
         if name != name.strip():
             raise ValueError(
                 f"label {name!r} has spaces around it; header names are read without them: {name.strip()!r}."
             )
-    repeated = sorted(name for name, count in collections.Counter(names).items() if count > 1)
-    if repeated:
-        raise ValueError(f"label names a column more than once: {repeated}.")
     return names

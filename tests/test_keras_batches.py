@@ -1,0 +1,194 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import CITIES, OLD, mixed_rows, write_mixed_csv
+
+import keras_growing_data as kgd
+
+
+class DropMixedFiles(keras.callbacks.Callback):
+    """Writes mixed files at the end of given epochs: {epoch: [(name, first_id, n, cities)]}."""
+
+    def __init__(self, folder, plan):
+        super().__init__()
+        self.folder = folder
+        self.plan = plan
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, first_id, count, cities in self.plan.get(epoch, []):
+            write_mixed_csv(self.folder / name, mixed_rows(first_id, count, cities))
+
+
+class SeenIds(keras.layers.Layer):
+    """Counts, in training, the rows (by their id input) each epoch passes through."""
+
+    def build(self, input_shape):
+        self.counts = self.add_weight(shape=(1000,), initializer="zeros", trainable=False, name="counts")
+
+    def call(self, ids, training=False):
+        if training:
+            hits = keras.ops.one_hot(keras.ops.cast(ids, "int32"), 1000)
+            self.counts.assign_add(keras.ops.sum(hits, axis=0))
+        return ids
+
+
+class CountsPerEpoch(keras.callbacks.Callback):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+        self.per_epoch = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.layer.counts.assign(keras.ops.zeros(1000))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.per_epoch[epoch] = keras.ops.convert_to_numpy(self.layer.counts)
+
+
+@pytest.mark.parametrize("options", [{}, {"poll_interval": 0.05, "storage": "disk"}])
+def test_a_functional_model_with_lookups_trains_on_mixed_files_as_they_arrive(folder, options):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 40))
+    columns = {"id": "float32", "city": "string", "rooms": "int64", "area": "float32", "price": "float32"}
+    data = kgd.GrowingDataCallback(
+        folder, label="price", batch_size=16, settle_seconds=0, columns=columns, **options
+    )
+    data.poll()
+    inputs = {
+        "id": keras.Input((), name="id"),
+        "city": keras.Input((), name="city", dtype="string"),
+        "rooms": keras.Input((), name="rooms", dtype="int64"),
+        "area": keras.Input((), name="area"),
+    }
+    seen = SeenIds()
+    lookup = keras.layers.StringLookup(vocabulary=data.vocabulary("city")[1:], output_mode="one_hot")
+    area = keras.layers.Normalization(axis=None)
+    area.adapt(np.concatenate([keras.ops.convert_to_numpy(x["area"]) for x, _ in data.dataset]))
+    numbers = keras.ops.stack(
+        [seen(inputs["id"]) * 0, keras.ops.cast(inputs["rooms"], "float32"), area(inputs["area"])], axis=1
+    )
+    hidden = keras.layers.Concatenate()([numbers, lookup(inputs["city"])])
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    model.compile("adam", "mse")
+    counts = CountsPerEpoch(seen)
+    # A new city arrives in epoch 1's file: StringLookup maps it to its unknown slot.
+    drops = DropMixedFiles(folder, {0: [("b.csv", 40, 25, 4)], 1: [("c.csv", 65, 7, 4)]})
+    history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=3, callbacks=[drops, counts], verbose=0)
+    assert history.history["rows"] == [40, 65, 72]
+    for epoch, rows in enumerate([40, 65, 72]):
+        np.testing.assert_array_equal(counts.per_epoch[epoch][:rows], 1)
+        assert counts.per_epoch[epoch][rows:].sum() == 0
+    assert data.vocabulary("city") == ["[UNK]", *CITIES[:4]]
+    assert all(np.isfinite(history.history["loss"]))
+
+
+def test_feature_space_adapts_to_the_dataset_and_trains(folder):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 60))
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=20, settle_seconds=0)
+    data.poll()
+    assert data.schema == {
+        "id": "float32", "city": "string", "rooms": "float32", "area": "float32", "price": "float32"
+    }  # fmt: skip
+    space = keras.utils.FeatureSpace(
+        features={
+            "city": keras.utils.FeatureSpace.string_categorical(),
+            "rooms": keras.utils.FeatureSpace.float_normalized(),
+            "area": keras.utils.FeatureSpace.float_normalized(),
+        },
+        output_mode="concat",
+    )
+    space.adapt(data.dataset.map(lambda x, y: {k: x[k] for k in ("city", "rooms", "area")}))
+    encoded = data.dataset.map(lambda x, y: (space({k: x[k] for k in ("city", "rooms", "area")}), y))
+    width = encoded.element_spec[0].shape[-1]
+    model = keras.Sequential([keras.Input((width,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(encoded, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and width == 2 + 3 + 1  # Two numbers, 3 cities + unknown.
+
+
+@pytest.mark.parametrize(
+    "label, shape",
+    [("price", [None]), (["price"], [None, 1]), (["price", "rooms"], [None, 2])],
+)
+def test_label_forms_follow_keras(folder, label, shape):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 30))
+    data = kgd.GrowingDataCallback(folder, label=label, batch_size=10, settle_seconds=0, strings_as="index")
+    data.poll()
+    assert data.dataset.element_spec[1] == tf.TensorSpec(shape, tf.float32)
+    x, y = next(iter(data.build_dataset(shuffle=False)))
+    expected = np.array([[r[4], r[2]] for r in mixed_rows(0, 10)], "float32")
+    np.testing.assert_array_equal(
+        y.numpy().reshape(10, -1), expected[:, : 1 if isinstance(label, str) else len(label)]
+    )
+    assert x["city"].dtype == tf.int64
+    units = 1 if len(shape) == 1 else shape[1]
+    inputs = {
+        name: keras.Input((), name=name, dtype=spec.dtype)
+        for name, spec in data.dataset.element_spec[0].items()
+    }
+    numbers = keras.ops.stack([keras.ops.cast(inputs[n], "float32") for n in ("id", "area")], axis=1)
+    output = keras.layers.Dense(units)(numbers)
+    model = keras.Model(inputs, keras.ops.squeeze(output, 1) if len(shape) == 1 else output)
+    model.compile("sgd", "mse")
+    history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=2, verbose=0)
+    assert history.history["rows"] == [30, 30]
+
+
+def test_a_two_output_model_trains_on_dict_labels(folder):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 30))
+    label = {"cost": "price", "size": ["rooms", "area"]}
+    data = kgd.GrowingDataCallback(folder, label=label, batch_size=10, settle_seconds=0, strings_as="index")
+    data.poll()
+    assert data.dataset.element_spec[1] == {
+        "cost": tf.TensorSpec([None], tf.float32),
+        "size": tf.TensorSpec([None, 2], tf.float32),
+    }
+    assert sorted(data.dataset.element_spec[0]) == ["city", "id"]
+    inputs = {"id": keras.Input((), name="id"), "city": keras.Input((), name="city", dtype="int64")}
+    city = keras.layers.Flatten()(keras.layers.Embedding(16, 2)(inputs["city"]))
+    hidden = keras.layers.Concatenate()([keras.ops.expand_dims(inputs["id"], 1), city])
+    outputs = {
+        "cost": keras.ops.squeeze(keras.layers.Dense(1)(hidden), 1),
+        "size": keras.layers.Dense(2)(hidden),
+    }
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", {"cost": "mse", "size": "mse"})
+    history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=2, verbose=0)
+    assert history.history["rows"] == [30, 30]
+    assert {"cost_loss", "size_loss"} <= set(history.history)
+
+
+def test_string_columns_served_as_ids_match_string_lookup(folder):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 12, cities=2))
+    data = kgd.GrowingDataCallback(folder, label="city", batch_size=12, settle_seconds=0, strings_as="index")
+    data.poll()
+    write_mixed_csv(folder / "b.csv", mixed_rows(12, 12, cities=5), mtime=OLD + 1)
+    data.poll()
+    vocabulary = data.vocabulary("city")
+    assert vocabulary == ["[UNK]", *CITIES[:5]]
+    lookup = keras.layers.StringLookup(vocabulary=vocabulary[1:])
+    ids = np.concatenate([y.numpy() for _, y in data.build_dataset(shuffle=False)])
+    expected = [CITIES[r[0] % (2 if r[0] < 12 else 5)] for r in mixed_rows(0, 24)]
+    np.testing.assert_array_equal(ids, lookup(tf.constant(expected)).numpy())
+    with pytest.raises(
+        ValueError, match=r"'price' is not a string column; the string columns are \['city'\]"
+    ):
+        data.vocabulary("price")
+
+
+def test_matrix_features_need_numbers_and_int_columns_join_as_floats(folder):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 5))
+    columns = {"id": "float32", "rooms": "int64", "area": "float32", "price": "float32"}
+    data = kgd.GrowingDataCallback(
+        folder, label="price", settle_seconds=0, columns=columns, features="matrix"
+    )
+    data.poll()
+    x, _ = next(iter(data.build_dataset(shuffle=False)))
+    np.testing.assert_array_equal(x.numpy(), [[r[0], r[2], r[3]] for r in mixed_rows(0, 5)])
+    auto = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0, columns=columns)
+    auto.poll()
+    assert sorted(auto.dataset.element_spec[0]) == ["area", "id", "rooms"]  # An int64 feature: a dict.
+    inferred = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0, features="matrix")
+    inferred.poll()
+    with pytest.raises(ValueError, match=r"features=\"matrix\" needs numeric features, but \['city'\]"):
+        _ = inferred.dataset
