@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import match_header
 from keras_growing_data.sources.line_checks import value_problem
-from keras_growing_data.sources.pandas_parser import PLAIN_BYTES, load_pandas, parse_plain_chunk, takes_plan
+from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
 from keras_growing_data.sources.records import BadFileError
 from keras_growing_data.sources.schema import Schema, check_columns, check_na_values
 
@@ -308,14 +308,15 @@ def plan_of(header, columns=None, defaults=None, na_values=None):
 @needs_pandas
 def test_pandas_accepts_only_fields_tensorflow_accepts_with_equal_values():
     rng = random.Random(0)
-    alphabet = PLAIN_BYTES.decode().replace("\n", "") + "aAfFtTnNxX"
-    fuzzed = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7))) for _ in range(3000)]
+    # Number syntax, and the letters of the words pandas might read as numbers (true, inf, nan, ...).
+    alphabet = "0123456789+-.eE \t" + "aAfFtTnNxXiIrRuUlLsSyYdDpP_#"
+    fuzzed = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 7))) for _ in range(6000)]
     defaults = [tf.constant([], tf.float32)] * 2
     plan = plan_of(["a", "b"])
     taken = 0
     for field in FIELDS + fuzzed:
         line = f"{field},1".encode()
-        fast = parse_plain_chunk(pandas, line, plan)
+        fast = parse_chunk_with_pandas(pandas, line, plan)
         if fast is None:
             continue
         taken += 1
@@ -328,9 +329,9 @@ def test_pandas_accepts_only_fields_tensorflow_accepts_with_equal_values():
 
 
 @needs_pandas
-def test_fast_path_takes_plain_chunks_and_leaves_the_rest():
+def test_fast_path_takes_chunks_without_quotes_and_leaves_the_rest():
     plan = plan_of(["a", "b"])
-    arrays, strings = parse_plain_chunk(pandas, b"1,2.5\n-3e2, 4\n", plan)
+    arrays, strings = parse_chunk_with_pandas(pandas, b"1,2.5\n-3e2, 4\n", plan)
     np.testing.assert_array_equal(arrays[0], [[1, 2.5], [-300, 4]])
     assert strings == ()
     refused = [
@@ -345,14 +346,22 @@ def test_fast_path_takes_plain_chunks_and_leaves_the_rest():
         b"1,",
     ]
     for chunk in refused:
-        assert parse_plain_chunk(pandas, chunk, plan) is None, chunk
+        assert parse_chunk_with_pandas(pandas, chunk, plan) is None, chunk
     # A line of another width is refused even where only some columns are read.
     narrow = plan_of(["a", "b", "c"], columns={"a": "float32", "c": "string"})
-    assert parse_plain_chunk(pandas, b"1,2,3\n4,5\n", narrow) is None
-    assert parse_plain_chunk(pandas, b"1,2,3\n4,5,6,7\n", narrow) is None
-    arrays, strings = parse_plain_chunk(pandas, b"1,2,007\n4,5, 6\n", narrow)
+    assert parse_chunk_with_pandas(pandas, b"1,2,3\n4,5\n", narrow) is None
+    assert parse_chunk_with_pandas(pandas, b"1,2,3\n4,5,6,7\n", narrow) is None
+    arrays, strings = parse_chunk_with_pandas(pandas, b"1,2,007\n4,5, 6\n", narrow)
     np.testing.assert_array_equal(arrays[0], [[1], [4]])
     assert strings == (("007", " 6"),)
+    # String columns: text as written, distinct strings in order first seen; a short line's
+    # padding, a missing string, quotes and booleans are left to TensorFlow.
+    mixed = plan_of(["a", "city"], columns={"a": "float32", "city": "string"})
+    arrays, strings = parse_chunk_with_pandas(pandas, b"1,Oslo\n2, Lima \n3,Oslo\n", mixed)
+    np.testing.assert_array_equal(arrays[1], [[0], [1], [0]])
+    assert strings == (("Oslo", " Lima "),)
+    for chunk in [b"1,Oslo\n2\n", b"1,NA\n", b"1,\n", b'1,"Oslo"\n', b"1,True Value\n", b"TRUE,x\n"]:
+        assert parse_chunk_with_pandas(pandas, chunk, mixed) is None, chunk
     assert takes_plan(plan) and takes_plan(narrow)  # pandas' NaN spellings are no numbers it could misread.
     assert not takes_plan(plan_of(["a", "b"], columns={"a": "int64", "b": "float32"}))
     assert not takes_plan(plan_of(["a", "b"], na_values=["-999"]))

@@ -1,4 +1,4 @@
-"""Parses chunks of plain CSV lines with pandas' C parser, if installed."""
+"""Parses chunks of CSV lines with pandas' C parser, if installed, where it reads them as TensorFlow does."""
 
 import importlib
 import io
@@ -8,13 +8,17 @@ import numpy as np
 
 from keras_growing_data.sources.tf_parser import ChunkPlan
 
-# The bytes a plain chunk is made of. Within them pandas accepts only what
-# `tf.io.decode_csv` accepts as a float32, with equal values (tested against
-# fuzzed fields), and keeps a string field's text as it is; outside them it
-# does not: it reads `TRUE` as 1, for one. It also reads `1.0` and `1e3` as
-# the int64 1 and 1000, which TensorFlow refuses, so a plan with an int64
-# column is left to TensorFlow.
-PLAIN_BYTES = b"0123456789+-.eE,\n \t"
+# Fuzzing pandas' float parser (pandas 3.1, C engine, `na_filter=False`)
+# against `decode_csv` found one kind of field it reads that TensorFlow
+# refuses: the booleans `True`, `TRUE`, `true`, `False`, `FALSE`, `false`, as
+# 1 and 0. A chunk that gave a 0 or a 1 and holds their letters goes to
+# TensorFlow (searching every chunk for them would cost a tenth of the
+# parse); so does one with quotes (pandas takes `"a"b` as `ab`, and a
+# quoted line break as part of a field, both of which TensorFlow refuses)
+# or CRs. pandas also reads `1.0` and `1e3` as the int64 1 and 1000, so a
+# plan with an int64 column is left to TensorFlow.
+NOT_FOR_PANDAS = (b'"', b"\r")
+BOOLEAN_LETTERS = (b"rue", b"RUE", b"alse", b"ALSE")
 
 
 def load_pandas() -> ModuleType | None:
@@ -33,29 +37,29 @@ def takes_plan(plan: ChunkPlan) -> bool:
     return plan.typed_first and all(dtype != "int64" for dtype, _ in plan.groups)
 
 
-def parse_plain_chunk(pandas: ModuleType, data: bytes, plan: ChunkPlan) -> tuple[tuple, tuple] | None:
+def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) -> tuple[tuple, tuple] | None:
     """A chunk's stored arrays and distinct strings (as `chunk_parser` gives them), or None.
 
-    None means "not judged here": the chunk holds other bytes than
-    `PLAIN_BYTES` (quotes, letters, CRs), or a blank line, or a line of
-    another width, or a missing value, or pandas refused it, or a value is
-    not finite. TensorFlow's parser then judges the chunk and says why. So
-    every line of a chunk parsed here is one row.
+    None means "not judged here": the chunk holds one of `NOT_FOR_PANDAS`,
+    or a blank line, or a line of another width, or a missing value, or
+    pandas refused it, or a value is not finite. TensorFlow's parser then
+    judges the chunk and says why. So every line of a chunk parsed here is
+    one row, with the values TensorFlow would give it.
 
     Args:
         pandas: the pandas module.
         data: whole lines (the last may lack its newline).
         plan: the columns to read and how they are stored.
     """
-    if data.translate(None, PLAIN_BYTES):
+    if any(bad in data for bad in NOT_FOR_PANDAS):
         return None
     positions = plan.positions
     dtypes = {p: (object if plan.dtype_at(p) == "string" else np.float32) for p in positions}
-    # Reading every field as a float, pandas itself refuses a longer line and
-    # pads a shorter one with NaN, refused below; otherwise (`usecols`, or
-    # strings, where padding is no NaN) the widths are counted here.
-    every_field_a_float = len(positions) == plan.num_fields and object not in dtypes.values()
-    if not every_field_a_float and not _every_line_has(data, plan.num_fields):
+    # Reading every field, pandas itself refuses a longer line and pads a
+    # shorter one with NaN, refused below; with `usecols` it does neither,
+    # so the widths are counted here (no quotes: a comma ends a field).
+    every_field = len(positions) == plan.num_fields
+    if not every_field and not _every_line_has(data, plan.num_fields):
         return None
     try:
         # A value beyond float32 becomes inf, refused below; numpy need not warn.
@@ -63,7 +67,7 @@ def parse_plain_chunk(pandas: ModuleType, data: bytes, plan: ChunkPlan) -> tuple
             frame = pandas.read_csv(
                 io.BytesIO(data),
                 header=None,
-                usecols=None if every_field_a_float else list(positions),
+                usecols=None if every_field else list(positions),
                 dtype=dtypes,
                 engine="c",
                 na_filter=False,
@@ -75,6 +79,7 @@ def parse_plain_chunk(pandas: ModuleType, data: bytes, plan: ChunkPlan) -> tuple
     if frame.shape[1] != len(positions):
         return None  # pandas takes the width from the first line.
     arrays, strings = [], []
+    could_be_booleans = False
     for dtype, columns in plan.groups:
         parts = []
         for _, position, default in columns:
@@ -85,17 +90,22 @@ def parse_plain_chunk(pandas: ModuleType, data: bytes, plan: ChunkPlan) -> tuple
                 continue
             column = frame[position].to_numpy()
             if dtype == "string":
-                if any(value.strip() in plan.na_values for value in pandas.unique(column)):
-                    return None  # A missing string: TensorFlow fills it or names it.
+                # In the order first seen, as tf.unique gives them.
                 codes, distinct = pandas.factorize(column)
+                # Padding of a short line is NaN, not a str.
+                if any(not isinstance(value, str) or value.strip() in plan.na_values for value in distinct):
+                    return None  # A missing string: TensorFlow fills it or names it.
                 parts.append(codes)
                 strings.append(tuple(distinct))
             else:
                 if not np.isfinite(column).all():
                     return None
+                could_be_booleans = could_be_booleans or bool(((column == 0) | (column == 1)).any())
                 parts.append(column)
         stored = np.int32 if dtype == "string" else np.float32
         arrays.append(np.stack(parts, axis=1).astype(stored, copy=False))
+    if could_be_booleans and any(letters in data for letters in BOOLEAN_LETTERS):
+        return None
     return tuple(arrays), tuple(strings)
 
 

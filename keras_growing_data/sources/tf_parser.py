@@ -96,11 +96,21 @@ def chunk_parser(plan: ChunkPlan, typed: bool):
             for _, position, default in columns:
                 if position is None:
                     value = tf.fill([rows], tf.constant(default, _tf_dtype(dtype)))
+                elif dtype == "string":
+                    value = fields[position]
                 else:
-                    value, column_bad = _typed_column(fields[position], dtype, default, typed, is_missing)
+                    value, column_bad = _number_column(fields[position], dtype, default, typed, is_missing)
                     bad = tf.logical_or(bad, column_bad)
                 if dtype == "string":
                     distinct, value = tf.unique(value, out_idx=tf.int32)
+                    if position is not None:
+                        # Only the distinct strings are looked at: a few, in a low-cardinality column.
+                        missing = is_missing(distinct)
+                        if default is NO_DEFAULT:
+                            bad = tf.logical_or(bad, tf.reduce_any(missing))
+                        else:
+                            # Two strings may now be equal; the reader merges equal ones.
+                            distinct = tf.where(missing, default, distinct)
                     strings.append(distinct)
                 parts.append(value)
             arrays.append(tf.stack(parts, axis=1))
@@ -116,14 +126,15 @@ def numeric_fields(num_fields: int, na_values: tuple[str, ...]):
 
     def decode(lines, quoted):
         fields = tf.io.decode_csv(lines, [tf.constant([""])] * num_fields, use_quote_delim=quoted)
-        return tf.stack(
-            [
-                tf.reduce_all(
-                    tf.logical_or(_is_missing(field, na), tf.strings.regex_full_match(field, FLOAT_PATTERN))
-                )
-                for field in fields
-            ]
-        )
+        numeric = []
+        for field in fields:
+            distinct, _ = tf.unique(field)
+            # Only the distinct values that are not numbers are compared with the missing spellings.
+            others = tf.boolean_mask(
+                distinct, tf.logical_not(tf.strings.regex_full_match(distinct, FLOAT_PATTERN))
+            )
+            numeric.append(tf.reduce_all(_is_missing(others, na)))
+        return tf.stack(numeric)
 
     return _on_chunks(decode)
 
@@ -149,27 +160,19 @@ def _is_missing(text, na):
     return tf.reduce_any(tf.equal(tf.expand_dims(tf.strings.strip(text), 1), na), axis=1)
 
 
-def _typed_column(field, dtype: str, default, typed: bool, is_missing):
-    """One decoded field column as its stored type, with its missing values filled; and whether it is bad."""
-    bad = tf.constant(False)
-    if typed and dtype != "string":
-        value = field
+def _number_column(field, dtype: str, default, typed: bool, is_missing):
+    """A decoded number column as its stored type, with its missing values filled; and whether it is bad."""
+    if typed:
+        value, missing = field, tf.zeros_like(field, tf.bool)
     else:
         missing = is_missing(field)
-        if dtype == "string":
-            value = field
-        else:
-            value = tf.strings.to_number(tf.where(missing, "0", field), getattr(tf, dtype))
-        if default is NO_DEFAULT:
-            bad = tf.reduce_any(missing)
-        else:
+        value = tf.strings.to_number(tf.where(missing, "0", field), getattr(tf, dtype))
+        if default is not NO_DEFAULT:
             value = tf.where(missing, tf.constant(default, _tf_dtype(dtype)), value)
-        if dtype == "float32":
-            missing_or_finite = tf.logical_or(missing, tf.math.is_finite(value))
-            return value, tf.logical_or(bad, tf.logical_not(tf.reduce_all(missing_or_finite)))
-        return value, bad
+    bad = tf.reduce_any(missing) if default is NO_DEFAULT else tf.constant(False)
     if dtype == "float32":
-        bad = tf.logical_not(tf.reduce_all(tf.math.is_finite(value)))
+        not_finite = tf.logical_not(tf.logical_or(missing, tf.math.is_finite(value)))
+        bad = tf.logical_or(bad, tf.reduce_any(not_finite))
     return value, bad
 
 

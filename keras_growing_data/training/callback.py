@@ -96,7 +96,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             data larger than memory, with the same epochs.
         storage_dir: the local folder for `storage="disk"` (default: a
             temporary folder).
-        parser: `"auto"` parses plain numeric CSV with pandas' C parser where
+        parser: `"auto"` parses CSV without quotes with pandas' C parser where
             pandas is installed (`pip install "keras-growing-data[fast]"`;
             faster, see the README's Speed), with TensorFlow's `decode_csv` for the rest;
             `"tensorflow"` uses TensorFlow only; `"pandas"` is `"auto"` that
