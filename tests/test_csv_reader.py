@@ -13,7 +13,7 @@ from keras_growing_data.sources.header import match_header
 from keras_growing_data.sources.line_checks import value_problem
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
 from keras_growing_data.sources.records import BadFileError
-from keras_growing_data.sources.schema import Schema, check_columns, check_na_values
+from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_na_values
 
 pandas = load_pandas()
 needs_pandas = pytest.mark.skipif(pandas is None, reason="pandas is not installed")
@@ -205,8 +205,14 @@ def test_binary_and_non_utf8_files_are_rejected(parser, tmp_path):
     with pytest.raises(BadFileError):
         CsvReader(parser=parser, label="price").read(garbage)
     latin1 = write(tmp_path / "l.csv", "a,b,price\n1,2,3\n\xe9,2,3\n".encode("latin-1"), mode="wb")
-    with pytest.raises(BadFileError, match="line 3: not valid UTF-8"):
+    with pytest.raises(BadFileError, match="^line 3, column 'a': not valid UTF-8$"):
         CsvReader(parser=parser, label="price").read(latin1)
+    # Bytes that are not UTF-8 in a column no one reads do no harm, on either path.
+    ignored = write(tmp_path / "i.csv", "a,note,price\n1,\xe9,3\n".encode("latin-1"), mode="wb")
+    parsed = CsvReader(parser=parser, label="price", columns={"a": "float32", "price": "float32"}).read(
+        ignored
+    )
+    assert parsed.ignored == ("note",) and parsed.num_rows == 1
 
 
 def test_overlong_line_is_rejected_without_reading_it_whole(parser, tmp_path):
@@ -417,18 +423,18 @@ def test_columns_are_matched_by_name_and_extra_ones_ignored(parser, tmp_path):
 
 
 def test_a_missing_column_is_filled_from_its_default_or_named(parser, tmp_path):
-    path = write(tmp_path / "a.csv", "area,Rooms\n1.5,2\n2.5,3\n")
+    path = write(tmp_path / "a.csv", "area,Rooms,city\n1.5,2,Oslo\n2.5,3,Lima\n")
     columns = {"rooms": "int64", "city": "string", "area": "float32"}
     with pytest.raises(BadFileError) as error:
         CsvReader(parser=parser, label="area", columns=columns).read(path)
     assert str(error.value) == (
-        "the header has no column ['rooms', 'city'] of the schema, and no default fills them "
-        "(did you mean 'Rooms' for 'rooms'?); it has ['area', 'Rooms']"
+        "the header has no column ['rooms'] of the schema, and no default fills it "
+        "(did you mean 'Rooms'?); it has ['area', 'Rooms', 'city']"
     )
-    reader = CsvReader(parser=parser, label="area", columns=columns, defaults={"rooms": 1, "city": "[UNK]"})
+    reader = CsvReader(parser=parser, label="area", columns=columns, defaults={"rooms": 1})
     parsed = reader.read(path)
     np.testing.assert_array_equal(parsed.arrays["int64"], [[1], [1]])
-    assert parsed.strings == {"city": ("[UNK]",)} and parsed.ignored == ("Rooms",)
+    assert parsed.strings == {"city": ("Oslo", "Lima")} and parsed.ignored == ("Rooms",)
 
 
 @pytest.mark.parametrize(
@@ -470,8 +476,10 @@ def test_defaults_must_fit_their_column(parser, tmp_path):
     path = write(tmp_path / "a.csv", "a,city,price\n1,Oslo,3\n")
     with pytest.raises(BadFileError, match="the default of float32 column 'a' must be a number, got 'x'"):
         CsvReader(parser=parser, label="price", defaults={"a": "x"}).read(path)
-    with pytest.raises(BadFileError, match=r"defaults names 'b', which is not a column of the schema"):
-        CsvReader(parser=parser, label="price", defaults={"b": 1}).read(path)
+    # A default for a column the first file lacks puts that column in the inferred schema.
+    parsed = CsvReader(parser=parser, label="price", defaults={"b": 1}).read(path)
+    assert parsed.schema.names == ("a", "city", "price", "b")
+    np.testing.assert_array_equal(parsed.arrays["float32"], [[1, 1, 3]])
     with pytest.raises(ValueError, match="the default of int64 column 'a' must be an integer, got 1.5"):
         CsvReader(label="price", columns={"a": "int64", "price": "float32"}, defaults={"a": 1.5})
     with pytest.raises(ValueError, match="columns must declare the label columns too; it lacks"):
@@ -486,13 +494,13 @@ def test_defaults_must_fit_their_column(parser, tmp_path):
 # missing-value spellings, quotes, embedded commas and spaces.
 VALUES = FIELDS + [
     '"1.5"', '"a,b"', '"say ""hi"""', '""', '"', 'a"b', ' "x"', '"x" ', "x y", "  NA ", "N/A", "<NA>",
-    "#N/A", "None", "NULL", "n/a", "-nan", "Oslo", "São Paulo", "日本", '"multi, comma, field"', "-999",
+    "#N/A", "None", "NULL", "n/a", "-nan", "Oslo", "São Paulo", "日本", '"multi, comma, field"', "-999", "\u00a0", "NA\u00a0", "1\u00a0",
 ]  # fmt: skip
 
 
 def expected_value(field, dtype, default):
     """An unquoted field's value by the documented rules, or None for a bad one."""
-    if field.strip() in check_na_values(None):
+    if field.strip(SPACES) in check_na_values(None):
         return default
     if value_problem(field, dtype) is not None:
         return None

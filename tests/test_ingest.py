@@ -15,7 +15,7 @@ HOSTILE = {
     "zero.csv": (b"", "the file is empty"),
     "header_only.csv": (b"id,x,price\n", "header but no data rows"),
     "garbage.csv": (bytes(range(256)) * 8, None),
-    "latin1.csv": ("id,x,price\n1,2,3\n\xe9,1,1\n".encode("latin-1"), "line 3: not valid UTF-8"),
+    "latin1.csv": ("id,x,price\n1,2,3\n\xe9,1,1\n".encode("latin-1"), "line 3, column 'id': not valid UTF-8"),
     "dup.csv": (b"id,id,price\n1,2,3\n", "repeats column names ['id']"),
     "nolabel.csv": (b"id,x\n1,2\n", "no label column ['price']"),
     "text.csv": (b"id,x,price\n1,two,3\n", "line 2, column 'x': expected a number, found 'two'"),
@@ -350,3 +350,35 @@ def test_a_rejected_file_adds_no_strings(folder):
     strict.poll()
     assert sorted(strict.rejected) == [str(folder / "b.csv"), str(folder / "c.csv")]
     assert strict.vocabulary("city") == ["[UNK]", "Oslo"]
+
+
+def test_defaults_may_name_columns_the_first_file_lacks_and_numpy_values(folder, tmp_path):
+    write_bytes(folder / "a.csv", b"area,price\n1.5,3\n")
+    write_bytes(folder / "b.csv", b"price,area,city\n4,2.5,Oslo\n", mtime=OLD + 1)
+    write_bytes(folder / "c.csv", b"city,price\nLima,5\n", mtime=OLD + 2)
+    defaults = {"city": "[UNK]", "area": np.float32(-1)}
+    ingest = FolderIngest(
+        folder, label="price", settle_seconds=0, defaults=defaults, state_dir=tmp_path / "s"
+    )
+    assert [os.path.basename(p) for p in ingest.poll()] == ["a.csv", "b.csv", "c.csv"]
+    # The first file has no city: its default puts it in the schema, so later files may hold it.
+    assert ingest.schema.dtypes == {"area": "float32", "price": "float32", "city": "string"}
+    rows = np.concatenate([b["float32"].numpy() for b in ingest.store.dataset(10, shuffle=False)])
+    np.testing.assert_array_equal(rows, [[1.5, 3], [2.5, 4], [-1, 5]])
+    assert string_rows(ingest) == ["[UNK]", "Oslo", "Lima"]
+    restarted = FolderIngest(
+        folder, label="price", settle_seconds=0, defaults=defaults, state_dir=tmp_path / "s"
+    )
+    assert restarted.num_rows == 3 and string_rows(restarted) == ["[UNK]", "Oslo", "Lima"]
+
+
+def test_a_file_without_any_feature_column_is_rejected_even_with_defaults(folder):
+    write_bytes(folder / "a.csv", b"price,note\n3,x\n")
+    columns = {"area": "float32", "city": "string", "price": "float32"}
+    ingest = FolderIngest(
+        folder, label="price", settle_seconds=0, columns=columns, defaults={"area": 0, "city": ""}
+    )
+    assert ingest.poll() == []
+    assert ingest.rejected[str(folder / "a.csv")].reason == (
+        "the header has none of the schema's feature columns ['area', 'city']; it has ['price', 'note']"
+    )

@@ -192,3 +192,34 @@ def test_matrix_features_need_numbers_and_int_columns_join_as_floats(folder):
     inferred.poll()
     with pytest.raises(ValueError, match=r"features=\"matrix\" needs numeric features, but \['city'\]"):
         _ = inferred.dataset
+
+
+def test_a_validation_folder_is_served_the_training_data_s_ids(folder, tmp_path):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 20, cities=2))  # Austin, Oslo.
+    validation_folder = tmp_path / "validation"
+    validation_folder.mkdir()
+    rows = [(i, city, 1, 20.0, 3.0) for i, city in enumerate(["Lima", "Oslo", "Austin", "Lima"])]
+    write_mixed_csv(validation_folder / "v.csv", rows)
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=10, settle_seconds=0, strings_as="index")
+    validation = kgd.GrowingDataCallback(
+        validation_folder, label="price", batch_size=10, settle_seconds=0, strings_as="index"
+    )
+    inputs = {name: keras.Input((), name=name) for name in ("id", "rooms", "area")}
+    inputs["city"] = keras.Input((), name="city", dtype="int64")
+    city = keras.layers.Embedding(8, 2)(inputs["city"])
+    numbers = keras.ops.stack([inputs["rooms"], inputs["area"]], axis=1)
+    model = keras.Model(
+        inputs, keras.ops.squeeze(keras.layers.Dense(1)(keras.layers.Concatenate()([numbers, city])), 1)
+    )
+    model.compile("sgd", "mse")
+    history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_data=validation, verbose=0)
+    assert "val_loss" in history.history
+    assert validation.vocabulary("city") == ["[UNK]", "Lima", "Oslo", "Austin"]  # Its own order...
+    served = next(iter(validation.build_dataset(shuffle=False)))[0]["city"].numpy()
+    assert served.tolist() == [0, 2, 1, 0]  # ...served as training's ids: Lima is unknown there.
+    other = tmp_path / "other"
+    other.mkdir()
+    write_mixed_csv(other / "o.csv", [(1, "Oslo", "many", 20.0, 3.0)])
+    mismatched = kgd.GrowingDataCallback(other, label="price", settle_seconds=0, strings_as="index")
+    with pytest.raises(ValueError, match="The validation folder .* has schema .* declare columns= on both"):
+        kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_data=mismatched, verbose=0)

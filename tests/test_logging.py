@@ -51,14 +51,19 @@ def test_accepted_files_are_logged_at_info_and_rejected_ones_at_warning(folder, 
     with caplog.at_level(logging.INFO, logger="keras_growing_data"):
         data.poll()
     records = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
-    assert records[0][:2] == ("keras_growing_data", "INFO")
-    assert records[0][2].startswith(f"Accepted {good}: 10 rows")
-    assert records[1] == (
+    assert records[0] == (
+        "keras_growing_data",
+        "INFO",
+        f"Schema inferred from {good}: {{'id': 'float32', 'x': 'float32', 'price': 'float32'}}",
+    )
+    assert records[1][:2] == ("keras_growing_data", "INFO")
+    assert records[1][2].startswith(f"Accepted {good}: 10 rows")
+    assert records[2] == (
         "keras_growing_data",
         "WARNING",
         f"Rejected {bad}: line 2, column 'x': missing value 'n/a', and the column has no default",
     )
-    assert len(records) == 2
+    assert len(records) == 3
 
 
 def test_tensorboard_and_csv_logger_record_rows_and_files(folder, tmp_path):

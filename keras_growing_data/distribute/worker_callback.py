@@ -153,7 +153,7 @@ class WorkerDataCallback(GrowingDataCallback):
             snapshot = self._run.wait(epoch, wait)
             self._check_agreement(snapshot)
             ingest_snapshot(self.ingest, snapshot)
-        schema = self.ingest.schema.columns
+        schema = self._schema_pairs()
         if self.num_rows != snapshot.rows or schema != snapshot.schema:
             raise SnapshotError(
                 f"Epoch {epoch}: this worker holds {self.num_rows} rows of schema "
@@ -178,7 +178,7 @@ class WorkerDataCallback(GrowingDataCallback):
             shuffle=self.shuffle,
             num_workers=self.role.count,
             labels=tuple(self.labels),
-            schema=self.ingest.schema.columns,
+            schema=self._schema_pairs(),
             vocabularies=digest(self.ingest.vocabularies),
             on_bad_row=self.ingest.on_bad_row,
             files=tuple(
@@ -186,6 +186,10 @@ class WorkerDataCallback(GrowingDataCallback):
                 for r in self.accepted.values()
             ),
         )
+
+    def _schema_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The schema's `(name, dtype)` pairs; none before a file set it."""
+        return () if self.ingest.schema is None else self.ingest.schema.columns
 
     def _check_agreement(self, snapshot: EpochSnapshot) -> None:
         mine = {

@@ -15,7 +15,7 @@ from keras_growing_data.sources.header import compression_of, match_header, pars
 from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
 from keras_growing_data.sources.records import BadFileError, BadRow
-from keras_growing_data.sources.schema import Schema, check_columns, check_defaults, check_na_values
+from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
 from keras_growing_data.sources.tf_parser import ChunkPlan, chunk_parser, lines_of, numeric_fields, tf_message
 from keras_growing_data.utils.arguments import check_choice, check_int, check_labels
 
@@ -170,8 +170,10 @@ class CsvReader:
         """The schema of a file with this header: every column, typed by its values.
 
         A column whose values, missing ones aside, all read as numbers is
-        `"float32"`; any other is `"string"`. A line too long or of the
-        wrong width is left out here (the read that follows names it).
+        `"float32"`; any other is `"string"`. A column the file lacks but
+        `defaults` names joins too (`"string"` for a str default, else
+        `"float32"`), so later files may hold it or not. A line too long or
+        of the wrong width is left out here (the read that follows names it).
 
         Raises:
             BadFileError: the file has no column besides the labels.
@@ -196,7 +198,12 @@ class CsvReader:
         for future in pending:
             numeric &= future.result()
         dtypes = ["float32" if number else "string" for number in numeric]
-        return Schema(tuple(zip(columns, dtypes, strict=True)), tuple(self.labels))
+        optional = [
+            (name, "string" if isinstance(value, str) else "float32")
+            for name, value in self.defaults.items()
+            if name not in columns
+        ]
+        return Schema((*zip(columns, dtypes, strict=True), *optional), tuple(self.labels))
 
     def _numeric_fields(self, is_numeric, data: bytes, num_fields: int) -> np.ndarray:
         """Per field position, whether every value of a chunk is missing or a number."""
@@ -208,7 +215,7 @@ class CsvReader:
         except (tf.errors.InvalidArgumentError, UnicodeDecodeError):
             numeric = np.ones(num_fields, bool)
             for fields in good_lines(data, num_fields):
-                numeric &= [v.strip() in self.na_values or parses_as_number(v) for v in fields]
+                numeric &= [v.strip(SPACES) in self.na_values or parses_as_number(v) for v in fields]
             return numeric
 
     def _chunks_after_checks(self, f) -> Iterator[bytes]:

@@ -65,9 +65,9 @@ def match_header(
     """How a file's columns, matched by name, fill the schema; and its columns the schema ignores.
 
     Raises:
-        BadFileError: the file lacks a label, or a schema column that has no
-            default (the reason names the closest column it has); or a
-            default does not fit its column's type.
+        BadFileError: the file lacks a label, every feature column, or a
+            schema column that has no default (the reason names the closest
+            column it has); or a default does not fit its column's type.
     """
     position = {name: i for i, name in enumerate(columns)}
     ignored = tuple(name for name in columns if name not in schema.dtypes)
@@ -76,6 +76,11 @@ def match_header(
         features = [name for name in columns if name not in schema.labels]
         raise BadFileError(
             f"the header has no label column {missing_labels}{_suggestions(missing_labels, features)}; "
+            f"it has {_header_names(columns)}"
+        )
+    if not any(name in position for name in schema.features):
+        raise BadFileError(
+            f"the header has none of the schema's feature columns {_header_names(schema.features)}; "
             f"it has {_header_names(columns)}"
         )
     lacking = [name for name in schema.features if name not in position and name not in defaults]

@@ -80,7 +80,7 @@ class FolderIngest:
     def __init__(
         self,
         directory: str,
-        label: str | Sequence[str] | None,
+        label: str | Sequence[str] | Mapping[str, str | Sequence[str]] | None,
         pattern: str = "*.csv",
         settle_seconds: float = 1.0,
         max_line_bytes: int = 1 << 20,
@@ -269,6 +269,7 @@ class FolderIngest:
         """Adds a file's rows, its strings renumbered by the columns' vocabularies (new ones appended)."""
         if self.schema is None:
             self.schema = schema
+            logger.info("Schema inferred from %s: %s", record.path, schema.dtypes)
         names = self.schema.stored_order("string")
         if names:
             ids = arrays["string"].copy()
@@ -287,8 +288,11 @@ class FolderIngest:
         if self.manifest is None or self.schema is None or not self.manifest.has_rows(key):
             return None
         arrays, strings = self.manifest.load_rows(key)
-        if set(arrays) != set(self.schema.groups) or set(strings) != set(self.schema.stored_order("string")):
-            return None
+        widths = {dtype: len(self.schema.stored_order(dtype)) for dtype in self.schema.groups}
+        if {dtype: a.shape[1] for dtype, a in arrays.items()} != widths or set(strings) != set(
+            self.schema.stored_order("string")
+        ):
+            return None  # Saved under another schema: parsed again.
         return ParsedFile(self.schema.names, self.schema, arrays, strings, stat.size)
 
     def _changed_reason(self, stat: FileStat, size_read: int | None = None) -> str | None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_growing_data.sources.number_syntax import FLOAT, INT
 from keras_growing_data.sources.records import BadFileError
+from keras_growing_data.sources.schema import SPACES
 from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
 
 _INT64 = np.iinfo(np.int64)
@@ -14,17 +15,15 @@ _INT64 = np.iinfo(np.int64)
 def line_problems(first_line: int, data: bytes, plan: ChunkPlan) -> Iterator[tuple[int, bytes, str | None]]:
     """Yields `(line number, line, reason or None)` for each non-blank line."""
     for offset, raw in enumerate(data.split(b"\n")):
-        raw = raw.rstrip(b"\r")
+        raw = raw.removesuffix(b"\r")  # One CR, as `lines_of` drops it.
         if raw:
             yield first_line + offset, raw, line_problem(raw, plan)
 
 
 def line_problem(raw: bytes, plan: ChunkPlan) -> str | None:
     """Why one line is not a row of `plan`, or `None`."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not valid UTF-8"
+    # Bytes that are not UTF-8 matter only in a column that is read, as in TensorFlow's parse.
+    text = raw.decode("utf-8", "surrogateescape")
     try:
         fields = split_fields(text)
     except ValueError as e:
@@ -36,7 +35,9 @@ def line_problem(raw: bytes, plan: ChunkPlan) -> str | None:
             if position is None:
                 continue
             value = fields[position]
-            if value.strip() in plan.na_values:
+            if not _is_utf8(value):
+                return f"column {name!r}: not valid UTF-8"
+            if value.strip(SPACES) in plan.na_values:
                 if default is NO_DEFAULT:
                     return f"column {name!r}: missing value {value!r}, and the column has no default"
                 continue
@@ -46,13 +47,22 @@ def line_problem(raw: bytes, plan: ChunkPlan) -> str | None:
     return None
 
 
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # A surrogate: a byte that was not UTF-8.
+        return False
+    return True
+
+
 def value_problem(value: str, dtype: str) -> str | None:
     """Why a field that is not missing is not a value of type `dtype`, or `None`."""
     if dtype == "float32":
         if not FLOAT.fullmatch(value):
             return f"expected a number, found {value!r}"
         if not np.isfinite(_float32(value)):
-            return f"expected a finite number, found {value.strip()!r} (NaN and infinite values are rejected)"
+            found = value.strip(SPACES)
+            return f"expected a finite number, found {found!r} (NaN and infinite values are rejected)"
     elif dtype == "int64":
         if not INT.fullmatch(value) or not _INT64.min <= int(value) <= _INT64.max:
             return f"expected an integer (int64), found {value!r}"
@@ -60,7 +70,7 @@ def value_problem(value: str, dtype: str) -> str | None:
 
 
 def _float32(value: str) -> np.float32:
-    text = value.strip()
+    text = value.strip(SPACES)
     number = float.fromhex(text) if "x" in text.lower() else float(text)
     with np.errstate(over="ignore"):  # Beyond float32 is inf, which is refused.
         return np.float32(number)
@@ -119,7 +129,7 @@ def good_lines(data: bytes, num_fields: int) -> Iterator[list[str]]:
     """The fields of each line of a chunk that is UTF-8 CSV with `num_fields` fields."""
     for raw in data.split(b"\n"):
         try:
-            fields = split_fields(raw.rstrip(b"\r").decode("utf-8"))
+            fields = split_fields(raw.removesuffix(b"\r").decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             continue
         if len(fields) == num_fields:

@@ -85,7 +85,7 @@ class Manifest:
         buffer = io.BytesIO()
         # The strings go as JSON bytes: numpy's str arrays drop trailing NULs.
         encoded = np.frombuffer(json.dumps(strings).encode(), np.uint8)
-        np.savez(buffer, **{f"array-{key}": array for key, array in arrays.items()}, strings=encoded)
+        np.savez(buffer, **{f"array-{dtype}": array for dtype, array in arrays.items()}, strings=encoded)
         write_atomically(self._rows_path(key), buffer.getvalue())
 
     def _create(self) -> None:

@@ -6,6 +6,7 @@ from types import ModuleType
 
 import numpy as np
 
+from keras_growing_data.sources.schema import SPACES
 from keras_growing_data.sources.tf_parser import ChunkPlan
 
 # Fuzzing pandas' float parser (pandas 3.1, C engine, `na_filter=False`)
@@ -32,7 +33,8 @@ def load_pandas() -> ModuleType | None:
 def takes_plan(plan: ChunkPlan) -> bool:
     """Whether chunks of this plan can be parsed here at all.
 
-    Not if a missing-value spelling is a number (pandas would read it as one).
+    Not with an int64 column (see `NOT_FOR_PANDAS`), nor if a missing-value
+    spelling is a number (pandas would read it as one).
     """
     return plan.typed_first and all(dtype != "int64" for dtype, _ in plan.groups)
 
@@ -93,7 +95,9 @@ def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) ->
                 # In the order first seen, as tf.unique gives them.
                 codes, distinct = pandas.factorize(column)
                 # Padding of a short line is NaN, not a str.
-                if any(not isinstance(value, str) or value.strip() in plan.na_values for value in distinct):
+                if any(
+                    not isinstance(value, str) or value.strip(SPACES) in plan.na_values for value in distinct
+                ):
                     return None  # A missing string: TensorFlow fills it or names it.
                 parts.append(codes)
                 strings.append(tuple(distinct))

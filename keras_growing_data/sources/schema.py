@@ -3,11 +3,15 @@
 import dataclasses
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 DTYPES = ("float32", "int64", "string")
+
+# What is stripped from a value before it is compared with the missing-value
+# spellings: ASCII whitespace, as `tf.strings.strip` strips (not Unicode's).
+SPACES = " \t\n\v\f\r"
 
 # How each type is stored: numbers as themselves, a string as the int32 id of
 # its column's vocabulary ("dictionary encoding": one copy of each string).
@@ -124,7 +128,11 @@ def check_defaults(defaults, schema: Schema | None) -> dict[str, object]:
         problem = default_problem(name, value, schema.dtypes[name])
         if problem:
             raise ValueError(f"defaults: {problem}.")
-    return dict(defaults)
+    # numpy's numbers as Python's, which JSON (the state's manifest) can write.
+    return {
+        name: v if isinstance(v, str) else int(v) if isinstance(v, numbers.Integral) else float(v)
+        for name, v in defaults.items()
+    }
 
 
 def default_problem(name: str, value, dtype: str) -> str | None:
@@ -148,6 +156,9 @@ def check_na_values(na_values) -> frozenset[str]:
     """The `na_values` argument as the set of missing-value spellings ("" is always one)."""
     if na_values is None:
         return frozenset(PANDAS_NA_VALUES)
-    if isinstance(na_values, str) or not all(isinstance(v, str) for v in na_values):
+    if isinstance(na_values, str) or not isinstance(na_values, Iterable):
         raise TypeError(f"na_values must be None or a list of str, got {na_values!r}.")
-    return frozenset(v.strip() for v in na_values) | {""}
+    na_values = list(na_values)
+    if not all(isinstance(v, str) for v in na_values):
+        raise TypeError(f"na_values must be None or a list of str, got {na_values!r}.")
+    return frozenset(v.strip(SPACES) for v in na_values) | {""}

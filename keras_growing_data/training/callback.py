@@ -133,7 +133,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
     def __init__(
         self,
         directory: str,
-        label: str | Sequence[str] | None,
+        label: str | Sequence[str] | Mapping[str, str | Sequence[str]] | None,
         batch_size: int = 32,
         pattern: str = "*.csv",
         shuffle: bool = True,
@@ -191,6 +191,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self.seed = seed
         self.poll_interval = poll_interval
         self._built = None
+        self._ids_of = None  # The training callback whose string ids a validation folder serves.
         self._lock = threading.RLock()
         self._stop_polling = threading.Event()
         self._poller = None
@@ -267,7 +268,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
         Never raises for a bad file: it lands in `rejected` with its reason.
 
         Returns:
-            The paths of the files accepted by this call, in name order.
+            The paths of the files accepted by this call, in name order
+            (until a schema is set, oldest first: see `columns`).
         """
         with self._lock:
             return self.ingest.poll()
@@ -318,13 +320,45 @@ class GrowingDataCallback(keras.callbacks.Callback):
             if self.num_rows == 0:
                 raise ValueError(f"No rows accepted yet from {self.directory!r}.")
             shuffle = self.shuffle if shuffle is None else check_bool("shuffle", shuffle)
-            key = (self.ingest.rows_version, shuffle)
+            training = self._ids_of
+            key = (self.ingest.rows_version, shuffle, training and training.ingest.rows_version)
             if self._built is None or self._built[0] != key:
                 vocabularies = {name: self.ingest.vocabulary(name) for name in self.ingest.vocabularies}
-                transform = self._keras_batches().transform(vocabularies)
+                served = None if training is None else training.ids_for(vocabularies)
+                transform = self._keras_batches().transform(vocabularies, served)
                 dataset = self.ingest.dataset(self.batch_size, shuffle, transform=transform)
                 self._built = (key, dataset)
             return self._built[1]
+
+    def ids_for(self, vocabularies: Mapping[str, Sequence[str]]) -> dict[str, list[int]]:
+        """Per column, this callback's id of each string of `vocabularies` (0 if it has none)."""
+        with self._lock:
+            known = {
+                name: {s: i for i, s in enumerate(self.ingest.vocabulary(name))} for name in vocabularies
+            }
+            return {name: [known[name].get(s, 0) for s in strings] for name, strings in vocabularies.items()}
+
+    def serve_like(self, training: "GrowingDataCallback") -> None:
+        """Serves batches as `training` does: the same schema required, its string ids used.
+
+        For a validation folder: with `strings_as="index"`, a string takes
+        the id the training data gave it, and 0 (unknown) if the training
+        data has not seen it, so the model reads each id as it learned it.
+
+        Raises:
+            ValueError: the two folders' schemas or labels differ.
+        """
+        mine, theirs = self.schema, training.schema
+        if mine != theirs or self.labels != training.labels:
+            raise ValueError(
+                f"The validation folder {self.directory!r} has schema {mine} with labels {self.labels}, "
+                f"the training folder {theirs} with labels {training.labels}; declare columns= on both."
+            )
+        if self.strings_as != training.strings_as or self.features != training.features:
+            raise ValueError(
+                "The validation callback must have the training callback's strings_as and features."
+            )
+        self._ids_of = training
 
     def _keras_batches(self) -> KerasBatches:
         if self._batches is None:

@@ -57,28 +57,34 @@ class KerasBatches:
                     "give them as a dict of outputs instead"
                 )
 
-    def transform(self, vocabularies: Mapping[str, Sequence[str]]):
+    def transform(
+        self, vocabularies: Mapping[str, Sequence[str]], served_ids: Mapping[str, Sequence[int]] | None = None
+    ):
         """The function from a stored batch (a dict of arrays by type) to `x` or `(x, y)`.
 
         Args:
             vocabularies: each string column's strings now (item i is id i).
+            served_ids: per string column, the id served for each stored id
+                (for a validation folder: the training data's ids); `None`
+                serves the stored ids.
         """
         schema = self.schema
-        lookups = {}
         if self.strings_as == "string":
             lookups = {name: tf.constant(list(strings), tf.string) for name, strings in vocabularies.items()}
+        else:
+            lookups = {name: tf.constant(list(ids), tf.int64) for name, ids in (served_ids or {}).items()}
         slots = {name: schema.slot(name) for name in schema.names}
-        num_features = {
-            dtype: sum(slots[name][0] == dtype for name in schema.features) for dtype in schema.groups
-        }
-        all_float = all(slots[name][0] == "float32" for name in schema.features)
+        float_features = sum(slots[name][0] == "float32" for name in schema.features)
+        all_float = float_features == len(schema.features)
 
         def column(batch, name):
             dtype, j = slots[name]
             values = batch[dtype][:, j]
             if dtype != "string":
                 return values
-            return tf.gather(lookups[name], values) if lookups else tf.cast(values, tf.int64)
+            if name in lookups:
+                return tf.gather(lookups[name], values)
+            return tf.cast(values, tf.int64)
 
         def stacked(batch, names):
             values = [column(batch, name) for name in names]
@@ -92,7 +98,7 @@ class KerasBatches:
         def x_of(batch):
             if self.matrix and all_float:
                 # Features come first in the float32 array: a slice, no gather.
-                return batch["float32"][:, : num_features["float32"]]
+                return batch["float32"][:, :float_features]
             if self.matrix:
                 return tf.cast(stacked(batch, schema.features), tf.float32)
             return {name: column(batch, name) for name in schema.features}

@@ -94,7 +94,7 @@ class GrowingDatasetTrainer:
         self._check_can_fit(validation_data=validation_data, class_weight=class_weight)
         with self._fit_context():
             self.data.wait_for_rows(wait_for_data)
-            _require_validation_rows(validation_data)
+            _require_validation_rows(validation_data, self.data)
             progbar = [] if verbose == 0 or _has_progbar(callbacks) else [CountsProgbarLogger()]
             run = TrainingRunCallbacks(
                 [self.data, *callbacks, *progbar],
@@ -248,11 +248,12 @@ def _check_validation_freq(freq) -> None:
         check_int("validation_freq", freq, minimum=1)
 
 
-def _require_validation_rows(validation_data) -> None:
-    """Polls a validation folder; fails when it has no rows yet.
+def _require_validation_rows(validation_data, data: GrowingDataCallback) -> None:
+    """Polls a validation folder; fails when it has no rows yet, or rows unlike the training data's.
 
     An epoch without validation would have no `val_*` logs, and History's
-    lists would no longer line up with the epochs.
+    lists would no longer line up with the epochs. Its string ids are the
+    training data's (`GrowingDataCallback.serve_like`).
     """
     if not isinstance(validation_data, GrowingDataCallback):
         return
@@ -262,6 +263,7 @@ def _require_validation_rows(validation_data) -> None:
             f"No validation rows in {validation_data.directory!r}: put a first file there "
             "before training, or pass validation_data=None."
         )
+    validation_data.serve_like(data)
 
 
 def _validation_dataset(validation_data):
