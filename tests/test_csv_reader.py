@@ -494,7 +494,8 @@ def test_defaults_must_fit_their_column(parser, tmp_path):
 # missing-value spellings, quotes, embedded commas and spaces.
 VALUES = FIELDS + [
     '"1.5"', '"a,b"', '"say ""hi"""', '""', '"', 'a"b', ' "x"', '"x" ', "x y", "  NA ", "N/A", "<NA>",
-    "#N/A", "None", "NULL", "n/a", "-nan", "Oslo", "São Paulo", "日本", '"multi, comma, field"', "-999", "\u00a0", "NA\u00a0", "1\u00a0",
+    "#N/A", "None", "NULL", "n/a", "-nan", "Oslo", "São Paulo", "日本", '"multi, comma, field"', "-999",
+    "\u00a0", "NA\u00a0", "1\u00a0",
 ]  # fmt: skip
 
 
