@@ -189,20 +189,20 @@ class CsvReader:
             raise BadFileError("the header has no feature column besides the labels")
         numeric = np.ones(len(columns), bool)
         is_numeric = numeric_fields(len(columns), tuple(sorted(self.na_values)))
-        as_floats = functools.partial(_parse_chunk, _all_floats(len(columns)), self._pandas)
+
         pending = collections.deque()
         with _open(path) as f:
             chunks = self._chunks_after_checks(f)
             try:
                 body = next(chunks).partition(b"\n")[2]
-                # The first line alone often shows the string columns: then no chunk is tried as numbers.
+                # The first line's values are a guess that most chunks confirm at the cost of a read.
                 numeric &= self._numbers_in(body[: body.find(b"\n") + 1 or len(body)], len(columns))
+                guess = tuple(numeric)
+                as_guessed = functools.partial(_parse_chunk, _guessed_plan(guess), self._pandas)
                 for data in itertools.chain([body], chunks):
-                    # Until a column proved a string one, chunks are tried as numbers only.
-                    floats = as_floats if numeric.all() else None
-                    pending.append(
-                        self._pool.submit(self._numeric_fields, is_numeric, floats, data, len(columns))
-                    )
+                    # Until a chunk proved the guess wrong, chunks are tried as guessed.
+                    confirm = as_guessed if tuple(numeric) == guess else None
+                    pending.append(self._pool.submit(self._numeric_fields, is_numeric, confirm, data, guess))
                     if len(pending) > 2 * self._workers:
                         numeric &= pending.popleft().result()
                     if not numeric.any():
@@ -219,19 +219,20 @@ class CsvReader:
         ]
         return Schema((*zip(columns, dtypes, strict=True), *optional), tuple(self.labels))
 
-    def _numeric_fields(self, is_numeric, as_floats, data: bytes, num_fields: int) -> np.ndarray:
+    def _numeric_fields(self, is_numeric, as_guessed, data: bytes, guess: tuple[bool, ...]) -> np.ndarray:
         """Per field position, whether every value of a chunk is missing or a number.
 
-        With `as_floats`, a chunk is first parsed as all float32 (by pandas
-        or TensorFlow, as a read would): if it parses, every field is a
-        number, found at a fraction of the cost of looking at every field as
-        a string.
+        With `as_guessed`, a chunk is first parsed with the guessed columns
+        as float32 and the others as strings (by pandas or TensorFlow, as a
+        read would): if it parses, the guess holds for it, found at a
+        fraction of the cost of looking at every field as a string.
         """
+        num_fields = len(guess)
         lines = lines_of(data)
         if not lines:
             return np.ones(num_fields, bool)
-        if as_floats is not None and not isinstance(as_floats(data)[0], str):
-            return np.ones(num_fields, bool)
+        if as_guessed is not None and not isinstance(as_guessed(data)[0], str):
+            return np.array(guess)
         try:
             return is_numeric(lines, b'"' in lines).numpy()
         except (tf.errors.InvalidArgumentError, UnicodeDecodeError):
@@ -312,10 +313,15 @@ def _open(path: str):
 
 
 @functools.cache
-def _all_floats(num_fields: int) -> ChunkPlan:
-    """A plan that reads every field as a required finite float32: a chunk parses if all are numbers."""
-    columns = tuple((str(i), i, NO_DEFAULT) for i in range(num_fields))
-    return ChunkPlan(num_fields, (("float32", columns),), ("",), typed_first=True)
+def _guessed_plan(numeric: tuple[bool, ...]) -> ChunkPlan:
+    """A plan that reads the `numeric` fields as required finite float32s, the others as strings.
+
+    A chunk parses with it only if every value of those fields is a number.
+    """
+    floats = tuple((str(i), i, NO_DEFAULT) for i, number in enumerate(numeric) if number)
+    strings = tuple((str(i), i, NO_DEFAULT) for i, number in enumerate(numeric) if not number)
+    groups = (("float32", floats),) * bool(floats) + (("string", strings),) * bool(strings)
+    return ChunkPlan(len(numeric), groups, ("",), typed_first=True)
 
 
 @functools.cache
