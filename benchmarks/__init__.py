@@ -8,7 +8,8 @@ order every other time), and the table reports medians: drift of the machine hit
 alternatives alike.
 
 One module per section, in the table's order: `ingest`, `epochs`, `stall`, `arrivals`, `memory`,
-`storage`, `command_line`; each says what it measures and why. `harness` holds what they share
+`storage`, `command_line`, `typed`, `soak`, `big_file`; each says what it measures and why (the
+`*_probe` modules run in a fresh process, for clean memory figures). `harness` holds what they share
 (sizes, rows, alternatives, timing, the report), `fixtures` the data and the model.
 
 `--smoke` shrinks every size so that the run takes seconds: CI checks that it runs; timings at

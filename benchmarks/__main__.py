@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 
 import benchmarks
-from benchmarks import arrivals, command_line, epochs, ingest, memory, stall, storage, typed
+from benchmarks import arrivals, big_file, command_line, epochs, ingest, memory, soak, stall, storage, typed
 from benchmarks.fixtures import CsvSource
 from benchmarks.harness import FULL, SMOKE, Row, Sizes, log, report
 
@@ -27,6 +27,8 @@ SECTIONS: tuple[Section, ...] = (
     storage.section,
     command_line.section,
     typed.section,
+    soak.section,
+    big_file.section,
 )
 
 

@@ -1,9 +1,11 @@
 """What the sections share: sizes, table rows, alternatives, timing helpers, and the report."""
 
 import dataclasses
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +43,10 @@ class Sizes:
     stall_landing_rows: int
     arrivals: int
     arrival_rows: int
+    soak_epochs: int  # Each brings one file of `arrival_rows` rows.
+    soak_window: int  # Epochs at the start and at the end of the soak that are compared.
+    big_file_bytes: int
+    restart_files: int  # Accepted files in the state a restart reads.
 
     def source_rows(self) -> int:
         stall = self.stall_base_files * self.train_rows_per_file + self.stall_reps * self.stall_landing_rows
@@ -49,6 +55,7 @@ class Sizes:
             self.train_files * self.train_rows_per_file,
             stall,
             self.arrivals * self.arrival_rows,
+            self.soak_epochs * self.arrival_rows,
         )
 
 
@@ -70,6 +77,10 @@ FULL = Sizes(
     stall_landing_rows=100_000,
     arrivals=1000,
     arrival_rows=8,
+    soak_epochs=2000,
+    soak_window=500,
+    big_file_bytes=1 << 30,
+    restart_files=100_000,
 )
 SMOKE = Sizes(
     reps=1,
@@ -89,6 +100,10 @@ SMOKE = Sizes(
     stall_landing_rows=1000,
     arrivals=20,
     arrival_rows=8,
+    soak_epochs=30,
+    soak_window=10,
+    big_file_bytes=4 << 20,
+    restart_files=500,
 )
 
 
@@ -172,6 +187,18 @@ def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def fresh_process(module: str, *args: object) -> dict:
+    """Runs `python -m module args` from the repository root; the JSON of its last line of output."""
+    result = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def check_rows(found: int, expected: int, what: str) -> None:

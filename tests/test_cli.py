@@ -77,7 +77,7 @@ def test_status_reads_the_state_dir_of_a_run(folder, tmp_path, capsys):
     state = tmp_path / "state"
     write_csv(folder / "a.csv", 7)
     assert main(["status", str(folder), "--state-dir", str(state)]) == 2
-    assert "No manifest.json in" in capsys.readouterr().err
+    assert "No saved state in" in capsys.readouterr().err
     assert not state.exists(), "status must not write to a run's state folder"
     run = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0, state_dir=str(state))
     assert run.poll() == [str(folder / "a.csv")]
@@ -92,7 +92,7 @@ def test_status_reads_the_state_dir_of_a_run(folder, tmp_path, capsys):
     write_csv(folder / "b.csv", 2)  # Landed after the run's last poll.
     assert main(["status", str(folder), "--state-dir", str(state)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == f"{folder}: 1 accepted (7 rows), 1 pending, 0 rejected"
-    assert sorted(p.name for p in state.iterdir()) == ["manifest.json", "rows"]
+    assert sorted(p.name for p in state.iterdir()) == ["lock", "rows", "state.json"]
 
 
 def test_status_gives_one_answer_for_every_spelling_of_a_folder(folder, tmp_path, monkeypatch, capsys):

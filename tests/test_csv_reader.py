@@ -12,7 +12,7 @@ from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import match_header
 from keras_growing_data.sources.line_checks import value_problem
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
-from keras_growing_data.sources.records import BadFileError
+from keras_growing_data.sources.records import BadFileError, UnreadableFileError
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_na_values
 
 pandas = load_pandas()
@@ -222,9 +222,13 @@ def test_overlong_line_is_rejected_without_reading_it_whole(parser, tmp_path):
         reader.read(path)
 
 
-def test_unreadable_path_is_a_bad_file(parser, tmp_path):
-    with pytest.raises(BadFileError, match="cannot be read"):
+def test_a_missing_path_is_a_bad_file_and_an_unreadable_one_is_not(parser, tmp_path):
+    with pytest.raises(BadFileError, match="vanished while being read"):
         CsvReader(parser=parser, label="price").read(str(tmp_path / "missing.csv"))
+    (tmp_path / "folder.csv").mkdir()
+    # An error of the system (here EISDIR), not of the content: the file is tried again later.
+    with pytest.raises(UnreadableFileError, match="cannot be read now: Is a directory"):
+        CsvReader(parser=parser, label="price").read(str(tmp_path / "folder.csv"))
 
 
 def test_label_none_keeps_every_column_as_a_feature(parser, tmp_path):
@@ -330,7 +334,8 @@ def test_pandas_accepts_only_fields_tensorflow_accepts_with_equal_values():
             reference = tf.stack(tf.io.decode_csv([line], defaults), axis=1).numpy()
         except tf.errors.InvalidArgumentError:
             pytest.fail(f"pandas accepted {field!r}, which TensorFlow refuses")
-        np.testing.assert_array_equal(fast[0][0], reference, err_msg=repr(field))
+        # The fast path gives float64, which the reader narrows (or sends to TensorFlow near a midpoint).
+        np.testing.assert_array_equal(fast[0][0].astype(np.float32), reference, err_msg=repr(field))
     assert taken > 300  # The fuzz reaches the fast path often enough to mean something.
 
 
@@ -557,3 +562,34 @@ def test_every_parser_reads_fuzzed_typed_files_by_the_documented_rules(tmp_path)
         assert reference.arrays["int64"][k, 0] == row[2], line
         assert reference.strings["s"][reference.arrays["string"][k, 0]] == row[1], line
     assert judged > 100 and len(skipped) > 200  # Both kinds are common enough to mean something.
+
+
+def test_long_and_midpoint_values_read_as_tensorflow_rounds_them_straight_to_float32(parser, tmp_path):
+    rng = np.random.default_rng(0)
+    low = rng.uniform(0, 1, 5000).astype(np.float32)
+    high = np.nextafter(low, np.float32(np.inf))
+    # float64 midpoints between adjacent float32s, written as repr writes them: rounded to float64
+    # first, then to float32, about half of them round to the other neighbour.
+    midpoints = [repr((float(a) + float(b)) / 2) for a, b in zip(low, high, strict=True)]
+    long = [f"{v:.20g}" for v in rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000)]
+    fields = midpoints + long
+    lines = [f"{field},{i}" for i, field in enumerate(fields)]
+    path = write(tmp_path / "a.csv", "x,price\n" + "\n".join(lines) + "\n")
+    parsed = CsvReader(parser=parser, label="price").read(path)
+    reference = tf.io.decode_csv(lines, [tf.constant([], tf.float32)] * 2)
+    np.testing.assert_array_equal(parsed.arrays["float32"][:, 0], reference[0].numpy())
+    np.testing.assert_array_equal(parsed.arrays["float32"][:, 1], np.arange(len(fields), dtype=np.float32))
+    rounded_twice = np.array([np.float32(float(m)) for m in midpoints])
+    assert (rounded_twice != reference[0].numpy()[:5000]).sum() > 1000  # The case is really there.
+
+
+def test_what_float32_changes_is_noted_by_both_parsers(parser, tmp_path):
+    path = write(tmp_path / "a.csv", "x,price\n16777217,1\n1e-50,2\n2,1e-300\n")
+    parsed = CsvReader(parser=parser, label="price").read(path)
+    assert parsed.arrays["float32"].tolist() == [[16777216, 1], [0, 2], [2, 0]]
+    assert parsed.notes == (
+        "column 'x': 1 integer value(s) beyond 2^24 are not exact in float32 (16777217 became 16777216); "
+        "declare the column int64 to keep them",
+        "column 'x': 1 non-zero value(s) are below float32's range and became 0 (the first: 1e-50)",
+        "column 'price': 1 non-zero value(s) are below float32's range and became 0 (the first: 1e-300)",
+    )

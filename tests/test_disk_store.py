@@ -1,3 +1,6 @@
+import os
+import signal
+
 import numpy as np
 import tensorflow as tf
 from helpers import counting_model, id_rows, run_python, write_csv
@@ -27,7 +30,7 @@ def test_disk_rows_give_the_same_epochs_as_memory(tmp_path):
     batches = list(store.dataset(batch_size=8, shuffle=False))
     np.testing.assert_array_equal(np.concatenate([b["float32"][:, 1] for b in batches]), -np.arange(46))
     np.testing.assert_array_equal(np.concatenate([b["string"][:, 0] for b in batches]), np.arange(46) % 5)
-    assert len(list(tmp_path.glob("rows-*.bin"))) == 2
+    assert len(list(tmp_path.glob("kgd-rows-*/rows-*.bin"))) == 2
 
 
 def test_trainer_on_disk_storage_trains_every_row_once(folder, tmp_path):
@@ -113,3 +116,35 @@ def test_a_failed_append_leaves_no_partial_rows(tmp_path):
     run = run_python(tmp_path, DISK_FULL, tmp_path)
     assert run.returncode == 0, run.stderr.decode()[-2000:]
     assert run.stdout.decode().split("\n")[:2] == ["append failed", "103 824 [7.0, 7.0] 0.0"]
+
+
+KILLED_WITH_ROWS = """
+import os, signal, sys
+import numpy as np
+from keras_growing_data.storage.disk_store import DiskRowStore
+
+store = DiskRowStore(sys.argv[1])
+store.append({"float32": np.ones((1000, 4), "float32")})
+if sys.argv[2] == "kill":
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_rows_a_killed_run_left_are_reclaimed_and_a_normal_exit_leaves_nothing(tmp_path):
+    parent = tmp_path / "rows"
+    for _ in range(3):
+        run = run_python(tmp_path, KILLED_WITH_ROWS, parent, "kill")
+        assert run.returncode == -signal.SIGKILL
+        # The last kill's rows are left; each new store removed those of the kill before.
+        assert len(list(parent.glob("kgd-rows-*/rows-float32.bin"))) == 1
+    alive = DiskRowStore(parent)
+    assert [p.name for p in parent.iterdir()] == [os.path.basename(alive.folder)]
+    run = run_python(tmp_path, KILLED_WITH_ROWS, parent, "exit")
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    assert [p.name for p in parent.iterdir()] == [os.path.basename(alive.folder)]
+    other = DiskRowStore(parent)  # A live store's folder is never taken for abandoned.
+    assert sorted(p.name for p in parent.iterdir()) == sorted(
+        os.path.basename(s.folder) for s in (alive, other)
+    )
+    del alive, other
+    assert list(parent.iterdir()) == []

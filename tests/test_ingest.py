@@ -1,13 +1,17 @@
 import logging
 import os
 import random
+import socket
+import subprocess
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
-from helpers import OLD, id_rows, write_csv
+from helpers import OLD, id_rows, run_python, write_csv
 
+from keras_growing_data.sources import csv_reader
 from keras_growing_data.sources.ingest import RECHECKS_PER_POLL, FolderIngest
 
 NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}
@@ -212,19 +216,20 @@ def test_invalid_policies_are_refused(folder):
         FolderIngest(folder, label="price", on_bad_row="fill")
 
 
-def test_rows_saved_just_before_a_crash_are_reused_not_reparsed(folder, tmp_path):
+def test_rows_saved_just_before_a_crash_are_parsed_again_and_counted_once(folder, tmp_path):
     state = tmp_path / "state"
     write_csv(folder / "a.csv", id_rows(0, 3))
     FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
-    manifest_with_a = (state / "manifest.json").read_bytes()
+    assert not (state / "journal-0.log").exists()  # a is in the first snapshot.
     b = write_csv(folder / "b.csv", id_rows(3, 4))
     FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
-    (state / "manifest.json").write_bytes(manifest_with_a)  # Killed before the manifest named b.
-    original = open(b).read()
-    write_bytes(b, ("x" * len(original)).encode())  # Same size and time: only a re-parse would notice.
+    (state / "journal-0.log").write_bytes(b"")  # Killed after b's rows were written, before its record.
     restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    assert list(restarted.accepted) == [str(folder / "a.csv")]
     assert restarted.poll() == [b]
-    assert restarted.accepted[b].rows == 4 and restarted.rejected == {}
+    assert restarted.accepted[b].rows == 4 and restarted.num_rows == 7 and restarted.rejected == {}
+    ids = sorted(np.concatenate([x["float32"].numpy()[:, 0] for x in restarted.store.dataset(5)]).astype(int))
+    assert ids == list(range(7))
 
 
 def test_a_file_that_changes_while_read_is_never_quarantined(folder):
@@ -270,7 +275,7 @@ def test_changes_to_many_accepted_files_are_each_warned_once_within_a_few_polls(
         assert ingest.poll() == [new]  # New files are never put off.
         for _ in range(-(-150 // RECHECKS_PER_POLL) * 2):
             assert ingest.poll() == []
-    warned = sorted(r.args[0] for r in caplog.records if "changed after it was accepted" in r.getMessage())
+    warned = sorted(r.args[0] for r in caplog.records if "after it was accepted" in r.getMessage())
     assert warned == sorted([paths[0], paths[77], paths[149]])
     assert ingest.num_rows == 152
 
@@ -382,3 +387,205 @@ def test_a_file_without_any_feature_column_is_rejected_even_with_defaults(folder
     assert ingest.rejected[str(folder / "a.csv")].reason == (
         "the header has none of the schema's feature columns ['area', 'city']; it has ['price', 'note']"
     )
+
+
+def test_a_named_pipe_or_socket_is_rejected_without_being_opened(folder):
+    os.mkfifo(folder / "b.csv")  # Opening it would block until a writer comes.
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(folder / "c.csv"))
+        good = write_csv(folder / "d.csv", 3)
+        ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+        polled = []
+        poller = threading.Thread(target=lambda: polled.append(ingest.poll()), daemon=True)
+        poller.start()
+        poller.join(600)  # Only bounds a hang.
+        assert polled == [[good]]
+    assert {os.path.basename(p): r.reason for p, r in ingest.rejected.items()} == {
+        "b.csv": "is a named pipe (FIFO), not a regular file; only regular files are read",
+        "c.csv": "is a socket, not a regular file; only regular files are read",
+    }
+    assert all(r.moved_to is None for r in ingest.rejected.values())
+    assert os.path.exists(folder / "b.csv") and not os.path.exists(folder / "_rejected")
+
+
+@pytest.mark.parametrize("state", [False, True])
+def test_a_file_name_that_is_not_utf8_is_ingested_and_restored(folder, tmp_path, state):
+    state_dir = tmp_path / "state" if state else None
+    name = os.path.join(os.fsencode(folder), b"caf\xe9.csv")
+    with open(name, "wb") as f:
+        f.write(b"id,x,price\n1,2,3\n")
+    os.utime(name, (OLD, OLD))
+    after = write_csv(folder / "z.csv", id_rows(5, 2))
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state_dir)
+    taken = ingest.poll()
+    assert taken == [os.fsdecode(name), after] and ingest.num_rows == 3 and ingest.rejected == {}
+    if state:
+        restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state_dir)
+        assert list(restarted.accepted) == taken and restarted.poll() == []
+
+
+def test_a_file_that_cannot_be_read_now_waits_and_is_never_quarantined(folder, monkeypatch, caplog):
+    path = write_csv(folder / "a.csv", 4)
+    denied = {path}
+    real_open = csv_reader._open
+
+    def flaky_open(name):  # As an NFS hiccup or a permission not yet granted would.
+        if name in denied:
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name)
+
+    monkeypatch.setattr(csv_reader, "_open", flaky_open)
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert ingest.poll() == []
+    assert ingest.rejected == {} and os.path.exists(path)
+    assert ingest.waiting[path].reason == "cannot be read now: Permission denied"
+    assert ingest.waiting[path].attempts == 1
+    assert "trying again in 1 s (attempt 1)" in caplog.text
+    denied.clear()
+    deadline = time.monotonic() + 600  # Only bounds a failing run: the retry comes after 1 s.
+    while not ingest.poll() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(ingest.accepted) == [path] and ingest.num_rows == 4 and ingest.waiting == {}
+
+
+def test_a_replacement_with_the_same_size_and_time_is_seen(folder, caplog):
+    accepted = write_csv(folder / "a.csv", id_rows(0, 3))
+    bad = write_bytes(folder / "b.csv", b"id,x,price\n1,oops,3\n")
+    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    assert ingest.poll() == [accepted] and list(ingest.rejected) == [bad]
+    # rsync -a: a new file renamed over the old one, size and modification time kept.
+    write_bytes(folder / "fixed.tmp", b"id,x,price\n1,2.25,3\n")
+    os.replace(folder / "fixed.tmp", bad)
+    # cp -p: the same file rewritten in place, its time set back.
+    text = open(accepted).read()
+    write_bytes(accepted, text.replace("0,", "9,", 1).encode())
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert ingest.poll() == [bad]
+    assert ingest.rejected == {} and ingest.num_rows == 4
+    assert [r.args[0] for r in caplog.records if "after it was accepted" in r.getMessage()] == [accepted]
+
+
+def test_only_regular_files_are_quarantined_and_long_names_keep_their_reason(folder, caplog):
+    (folder / "archive.csv").mkdir()
+    (folder / "archive.csv" / "inner.txt").write_text("kept")
+    long_name = "x" * 247 + ".csv"  # 251 bytes: its reason file's name would be 262.
+    bad = write_bytes(folder / long_name, b"id,x,price\n1,oops,3\n")
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine", columns=NUMBERS)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert ingest.poll() == []
+    assert (folder / "archive.csv" / "inner.txt").read_text() == "kept"
+    assert ingest.rejected[str(folder / "archive.csv")].moved_to is None
+    moved = folder / "_rejected" / long_name
+    assert ingest.rejected[bad].moved_to == str(moved) and moved.exists() and not os.path.exists(bad)
+    [reason_file] = [p for p in (folder / "_rejected").iterdir() if p.name.endswith(".reason.txt")]
+    assert len(reason_file.name.encode()) <= 255 and reason_file.name.startswith("x" * 200)
+    assert reason_file.read_text() == f"{bad}: line 2, column 'x': expected a number, found 'oops'\n"
+    assert "Could not move" not in caplog.text
+
+
+def test_values_float32_changes_are_said_once_per_file_and_int64_keeps_them(folder, caplog):
+    text = b"id,x,price\n16777217,1e-50,1\n16777219,2,1\n5,1e-60,1\n"
+    path = write_bytes(folder / "a.csv", text)
+    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert ingest.poll() == [path]
+    notes = [r.getMessage() for r in caplog.records if r.name == "keras_growing_data"]
+    assert notes == [
+        f"{path}: column 'id': 2 integer value(s) beyond 2^24 are not exact in float32 (16777217 became "
+        "16777216); declare the column int64 to keep them",
+        f"{path}: column 'x': 2 non-zero value(s) are below float32's range and became 0 (the first: 1e-50)",
+    ]
+    exact = FolderIngest(folder, label="price", settle_seconds=0, columns={**NUMBERS, "id": "int64"})
+    assert exact.poll() == [path]
+    [batch] = exact.store.dataset(8, shuffle=False)
+    assert batch["int64"].numpy()[:, 0].tolist() == [16777217, 16777219, 5]
+
+
+def test_a_second_process_on_one_state_dir_is_refused_and_named(folder, tmp_path):
+    write_csv(folder / "a.csv", 2)
+    state = tmp_path / "state"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_STATE, str(folder), str(state)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.getcwd()},
+    )
+    try:
+        assert holder.stdout.readline() == b"holding\n"
+        with pytest.raises(RuntimeError, match=rf"is in use by pid {holder.pid} on .* since .*: two runs"):
+            FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    finally:
+        holder.kill()
+        holder.wait()
+    again = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)  # The lock died with it.
+    assert again.num_rows == 2
+
+
+HOLD_STATE = """
+import sys, time
+from keras_growing_data.sources.ingest import FolderIngest
+ingest = FolderIngest(sys.argv[1], label="price", settle_seconds=0, state_dir=sys.argv[2])
+ingest.poll()
+print("holding", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_second_ingest_in_one_process_takes_the_state_over(folder, tmp_path):
+    write_csv(folder / "a.csv", 2)
+    first = FolderIngest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s")
+    first.poll()
+    second = FolderIngest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s")
+    assert second.num_rows == 2
+    write_csv(folder / "b.csv", 3)
+    with pytest.raises(RuntimeError, match="took over"):
+        first.poll()  # A notebook's old callback, its cell run again: it may no longer write.
+    assert second.poll() == [str(folder / "b.csv")]
+
+
+FULL_DISK = """
+import logging, os, resource, signal, sys, time
+from helpers import id_rows, write_csv
+from keras_growing_data.sources.ingest import FolderIngest
+
+logging.basicConfig(level=logging.ERROR, stream=sys.stdout, format="%(levelname)s %(message)s")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # A failed write, as on a full disk, not a killed process.
+folder, state, storage = sys.argv[1], sys.argv[2] if sys.argv[2] != "-" else None, sys.argv[3]
+write_csv(f"{folder}/a.csv", id_rows(0, 3))
+ingest = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state, storage=storage)
+ingest.poll()
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # Full: no file may grow past 4 KiB.
+write_csv(f"{folder}/b.csv", id_rows(3, 400))  # 400 rows of 3 float32s: 4.7 KiB.
+write_csv(f"{folder}/c.csv", id_rows(403, 400))
+for epoch in range(3):
+    print("epoch", epoch, ingest.poll(), ingest.num_rows, sorted(os.path.basename(p) for p in ingest.waiting))
+    ingest.record_epoch(epoch)
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+deadline = time.monotonic() + 600  # Only bounds a failing run: the next try comes within seconds.
+while ingest.num_rows < 803 and time.monotonic() < deadline:
+    ingest.poll()
+    time.sleep(0.1)
+ingest.record_epoch(3)
+print("space again", ingest.num_rows, ingest.waiting, ingest.rejected)
+if state:
+    restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    print("restored", restarted.num_rows, [restarted.lineage[e].rows for e in range(4)])
+"""
+
+
+@pytest.mark.parametrize("storage, state", [("memory", True), ("disk", False)])
+def test_a_full_disk_makes_new_files_wait_and_training_go_on(folder, tmp_path, storage, state):
+    run = run_python(tmp_path, FULL_DISK, folder, tmp_path / "state" if state else "-", storage)
+    assert run.returncode == 0, run.stderr.decode()[-3000:]
+    lines = run.stdout.decode().splitlines()
+    where = str(tmp_path / "state") if state else "kgd-rows-"
+    assert [line for line in lines if line.startswith("ERROR")] == [lines[0]]  # Logged once.
+    assert lines[0].startswith(
+        f"ERROR No space left on the disk: {folder}/b.csv cannot be kept (4.7 KiB needed in"
+    )
+    assert where in lines[0] and "Training goes on with the 3 rows it has" in lines[0]
+    assert lines[1:4] == [f"epoch {e} [] 3 ['b.csv', 'c.csv']" for e in range(3)]
+    assert lines[4] == "space again 803 {} {}"
+    if state:
+        assert lines[5] == "restored 803 [3, 3, 3, 803]"

@@ -12,6 +12,7 @@ import tensorflow as tf
 from helpers import OLD, counting_model, id_rows, run_python, write_csv
 
 import keras_growing_data as kgd
+from keras_growing_data.sources.manifest import Manifest
 
 
 class DropFiles(keras.callbacks.Callback):
@@ -458,9 +459,9 @@ def test_hard_kill_resumes_at_the_epoch_and_reparses_nothing(folder, tmp_path, k
     assert [(e["rows"], e["files"]) for e in epochs] == expected
     assert [e["ids"] for e in epochs] == [list(range(rows)) for rows, _ in expected]
     assert all(e["max"] == 1 for e in epochs), "a row was trained twice in an epoch"
-    manifest = json.loads((tmp_path / "state" / "manifest.json").read_text())
-    assert [r["path"] for r in manifest["accepted"]] == [a, b, str(folder / "c.csv")]
-    assert manifest["epochs"] == {str(e): [files, rows, 0] for e, (rows, files) in enumerate(expected)}
+    state = Manifest(str(tmp_path / "state")).load()
+    assert [r["path"] for r in state["accepted"]] == [a, b, str(folder / "c.csv")]
+    assert state["epochs"] == {str(e): [files, rows, 0] for e, (rows, files) in enumerate(expected)}
 
 
 def test_skipped_rows_and_lineage_are_reported_per_epoch(folder):

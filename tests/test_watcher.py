@@ -132,3 +132,25 @@ def test_every_spelling_of_a_folder_lists_the_same_paths(folder, monkeypatch):
     assert canonical_folder("gs://bucket/incoming/") == canonical_folder("gs://bucket/incoming")
     assert canonical_folder("gs://bucket/incoming") == "gs://bucket/incoming"
     assert canonical_folder("file:///") == "file:///"
+
+
+def test_a_file_added_under_a_folder_whose_time_is_set_back_is_still_listed(folder):
+    a = write_csv(folder / "a.csv", 2)
+    os.utime(folder, (OLD, OLD))
+    watcher = FolderWatcher(folder, settle_seconds=0)
+    assert [s.path for s in watcher.complete_files()] == [a]
+    assert [s.path for s in watcher.complete_files()] == [a]  # Listed again from the same listing.
+    b = write_csv(folder / "b.csv", 2)
+    os.utime(folder, (OLD, OLD))  # Same modification time: its ctime tells the change.
+    assert [s.path for s in watcher.complete_files()] == [a, b]
+
+
+def test_a_file_replaced_in_place_or_renamed_over_is_another_version(folder):
+    a = write_csv(folder / "a.csv", 2)
+    watcher = FolderWatcher(folder, settle_seconds=0)
+    [before] = watcher.complete_files()
+    write_csv(folder / "new.tmp", 2)
+    os.replace(folder / "new.tmp", a)  # Same size, same time (as rsync -a keeps them).
+    [after] = watcher.complete_files()
+    assert (after.size, after.mtime_ns) == (before.size, before.mtime_ns)
+    assert after.version != before.version and after.inode != before.inode

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
         # Read-only: the run owns its state folder and may be writing to it.
         state = Manifest(args.state_dir).load()
         if state is None:
-            raise FileNotFoundError(f"No manifest.json in {args.state_dir!r}: no run has saved state there.")
+            raise FileNotFoundError(f"No saved state in {args.state_dir!r}: no run has saved state there.")
         if state["directory"] != watcher.directory:
             raise ValueError(
                 f"{args.state_dir!r} holds the state of a run on {state['directory']!r}, "

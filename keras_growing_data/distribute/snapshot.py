@@ -13,7 +13,7 @@ import time
 
 import tensorflow as tf
 
-from keras_growing_data.utils.atomic_write import write_atomically
+from keras_growing_data.utils.durable_write import write_atomically
 
 SNAPSHOT_FORMAT = 2
 # A leading "_" keeps the folder out of the watcher's listing (watcher.is_temporary).

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.sources.float32_values import float32_losses, loss_notes, needs_direct_parse
 from keras_growing_data.sources.header import compression_of, match_header, parse_header
 from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
-from keras_growing_data.sources.records import BadFileError, BadRow
+from keras_growing_data.sources.records import BadFileError, BadRow, UnreadableFileError
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
 from keras_growing_data.sources.tf_parser import (
     NO_DEFAULT,
@@ -24,7 +25,12 @@ from keras_growing_data.sources.tf_parser import (
     numeric_fields,
     tf_message,
 )
+from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.arguments import check_choice, check_int, check_labels
+from keras_growing_data.utils.process_memory import release_parse_memory
+
+# Memory a file's stacking copies before it returns freed chunks to the system.
+TRIM_BYTES = 64 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +40,9 @@ class ParsedFile:
     `arrays` maps each stored dtype to a `[rows, columns]` array, columns in
     `Schema.stored_order`; a string column holds indices into its entry of
     `strings`, the file's distinct strings in the order first seen.
-    `ignored` lists the file's columns the schema does not have.
+    `ignored` lists the file's columns the schema does not have; `notes`
+    what a person should know of values that were read (float32 rounding
+    an integer or flushing a small number to 0).
     """
 
     header: tuple[str, ...]
@@ -44,6 +52,7 @@ class ParsedFile:
     size: int
     skipped: tuple[BadRow, ...] = ()
     ignored: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def num_rows(self) -> int:
@@ -132,14 +141,18 @@ class CsvReader:
         Raises:
             BadFileError: the file is empty, its header does not fit, or a
                 line does not parse (and `skip_bad_rows` is off).
+            UnreadableFileError: the file cannot be read now (permissions,
+                an I/O or network error): its content was not judged.
         """
         try:
             with _open(path) as f:
                 return self._read(f, path, schema or self.declared, skip_bad_rows)
+        except (FileNotFoundError, tf.errors.NotFoundError):
+            raise BadFileError("vanished while being read") from None
         except tf.errors.OpError as e:
-            raise BadFileError(f"cannot be read: {e.message}") from None
+            raise UnreadableFileError(f"cannot be read now: {e.message}") from None
         except OSError as e:
-            raise BadFileError(f"cannot be read: {e.strerror or e}") from None
+            raise UnreadableFileError(f"cannot be read now: {e.strerror or e}") from None
 
     def _read(self, f, path: str, schema: Schema | None, skip_bad_rows: bool) -> ParsedFile:
         chunks = self._chunks_after_checks(f)
@@ -171,7 +184,9 @@ class CsvReader:
         while pending:
             rows.take(*pending.popleft())
         arrays, strings = rows.stacked(schema)
-        return ParsedFile(tuple(columns), schema, arrays, strings, size, tuple(rows.skipped), ignored)
+        return ParsedFile(
+            tuple(columns), schema, arrays, strings, size, tuple(rows.skipped), ignored, rows.notes()
+        )
 
     def infer_schema(self, path: str, columns: Sequence[str]) -> Schema:
         """The schema of a file with this header: every column, typed by its values.
@@ -349,6 +364,7 @@ class _FileRows:
     skipped: list[BadRow] = dataclasses.field(default_factory=list)
     line: int = 2  # The number of the next chunk's first line.
     distinct: list[dict[str, int]] = dataclasses.field(default_factory=list)
+    losses: list[tuple[int, float, int, float]] = dataclasses.field(default_factory=list)
 
     def take(self, data: bytes, future: concurrent.futures.Future) -> None:
         """Takes one parsed chunk; handles its bad lines.
@@ -379,7 +395,10 @@ class _FileRows:
                 raise BadFileError(f"does not parse: {rows}")
             self._keep(*rows)
 
-    def _keep(self, arrays: tuple[np.ndarray, ...], strings: tuple[tuple[str, ...], ...]) -> None:
+    def _keep(
+        self, arrays: tuple[np.ndarray, ...], strings: tuple[tuple[str, ...], ...], losses: tuple
+    ) -> None:
+        self._add_losses(losses)
         if strings:
             dtypes = [dtype for dtype, _ in self.plan.groups]
             at = dtypes.index("string")
@@ -398,6 +417,25 @@ class _FileRows:
             arrays = arrays[:at] + (codes,) + arrays[at + 1 :]
         self.parts.append(arrays)
 
+    def _add_losses(self, losses: tuple) -> None:
+        """Adds a chunk's float32 losses to the file's: counts summed, the first example kept."""
+        if not self.losses:
+            self.losses = list(losses)
+            return
+        for j, (integers, integer, zeros, zero) in enumerate(losses):
+            total = self.losses[j]
+            self.losses[j] = (
+                total[0] + integers,
+                total[1] if total[0] else integer,
+                total[2] + zeros,
+                total[3] if total[2] else zero,
+            )
+
+    def notes(self) -> tuple[str, ...]:
+        """What float32 changed in the file's values, in words."""
+        names = [name for dtype, columns in self.plan.groups if dtype == "float32" for name, _, _ in columns]
+        return loss_notes(names, self.losses) if self.losses else ()
+
     def stacked(self, schema: Schema) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
         """All rows taken, one array per stored dtype, and each string column's distinct strings."""
         if not self.parts:
@@ -405,27 +443,46 @@ class _FileRows:
                 first = self.skipped[0]
                 raise BadFileError(f"every data row is bad; the first: line {first.line}: {first.reason}")
             raise BadFileError("the file has a header but no data rows")
-        arrays = {
-            dtype: np.concatenate([part[i] for part in self.parts])
-            if len(self.parts) > 1
-            else self.parts[0][i]
-            for i, (dtype, _) in enumerate(self.plan.groups)
-        }
+        arrays = {dtype: self._stack(i) for i, (dtype, _) in enumerate(self.plan.groups)}
+        self.parts = []
         names = schema.stored_order("string")
         return arrays, {name: tuple(self.distinct[j]) for j, name in enumerate(names)}
 
+    def _stack(self, i: int) -> np.ndarray:
+        """The chunks' arrays at `i` as one 64-byte aligned array (shared by TF, not copied).
+
+        Each chunk's array is let go once copied, and the new array's pages
+        become resident only as written, so stacking needs about one chunk
+        more than the rows, not twice the rows.
+        """
+        rows = sum(len(part[i]) for part in self.parts)
+        first = self.parts[0][i]
+        stacked = aligned_empty((rows, first.shape[1]), first.dtype)
+        start = copied = 0
+        for k, part in enumerate(self.parts):
+            stacked[start : start + len(part[i])] = part[i]
+            start += len(part[i])
+            copied += part[i].nbytes
+            self.parts[k] = part[:i] + (None,) + part[i + 1 :]
+            if copied >= TRIM_BYTES:
+                # Freed chunks stay in glibc's arenas, resident, until trimmed.
+                release_parse_memory()
+                copied = 0
+        return stacked
+
 
 def _parse_chunk(plan: ChunkPlan, pandas, data: bytes) -> tuple[tuple | str | None, int]:
-    """A chunk's `(arrays, strings)` (why it failed, or None: blank lines only), and its newlines.
+    """A chunk's `(arrays, strings, losses)` (why it failed, or None: blank lines only), and its newlines.
 
+    `losses` says, per float32 column, what float32 changed (`float32_losses`).
     Counting the newlines (to number the lines of later chunks) costs as much
     as a tenth of pandas' parse; where pandas parsed the chunk, every line was
     a row, so its rows count them.
     """
     if pandas is not None:
         parsed = parse_chunk_with_pandas(pandas, data, plan)
-        if parsed is not None:
-            return parsed, len(parsed[0][0]) - (not data.endswith(b"\n"))
+        if parsed is not None and not _needs_direct_parse(plan, parsed[0]):
+            return _narrowed(plan, *parsed), len(parsed[0][0]) - (not data.endswith(b"\n"))
     newlines = data.count(b"\n")
     lines = lines_of(data)
     if not lines:
@@ -445,5 +502,34 @@ def _parse_chunk(plan: ChunkPlan, pandas, data: bytes) -> tuple[tuple | str | No
             distinct = tuple(tuple(s.decode("utf-8") for s in d.numpy()) for d in strings)
         except UnicodeDecodeError:
             return "a string is not valid UTF-8", newlines
-        return (tuple(a.numpy() for a in arrays), distinct), newlines
+        arrays = tuple(a.numpy() for a in arrays)
+        exact = None
+        if _needs_direct_parse(plan, arrays):
+            _, direct, _ = chunk_parser(plan, typed, wide=False)(lines, b'"' in lines)
+            exact = direct[_float32_group(plan)].numpy()
+        return _narrowed(plan, arrays, distinct, exact), newlines
     return reason, newlines
+
+
+def _float32_group(plan: ChunkPlan) -> int | None:
+    """The position of the float32 group among a plan's arrays, if it has one."""
+    dtypes = [dtype for dtype, _ in plan.groups]
+    return dtypes.index("float32") if "float32" in dtypes else None
+
+
+def _needs_direct_parse(plan: ChunkPlan, arrays: tuple[np.ndarray, ...]) -> bool:
+    at = _float32_group(plan)
+    return at is not None and needs_direct_parse(arrays[at])
+
+
+def _narrowed(plan: ChunkPlan, arrays: tuple, strings: tuple, exact: np.ndarray | None = None) -> tuple:
+    """`(arrays, strings, losses)` with the float32 group, parsed as float64, made float32.
+
+    `exact` is the group parsed straight to float32, where the float64 may round otherwise.
+    """
+    at = _float32_group(plan)
+    if at is None:
+        return arrays, strings, ()
+    values = arrays[at]
+    narrowed = values.astype(np.float32) if exact is None else exact
+    return arrays[:at] + (narrowed,) + arrays[at + 1 :], strings, tuple(float32_losses(values, narrowed))

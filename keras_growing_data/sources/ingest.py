@@ -3,18 +3,24 @@
 import dataclasses
 import logging
 import math
-import posixpath
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Container, Mapping, Sequence
 
+import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.sources.csv_reader import CsvReader, ParsedFile
-from keras_growing_data.sources.manifest import Manifest, rows_key
+from keras_growing_data.sources.csv_reader import CsvReader
+from keras_growing_data.sources.lineage import Lineage
+from keras_growing_data.sources.manifest import Manifest
+from keras_growing_data.sources.quarantine import printable, quarantine_file
 from keras_growing_data.sources.records import (
     AcceptedFile,
     BadFileError,
+    DamagedStateError,
     EpochLineage,
     RejectedFile,
+    UnreadableFileError,
+    WaitingFile,
     records_of,
 )
 from keras_growing_data.sources.schema import Schema
@@ -23,13 +29,16 @@ from keras_growing_data.sources.watcher import FileStat, FolderWatcher
 from keras_growing_data.storage.disk_store import DiskRowStore
 from keras_growing_data.storage.memory_store import MemoryRowStore
 from keras_growing_data.utils.arguments import check_choice, check_path
+from keras_growing_data.utils.durable_write import is_no_space
 from keras_growing_data.utils.process_memory import release_parse_memory
 
 logger = logging.getLogger("keras_growing_data")
 
-QUARANTINE_FOLDER = "_rejected"
 # Accepted files looked at again per poll, for the warning that one changed.
 RECHECKS_PER_POLL = 64
+# A file that cannot be read now, or kept for want of space, is tried again
+# after 1, 2, 4, ... seconds, at most this long.
+MAX_RETRY_SECONDS = 300.0
 
 
 class FolderIngest:
@@ -57,8 +66,9 @@ class FolderIngest:
         max_line_bytes: longest line accepted.
         follow_symlinks: whether to read links that lead out of the folder.
         on_bad_file: `"reject"` keeps a bad file where it is, listed in
-            `rejected`; `"quarantine"` also moves it to `_rejected/` in the
-            folder, next to a `.reason.txt` file.
+            `rejected`; `"quarantine"` also moves it (a regular file whose
+            content is bad, nothing else) to `_rejected/` in the folder,
+            next to a `.reason.txt` file.
         on_bad_row: `"reject"` rejects a file with any bad line; `"skip"`
             keeps its good lines and records the bad ones in
             `AcceptedFile.skipped`.
@@ -119,11 +129,18 @@ class FolderIngest:
         self._ignored_logged = set()
         self.accepted = {}
         self.rejected = {}
-        self.lineage = {}
+        self.waiting = {}
+        self._accepted_paths = []
+        self._rows_refs = {}  # Where each accepted file's rows are in `state_dir`.
+        self.lineage = Lineage(self._accepted_paths)
+        self._rows_skipped = 0
         self._changed_after_accept = {}
         self._recheck_from = 0
+        self._unsaved = []  # Journal records not yet written (the disk was full).
+        self._short_of_space = None  # What a full disk stopped, while it does.
         self.manifest = Manifest(state_dir) if state_dir is not None else None
         if self.manifest is not None:
+            self.manifest.open_for_writing()
             self._restore()
 
     @property
@@ -145,7 +162,7 @@ class FolderIngest:
 
     @property
     def rows_skipped(self) -> int:
-        return sum(len(record.skipped) for record in self.accepted.values())
+        return self._rows_skipped
 
     @property
     def rows_version(self) -> int:
@@ -164,49 +181,57 @@ class FolderIngest:
         """Ingests every complete new file; returns the accepted paths.
 
         Accepted files are looked at again (to warn when one changed) at most
-        `RECHECKS_PER_POLL` a poll, in turn, so that a poll's system calls do
-        not grow with the files already taken.
+        `RECHECKS_PER_POLL` a poll, in turn, and the state written is what
+        changed, so that a poll's cost does not grow with the files taken.
         """
         # Measured on TF 2.21, 2 cores: a stat costs ~5 us, and re-stating
         # 1,000 accepted files cost ~17 ms a poll, a third of an epoch over
         # their 8,000 rows.
         new = []
-        changed = False
-        stats = self.watcher.complete_files(skip=self._accepted_to_skip())
+        read_any = False
+        stats = self.watcher.complete_files(skip=_AllBut(self.accepted, self._rechecked()))
         if self.schema is None:
             # The schema comes from the oldest file, so a stray newer one cannot set it.
             stats = sorted(stats, key=lambda stat: (stat.mtime_ns, stat.path))
+        now = time.monotonic()
         for stat in stats:
             if stat.path in self.accepted:
                 self._warn_if_changed(stat)
-            elif not _same_version(stat, self.rejected.get(stat.path)):
-                changed = True
-                if self._ingest(stat):
+            elif not _same_version(stat, self.rejected.get(stat.path)) and self._due(stat, now):
+                read_any = True
+                if self._judge(stat):
                     new.append(stat.path)
-        if changed:
+        listed = {stat.path for stat in stats}
+        for path in [path for path in self.waiting if path not in listed]:
+            del self.waiting[path]  # Gone, or being written again: judged anew when complete.
+        if read_any:
             release_parse_memory()
-            self._save()
+        self._save()
         return new
 
-    def _accepted_to_skip(self) -> set[str]:
-        """The accepted paths this poll leaves unexamined: all but the next few in turn."""
-        paths = list(self.accepted)
+    def _rechecked(self) -> list[str]:
+        """The accepted paths this poll looks at again: the next few in turn."""
+        paths = self._accepted_paths
         if len(paths) <= RECHECKS_PER_POLL:
-            return set()
+            return paths
         start = self._recheck_from % len(paths)
         stop = self._recheck_from = start + RECHECKS_PER_POLL
-        rechecked = paths[start:stop] + paths[: max(0, stop - len(paths))]
-        return set(paths).difference(rechecked)
+        return paths[start:stop] + paths[: max(0, stop - len(paths))]
+
+    def _due(self, stat: FileStat, now: float) -> bool:
+        """Whether a file is to be judged now: it is not waiting, or its wait is over, or it changed."""
+        waiting = self.waiting.get(stat.path)
+        return waiting is None or waiting.retry_at <= now or waiting.version != stat.version
 
     def ingest_files(self, stats: Sequence[FileStat], quarantine: bool = True) -> list[str]:
         """Ingests exactly these file versions, in this order, without scanning the folder.
 
         For a worker that must take the files another process accepted
         (`follower_ingest.ingest_snapshot`). Returns the accepted paths; the
-        others land in `rejected`, as in `poll()`, and are moved only with
-        `quarantine` (and `on_bad_file="quarantine"`).
+        others land in `rejected` (or `waiting`), as in `poll()`, and are
+        moved only with `quarantine` (and `on_bad_file="quarantine"`).
         """
-        new = [stat.path for stat in stats if self._ingest(stat, quarantine)]
+        new = [stat.path for stat in stats if self._judge(stat, quarantine)]
         if stats:
             release_parse_memory()
             self._save()
@@ -214,119 +239,186 @@ class FolderIngest:
 
     def record_epoch(self, epoch: int) -> EpochLineage:
         """Notes that epoch `epoch` trains on everything accepted now."""
-        lineage = EpochLineage(tuple(self.accepted), self.num_rows, self.rows_skipped)
-        self.lineage[epoch] = lineage
+        counts = (len(self._accepted_paths), self.num_rows, self.rows_skipped)
+        self.lineage.record(epoch, *counts)
+        self._unsaved.append({"type": "epoch", "epoch": epoch, "lineage": list(counts)})
         self._save()
-        return lineage
+        return self.lineage[epoch]
+
+    def _judge(self, stat: FileStat, quarantine: bool = True) -> bool:
+        """Ingests one file version; whatever goes wrong with it, lands it in `rejected` or `waiting`."""
+        try:
+            return self._ingest(stat, quarantine)
+        except Exception as e:  # poll() must never raise for a file.
+            logger.exception("Unexpected error judging %s", printable(stat.path))
+            self._reject(stat, f"cannot be judged: {type(e).__name__}: {e}", quarantine=False)
+            return False
 
     def _ingest(self, stat: FileStat, quarantine: bool = True) -> bool:
         if stat.problem:
-            self._reject(stat, stat.problem, quarantine)
+            self._reject(stat, stat.problem, quarantine=False)  # Only regular files are moved.
             return False
-        key = rows_key(stat.path, stat.size, stat.mtime_ns)
         try:
-            parsed = self._rows_saved_before_a_crash(key, stat) or self.reader.read(
-                stat.path, self.schema, self.skip_bad_rows
-            )
+            parsed = self.reader.read(stat.path, self.schema, self.skip_bad_rows)
+        except UnreadableFileError as e:
+            changed = self._changed_reason(stat)
+            if changed:
+                self._reject(stat, changed, quarantine=False)
+            else:
+                self._wait(stat, str(e), logging.WARNING)
+            return False
         except BadFileError as e:
             changed = self._changed_reason(stat)
             self._reject(stat, changed or str(e), quarantine=quarantine and not changed)
-            return False
-        except Exception as e:  # poll() must never raise for a bad file.
-            logger.exception("Unexpected error reading %s", stat.path)
-            self._reject(stat, f"cannot be read: {type(e).__name__}: {e}", quarantine)
             return False
         changed = self._changed_reason(stat, parsed.size)
         if changed:
             self._reject(stat, changed, quarantine=False)
             return False
-        if self.manifest is not None:
-            self.manifest.save_rows(key, parsed.arrays, parsed.strings)
-        self.rejected.pop(stat.path, None)
         record = AcceptedFile(
-            stat.path, parsed.num_rows, stat.size, stat.mtime_ns, parsed.skipped, parsed.ignored
+            stat.path,
+            parsed.num_rows,
+            stat.size,
+            stat.mtime_ns,
+            parsed.skipped,
+            parsed.ignored,
+            stat.inode,
+            stat.device,
+            stat.ctime_ns,
         )
-        self._accept(record, parsed.schema, parsed.arrays, parsed.strings)
+        needed = sum(array.nbytes for array in parsed.arrays.values())
+        where = self.manifest.state_dir if self.manifest is not None else None
+        try:
+            rows_ref = None if where is None else self.manifest.rows.write(parsed.arrays, parsed.strings)
+            where = getattr(self.store, "folder", "memory")
+            self._accept(record, parsed.schema, parsed.arrays, parsed.strings)
+        except Exception as e:
+            if not is_no_space(e):
+                raise
+            self._out_of_space(stat, where, needed)
+            return False
+        self._space_again()
+        self.waiting.pop(stat.path, None)
+        self.rejected.pop(stat.path, None)
+        self._rows_refs[stat.path] = rows_ref
+        self._unsaved.append({"type": "accept", "file": {**_record_json(record), "rows_ref": rows_ref}})
         logger.info(
             "Accepted %s: %d rows%s (%d rows from %d files in all)",
-            stat.path,
+            printable(stat.path),
             parsed.num_rows,
             f", {len(parsed.skipped)} bad rows skipped" if parsed.skipped else "",
             self.num_rows,
             len(self.accepted),
         )
+        for note in parsed.notes:
+            logger.warning("%s: %s", printable(stat.path), note)
         if parsed.ignored and parsed.ignored not in self._ignored_logged:
             self._ignored_logged.add(parsed.ignored)
             logger.info(
                 "Ignoring the columns %s of %s, which the schema does not have (not logged again "
                 "for files with the same ones; each file's record lists them)",
                 list(parsed.ignored),
-                stat.path,
+                printable(stat.path),
             )
         return True
 
     def _accept(self, record: AcceptedFile, schema: Schema, arrays: dict, strings: dict) -> None:
-        """Adds a file's rows, its strings renumbered by the columns' vocabularies (new ones appended)."""
+        """Adds a file's rows, its strings renumbered by the columns' vocabularies (new ones appended).
+
+        If the store cannot keep them (a full disk), nothing of them stays, vocabularies included.
+        """
         if self.schema is None:
             self.schema = schema
-            logger.info("Schema inferred from %s: %s", record.path, schema.dtypes)
-        names = self.schema.stored_order("string")
-        if names:
-            ids = arrays["string"].copy()
-            for j, name in enumerate(names):
-                vocabulary = self.vocabularies.setdefault(name, Vocabulary())
-                ids[:, j] = vocabulary.ids_of(strings[name])[ids[:, j]]
-            arrays = {**arrays, "string": ids}
-        self.store.append(arrays)
+            self._unsaved.append({"type": "schema", "schema": schema.to_json()})
+            logger.info("Schema inferred from %s: %s", printable(record.path), schema.dtypes)
+        lengths = {name: len(vocabulary) for name, vocabulary in self._vocabularies().items()}
+        try:
+            if "string" in arrays:
+                self._renumber(arrays["string"], strings)
+            self.store.append(arrays)
+        except BaseException:
+            for name, length in lengths.items():
+                self.vocabularies[name].truncate(length)
+            raise
         self.accepted[record.path] = record
+        self._accepted_paths.append(record.path)
+        self._rows_skipped += len(record.skipped)
+
+    def _vocabularies(self) -> dict[str, Vocabulary]:
+        """Each string column's vocabulary, in stored order."""
+        names = self.schema.stored_order("string")
+        return {name: self.vocabularies.setdefault(name, Vocabulary()) for name in names}
+
+    def _renumber(self, ids: np.ndarray, strings: dict[str, tuple[str, ...]]) -> None:
+        """Turns a file's string ids (into its own distinct strings) into vocabulary ids, in place."""
+        for j, (name, vocabulary) in enumerate(self._vocabularies().items()):
+            ids[:, j] = vocabulary.ids_of(strings[name])[ids[:, j]]
 
     def vocabulary(self, name: str) -> list[str]:
         """The strings of column `name`: item i is the string of id i, item 0 `"[UNK]"`."""
         return list(self.vocabularies.get(name, Vocabulary()).strings)
-
-    def _rows_saved_before_a_crash(self, key: str, stat: FileStat) -> ParsedFile | None:
-        if self.manifest is None or self.schema is None or not self.manifest.has_rows(key):
-            return None
-        arrays, strings = self.manifest.load_rows(key)
-        widths = {dtype: len(self.schema.stored_order(dtype)) for dtype in self.schema.groups}
-        if {dtype: a.shape[1] for dtype, a in arrays.items()} != widths or set(strings) != set(
-            self.schema.stored_order("string")
-        ):
-            return None  # Saved under another schema: parsed again.
-        return ParsedFile(self.schema.names, self.schema, arrays, strings, stat.size)
 
     def _changed_reason(self, stat: FileStat, size_read: int | None = None) -> str | None:
         """Why the file is not the version that was listed, if it is not."""
         now = self.watcher.current(stat.path)
         if now is None:
             return "vanished while being read"
-        if now.size != stat.size or now.mtime_ns != stat.mtime_ns:
+        if now.version != stat.version:
             return f"changed while being read (size {stat.size} -> {now.size} bytes)"
         if size_read not in (None, stat.size):
             return f"changed while being read ({size_read} bytes read, {stat.size} listed)"
         return None
 
+    def _wait(self, stat: FileStat, reason: str, level: int) -> WaitingFile:
+        """Sets a file aside for a while: it is tried again later, never rejected for this."""
+        before = self.waiting.get(stat.path)
+        attempts = 1 if before is None else before.attempts + 1
+        delay = min(MAX_RETRY_SECONDS, 2.0 ** (attempts - 1))
+        waiting = WaitingFile(stat.path, reason, attempts, time.monotonic() + delay, stat.version)
+        self.waiting[stat.path] = waiting
+        logger.log(
+            level,
+            "Cannot take %s now: %s; trying again in %g s (attempt %d)",
+            printable(stat.path),
+            reason,
+            delay,
+            attempts,
+        )
+        return waiting
+
+    def _out_of_space(self, stat: FileStat, where: str, needed: int) -> None:
+        """A file whose rows found no room: it waits; the first of a shortage is logged as an error."""
+        first = self._short_of_space is None
+        self._short_of_space = self._short_of_space or where
+        self._wait(stat, f"no space left to keep its rows ({_size(needed)}) in {where}", logging.DEBUG)
+        if first:
+            logger.error(
+                "No space left on the disk: %s cannot be kept (%s needed in %s). Training goes on "
+                "with the %d rows it has; new files wait and join once space returns (logged once).",
+                printable(stat.path),
+                _size(needed),
+                where,
+                self.num_rows,
+            )
+
+    def _space_again(self) -> None:
+        if self._short_of_space is not None:
+            self._short_of_space = None
+            logger.warning("Space again: files join training again, and the state is saved.")
+
     def _reject(self, stat: FileStat, reason: str, quarantine: bool = True) -> None:
         """Sets a file aside; a file that changed while read is never moved (it is in flux)."""
         moved_to = None
         if quarantine and self.on_bad_file == "quarantine":
-            moved_to = self._quarantine(stat.path, reason)
-        self.rejected[stat.path] = RejectedFile(stat.path, reason, stat.size, stat.mtime_ns, moved_to)
-        where = f" (moved to {moved_to})" if moved_to else ""
-        logger.warning("Rejected %s%s: %s", stat.path, where, reason)
-
-    def _quarantine(self, path: str, reason: str) -> str | None:
-        folder = posixpath.join(self.directory, QUARANTINE_FOLDER)
-        target = posixpath.join(folder, posixpath.basename(path))
-        try:
-            tf.io.gfile.makedirs(folder)
-            tf.io.gfile.rename(path, target, overwrite=True)
-            with tf.io.gfile.GFile(target + ".reason.txt", "w") as f:
-                f.write(f"{path}: {reason}\n")
-        except tf.errors.OpError as e:
-            logger.warning("Could not move %s to %s: %s", path, folder, e.message)
-            return None
-        return target
+            moved_to = quarantine_file(self.directory, stat.path, reason)
+        self.waiting.pop(stat.path, None)
+        record = RejectedFile(
+            stat.path, reason, stat.size, stat.mtime_ns, moved_to, stat.inode, stat.device, stat.ctime_ns
+        )
+        self.rejected[stat.path] = record
+        self._unsaved.append({"type": "reject", "file": _record_json(record)})
+        where = f" (moved to {printable(moved_to)})" if moved_to else ""
+        logger.warning("Rejected %s%s: %s", printable(stat.path), where, reason)
 
     def _warn_if_changed(self, stat: FileStat) -> None:
         accepted = self.accepted[stat.path]
@@ -334,47 +426,66 @@ class FolderIngest:
             return
         self._changed_after_accept[stat.path] = stat
         logger.warning(
-            "%s changed after it was accepted; its %d accepted rows stay as they "
-            "were and the change is not read (write new data to a new file)",
-            stat.path,
+            "%s changed after it was accepted (or was replaced by another file); its %d accepted rows "
+            "stay as they were and the change is not read (write new data to a new file)",
+            printable(stat.path),
             accepted.rows,
         )
 
     def _save(self) -> None:
-        if self.manifest is None:
+        """Writes the changes not yet saved; with no room, keeps them for the next save."""
+        if self.manifest is None or not self._unsaved:
             return
-        self.manifest.save(
-            {
-                "directory": self.directory,
-                "labels": self.reader.labels,
-                "schema": None if self.schema is None else self.schema.to_json(),
-                "read_with": self._read_with(),
-                "accepted": [_record_json(r) for r in self.accepted.values()],
-                "rejected": [_record_json(r) for r in self.rejected.values()],
-                "epochs": {
-                    str(epoch): [len(lineage.files), lineage.rows, lineage.rows_skipped]
-                    for epoch, lineage in self.lineage.items()
-                },
-            }
-        )
+        try:
+            if self.manifest.started:
+                self.manifest.append(self._unsaved, snapshot=self._state_json)
+            else:
+                self.manifest.start(self._state_json())
+        except (OSError, tf.errors.OpError) as e:
+            if self._short_of_space is None:
+                self._short_of_space = str(e)
+                logger.error(
+                    "Cannot save the state in %s (%s): training goes on; the %d changes are kept and "
+                    "saved once writing works again (logged once).",
+                    self.manifest.state_dir,
+                    e,
+                    len(self._unsaved),
+                )
+            return
+        self._unsaved = []
+
+    def _state_json(self) -> dict:
+        """The whole state, as a snapshot keeps it."""
+        return {
+            "directory": self.directory,
+            "labels": self.reader.labels,
+            "schema": None if self.schema is None else self.schema.to_json(),
+            "read_with": self._read_with(),
+            "accepted": [
+                {**_record_json(r), "rows_ref": self._rows_refs.get(r.path)} for r in self.accepted.values()
+            ],
+            "rejected": [_record_json(r) for r in self.rejected.values()],
+            "epochs": {str(epoch): list(self.lineage.counts(epoch)) for epoch in self.lineage},
+        }
 
     def _restore(self) -> None:
         state = self.manifest.load()
         if state is None:
             return
+        where = self.manifest.path
         if state["directory"] != self.directory:
             raise ValueError(
-                f"{self.manifest.path} was written for the folder {state['directory']!r}, "
+                f"{where} was written for the folder {state['directory']!r}, "
                 f"not {self.directory!r}; use another state_dir."
             )
         if state["labels"] != self.reader.labels:
             raise ValueError(
-                f"{self.manifest.path} was written for labels {state['labels']}, "
-                f"not {self.reader.labels}; use another state_dir."
+                f"{where} was written for labels {state['labels']}, not {self.reader.labels}; "
+                "use another state_dir."
             )
         if state["read_with"] != self._read_with():
             raise ValueError(
-                f"{self.manifest.path} was written for columns, defaults and na_values "
+                f"{where} was written for columns, defaults and na_values "
                 f"{state['read_with']}, not {self._read_with()}: its rows were read by other rules; "
                 "use another state_dir."
             )
@@ -382,20 +493,34 @@ class FolderIngest:
         if saved:
             self.schema = saved
         accepted, self.rejected = records_of(state)
+        refs = {item["path"]: item["rows_ref"] for item in state["accepted"]}
+        # All files' rows in one read and one append: a restart at 100k files takes seconds.
+        arrays, files = self.manifest.rows.read_all([(path, refs[path]) for path in accepted])
+        start = 0
+        for record, (rows, strings) in zip(accepted.values(), files, strict=True):
+            if rows != record.rows:
+                raise DamagedStateError(
+                    f"The saved rows of {record.path} hold {rows} rows, its record {record.rows}: "
+                    "the state cannot be trusted. Move the state_dir away to start afresh."
+                )
+            if "string" in arrays:
+                self._renumber(arrays["string"][start : start + rows], strings)
+            start += rows
+        if arrays:
+            self.store.append(arrays)
         for record in accepted.values():
-            arrays, strings = self.manifest.load_rows(rows_key(record.path, record.size, record.mtime_ns))
-            self._accept(record, self.schema, arrays, strings)
-        paths = tuple(self.accepted)
-        self.lineage = {
-            int(epoch): EpochLineage(paths[:files], rows, skipped)
-            for epoch, (files, rows, skipped) in state["epochs"].items()
-        }
+            self.accepted[record.path] = record
+            self._accepted_paths.append(record.path)
+            self._rows_skipped += len(record.skipped)
+        self._rows_refs.update(refs)
+        for epoch, counts in state["epochs"].items():
+            self.lineage.record(int(epoch), *counts)
         logger.info(
             "Restored %d accepted files (%d rows) and %d rejected files from %s",
             len(self.accepted),
             self.num_rows,
             len(self.rejected),
-            self.manifest.path,
+            self.manifest.state_dir,
         )
 
     def _read_with(self) -> dict:
@@ -413,8 +538,23 @@ def _json_value(value) -> object:
     return "NaN" if isinstance(value, float) and math.isnan(value) else value
 
 
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**20:.1f} MiB" if nbytes >= 2**20 else f"{nbytes / 2**10:.1f} KiB"
+
+
 def _same_version(stat: FileStat, record: AcceptedFile | RejectedFile | None) -> bool:
-    return record is not None and (stat.size, stat.mtime_ns) == (record.size, record.mtime_ns)
+    return record is not None and stat.version == record.version
+
+
+class _AllBut(Container):
+    """The accepted paths but a few: membership in constant time, whatever the number of files."""
+
+    def __init__(self, paths: Container[str], but: Sequence[str]):
+        self._paths = paths
+        self._but = set(but)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._paths and path not in self._but
 
 
 def _record_json(record: AcceptedFile | RejectedFile) -> dict:

@@ -1,16 +1,27 @@
 """Keeps a watched folder's ingest state on disk, so a restart loses nothing."""
 
-import hashlib
-import io
-import json
+import glob
+import logging
+import os
 import posixpath
+import re
+from collections.abc import Callable
 
-import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.utils.atomic_write import write_atomically
+from keras_growing_data.sources.journal import Journal, decode_record, encode_record
+from keras_growing_data.sources.records import DamagedStateError
+from keras_growing_data.sources.rows_log import RowsLog
+from keras_growing_data.utils.durable_write import is_local, write_atomically
+from keras_growing_data.utils.file_lock import FileLock
 
-FORMAT_VERSION = 2
+logger = logging.getLogger("keras_growing_data")
+
+FORMAT_VERSION = 3
+# A snapshot is rewritten once the journal holds as many records as it
+# (at least this many): each change then costs O(1) writes amortised.
+MIN_RECORDS_BEFORE_COMPACTION = 4096
+START_AFRESH = "Move the state_dir away to start afresh (the files still in the folder are read again)."
 
 
 class Manifest:
@@ -18,92 +29,198 @@ class Manifest:
 
     Layout of `state_dir`:
 
-    - `manifest.json`: the accepted files (in order) with their fingerprints
-      and row counts, the rejected files with their reasons, the schema and
-      the rules it was read with, and which files each epoch trained on.
-    - `rows/<key>.npz`: the parsed rows of one accepted file (one array per
-      stored type, its strings as indices into its own distinct strings,
-      which it keeps too), so a restart re-parses nothing, keeps training on
-      rows whose source file was deleted or changed since, and rebuilds
-      each column's vocabulary, ids unchanged, by taking the files' strings
-      again in the order the files were accepted.
+    - `state.json`: a snapshot of the state (the folder, the labels, the
+      schema and the rules it was read with, the accepted files in order
+      with their fingerprints, row counts and where their rows are, the
+      rejected files with their reasons, and each epoch's lineage), and the
+      number of the journal that continues it.
+    - `journal-<n>.log`: the changes since, one checksummed record a line,
+      appended: an epoch boundary or an accepted file writes one line, so
+      its cost does not grow with the files taken. Once the journal is as
+      long as the snapshot, a new snapshot replaces both.
+    - `rows/<n>.bin`: the parsed rows of the accepted files (see `RowsLog`),
+      so a restart re-parses nothing, keeps training on rows whose source
+      file was deleted or changed since, and rebuilds each column's
+      vocabulary, ids unchanged, from the files' strings in acceptance order.
+    - `lock`: held by the process that writes the folder (locally).
 
-    Every file is written under a temporary name, then renamed over the old
-    one, so a crash at any point leaves the previous complete version. The
-    rows of a file are written before the manifest that names them; rows
-    that a crash left unnamed are found again by their key and reused.
-    Everything goes through `tf.io.gfile`, so `state_dir` may be remote.
+    Every record and piece of rows carries a checksum, and a snapshot is
+    written under a temporary name, flushed to the disk, then renamed: a
+    crash leaves the previous state, at most with its last record torn
+    (dropped); anything else that does not match its checksum or length
+    raises `DamagedStateError` naming the file. Everything goes through
+    `tf.io.gfile` where `state_dir` is a URL (no lock there).
 
     Example:
 
     >>> manifest = Manifest("state/")
-    >>> manifest.save_rows("abc", {"float32": np.zeros((2, 3), "float32")}, {})
-    >>> manifest.save({"accepted": [], "rejected": []})
-    >>> manifest.load()["accepted"]
-    []
+    >>> manifest.open_for_writing()
+    >>> manifest.start({"directory": "/data/in", "labels": ["y"], "accepted": [], "rejected": []})
+    >>> manifest.append([{"type": "epoch", "epoch": 0, "lineage": [0, 0, 0]}], snapshot=dict)
 
     Args:
-        state_dir: the folder that keeps the state; created at the first
-            save, so that loading alone writes nothing.
+        state_dir: the folder that keeps the state; written only once
+            `open_for_writing` is called, so that loading alone writes nothing.
     """
 
     def __init__(self, state_dir: str):
         self.state_dir = str(state_dir)
-        self._created = False
+        self.rows = RowsLog(self.state_dir)
+        self._lock = None
+        self._journal_number = 0
+        self._journal_records = 0
+        self._snapshot_items = 0
+        self._started = False
+        self._tail_checked = False
+        self.bytes_written = 0  # Journal and snapshot bytes written by this object.
+
+    @property
+    def started(self) -> bool:
+        """Whether the state has its first snapshot."""
+        return self._started
 
     @property
     def path(self) -> str:
-        return posixpath.join(self.state_dir, "manifest.json")
+        return posixpath.join(self.state_dir, "state.json")
+
+    def _journal(self, number: int | None = None) -> Journal:
+        number = self._journal_number if number is None else number
+        return Journal(posixpath.join(self.state_dir, f"journal-{number}.log"))
 
     def load(self) -> dict | None:
-        """The saved state, or None if there is none yet."""
+        """The saved state (snapshot and journal replayed), or None if there is none yet.
+
+        Raises:
+            DamagedStateError: a state file is damaged.
+            ValueError: the folder holds the state of an older version.
+        """
         if not tf.io.gfile.exists(self.path):
+            old = posixpath.join(self.state_dir, "manifest.json")
+            if tf.io.gfile.exists(old):
+                raise ValueError(
+                    f"{old} is the state of an earlier version of keras_growing_data (format 1 or 2); "
+                    f"this version keeps format {FORMAT_VERSION} (format 3: an append-only journal); "
+                    "use a new state_dir."
+                )
             return None
-        with tf.io.gfile.GFile(self.path, "r") as f:
-            state = json.load(f)
-        if state.get("format") != FORMAT_VERSION:
-            raise ValueError(
-                f"{self.path} has format {state.get('format')}, this version of keras_growing_data reads "
-                f"format {FORMAT_VERSION} (format 2 added typed columns); use a new state_dir."
+        with tf.io.gfile.GFile(self.path, "rb") as f:
+            snapshot = decode_record(f.read())
+        if snapshot is None or "state" not in snapshot:
+            raise DamagedStateError(
+                f"{self.path} is empty, truncated or damaged (its checksum does not match): "
+                f"the state cannot be trusted. {START_AFRESH}"
             )
-        return state
+        if snapshot.get("format") != FORMAT_VERSION:
+            raise ValueError(
+                f"{self.path} has format {snapshot.get('format')}, this version of keras_growing_data "
+                f"reads format {FORMAT_VERSION}; use a new state_dir."
+            )
+        state = snapshot["state"]
+        self._started = True
+        self._journal_number = snapshot["journal"]
+        self._snapshot_items = _items(state)
+        records = self._journal().read()
+        self._journal_records = len(records)
+        return replay(state, records)
 
-    def save(self, state: dict) -> None:
-        """Replaces the saved state, atomically."""
-        self._create()
-        write_atomically(self.path, json.dumps({**state, "format": FORMAT_VERSION}).encode())
+    def open_for_writing(self) -> None:
+        """Takes the folder for this process: its lock, and leftovers of an earlier run removed.
 
-    def _rows_path(self, key: str) -> str:
-        return posixpath.join(self.state_dir, "rows", f"{key}.npz")
+        Raises:
+            RuntimeError: another process holds the folder; says which.
+        """
+        tf.io.gfile.makedirs(self.state_dir)
+        if is_local(self.state_dir):
+            self._lock = FileLock(os.path.join(self.state_dir, "lock"))
+            if not self._lock.acquire():
+                raise RuntimeError(
+                    f"{self.state_dir} is in use by {self._lock.holder()}: two runs must not write one "
+                    "state_dir. Stop that run, or give this one another state_dir."
+                )
+            for leftover in glob.glob(
+                os.path.join(glob.escape(self.state_dir), "**", "*.partial"), recursive=True
+            ):
+                os.remove(leftover)  # Written by a run that crashed, or ran out of space, mid-write.
 
-    def has_rows(self, key: str) -> bool:
-        return tf.io.gfile.exists(self._rows_path(key))
+    def start(self, state: dict) -> None:
+        """Begins a new state with its first snapshot."""
+        self._write_snapshot(state, self._journal_number)
 
-    def save_rows(self, key: str, arrays: dict[str, np.ndarray], strings: dict[str, tuple[str, ...]]) -> None:
-        """Keeps one file's arrays and its string columns' distinct strings."""
-        self._create()
-        buffer = io.BytesIO()
-        # The strings go as JSON bytes: numpy's str arrays drop trailing NULs.
-        encoded = np.frombuffer(json.dumps(strings).encode(), np.uint8)
-        np.savez(buffer, **{f"array-{dtype}": array for dtype, array in arrays.items()}, strings=encoded)
-        write_atomically(self._rows_path(key), buffer.getvalue())
+    def append(self, records: list[dict], snapshot: Callable[[], dict]) -> None:
+        """Records changes in the journal; now and then rewrites the snapshot from `snapshot()`.
 
-    def _create(self) -> None:
-        if not self._created:
-            tf.io.gfile.makedirs(posixpath.join(self.state_dir, "rows"))
-            self._created = True
+        Raises what the write raises (a full disk: `OSError`); nothing is then recorded.
+        """
+        self._check_held()
+        if not self._tail_checked:
+            self._journal().truncate_torn_tail()  # A crash may have torn the last record.
+            self._tail_checked = True
+        self.bytes_written += self._journal().append(records)
+        self._journal_records += len(records)
+        if self._journal_records >= max(MIN_RECORDS_BEFORE_COMPACTION, self._snapshot_items):
+            try:
+                self._compact(snapshot())
+            except (OSError, tf.errors.OpError) as e:
+                # The records are in the journal; compaction is tried again at the next append.
+                logger.warning("Could not compact the state in %s: %s", self.state_dir, e)
 
-    def load_rows(self, key: str) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
-        """One file's arrays and distinct strings, as `save_rows` kept them."""
-        with tf.io.gfile.GFile(self._rows_path(key), "rb") as f:
-            saved = np.load(io.BytesIO(f.read()), allow_pickle=False)
-        arrays = {
-            name.removeprefix("array-"): saved[name] for name in saved.files if name.startswith("array-")
-        }
-        strings = json.loads(saved["strings"].tobytes())
-        return arrays, {name: tuple(values) for name, values in strings.items()}
+    def _compact(self, state: dict) -> None:
+        """Replaces snapshot and journal by one snapshot of `state` (the replayed journal)."""
+        old = self._journal()
+        self._write_snapshot(state, self._journal_number + 1)
+        try:
+            tf.io.gfile.remove(old.path)
+        except tf.errors.NotFoundError:
+            pass
+
+    def _write_snapshot(self, state: dict, journal_number: int) -> None:
+        self._check_held()
+        data = encode_record({"format": FORMAT_VERSION, "journal": journal_number, "state": state})
+        write_atomically(self.path, data)
+        self.bytes_written += len(data)
+        for name in tf.io.gfile.listdir(self.state_dir):
+            number = re.fullmatch(r"journal-(\d+)\.log", name)
+            if number and int(number.group(1)) != journal_number:
+                tf.io.gfile.remove(posixpath.join(self.state_dir, name))
+        self._started = True
+        self._journal_number = journal_number
+        self._journal_records = 0
+        self._snapshot_items = _items(state)
+
+    def _check_held(self) -> None:
+        if self._lock is not None and not self._lock.held:
+            raise RuntimeError(
+                f"Another ingest in this process took over {self.state_dir}; this one may no longer write it."
+            )
 
 
-def rows_key(path: str, size: int, mtime_ns: int) -> str:
-    """The name of a file version's rows: its path and fingerprint, hashed."""
-    return hashlib.sha1(f"{path}\0{size}\0{mtime_ns}".encode()).hexdigest()[:24]
+def replay(state: dict, records: list[dict]) -> dict:
+    """The state after applying the journal's records to a snapshot's state, in order."""
+    accepted = {item["path"]: item for item in state["accepted"]}
+    rejected = {item["path"]: item for item in state["rejected"]}
+    epochs = dict(state["epochs"])
+    schema = state["schema"]
+    for record in records:
+        kind = record["type"]
+        if kind == "accept":
+            accepted[record["file"]["path"]] = record["file"]
+            rejected.pop(record["file"]["path"], None)
+        elif kind == "reject":
+            rejected[record["file"]["path"]] = record["file"]
+        elif kind == "epoch":
+            epochs[str(record["epoch"])] = record["lineage"]
+        elif kind == "schema":
+            schema = record["schema"]
+        else:
+            raise DamagedStateError(f"a journal record of unknown type {kind!r}: {START_AFRESH}")
+    return {
+        **state,
+        "schema": schema,
+        "accepted": list(accepted.values()),
+        "rejected": list(rejected.values()),
+        "epochs": epochs,
+    }
+
+
+def _items(state: dict) -> int:
+    return len(state["accepted"]) + len(state["rejected"]) + len(state["epochs"])

@@ -20,6 +20,8 @@ from keras_growing_data.sources.tf_parser import ChunkPlan
 # plan with an int64 column is left to TensorFlow.
 NOT_FOR_PANDAS = (b'"', b"\r")
 BOOLEAN_LETTERS = (b"rue", b"RUE", b"alse", b"ALSE")
+# The float64s from here on round to float32 infinity: 2^128 - 2^103, the midpoint above float32's max.
+FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
 
 
 def load_pandas() -> ModuleType | None:
@@ -40,7 +42,7 @@ def takes_plan(plan: ChunkPlan) -> bool:
 
 
 def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) -> tuple[tuple, tuple] | None:
-    """A chunk's stored arrays and distinct strings (as `chunk_parser` gives them), or None.
+    """A chunk's arrays and distinct strings (as `chunk_parser` gives them, floats as float64), or None.
 
     None means "not judged here": the chunk holds one of `NOT_FOR_PANDAS`,
     or a blank line, or a line of another width, or a missing value, or
@@ -56,7 +58,8 @@ def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) ->
     if any(bad in data for bad in NOT_FOR_PANDAS):
         return None
     positions = plan.positions
-    dtypes = {p: (object if plan.dtype_at(p) == "string" else np.float32) for p in positions}
+    # float64, as pandas parses anyway: a cast of its own would hide what float32 changes.
+    dtypes = {p: (object if plan.dtype_at(p) == "string" else np.float64) for p in positions}
     # Reading every field, pandas itself refuses a longer line and pads a
     # shorter one with NaN, refused below; with `usecols` it does neither,
     # so the widths are counted here (no quotes: a comma ends a field).
@@ -86,7 +89,7 @@ def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) ->
         parts = []
         for _, position, default in columns:
             if position is None:
-                parts.append(np.full(len(frame), 0 if dtype == "string" else default, np.float32))
+                parts.append(np.full(len(frame), 0 if dtype == "string" else default, np.float64))
                 if dtype == "string":
                     strings.append((default,))
                 continue
@@ -102,11 +105,11 @@ def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) ->
                 parts.append(codes)
                 strings.append(tuple(distinct))
             else:
-                if not np.isfinite(column).all():
-                    return None
+                if not (np.abs(column) < FLOAT32_OVERFLOW).all():
+                    return None  # Not finite as a float32 (NaN fails the comparison too).
                 could_be_booleans = could_be_booleans or bool(((column == 0) | (column == 1)).any())
                 parts.append(column)
-        stored = np.int32 if dtype == "string" else np.float32
+        stored = np.int32 if dtype == "string" else np.float64
         arrays.append(np.stack(parts, axis=1).astype(stored, copy=False))
     if could_be_booleans and any(letters in data for letters in BOOLEAN_LETTERS):
         return None

@@ -7,6 +7,14 @@ class BadFileError(ValueError):
     """A file that cannot be ingested; the message says why."""
 
 
+class UnreadableFileError(OSError):
+    """A file that cannot be read now (permissions, I/O, the network): it is tried again later."""
+
+
+class DamagedStateError(ValueError):
+    """A state folder whose files do not match their records; the message names the file."""
+
+
 @dataclasses.dataclass(frozen=True)
 class BadRow:
     """A line left out of a file read with `skip_bad_rows`, and why."""
@@ -25,6 +33,13 @@ class AcceptedFile:
     mtime_ns: int
     skipped: tuple[BadRow, ...] = ()
     ignored: tuple[str, ...] = ()
+    inode: int = 0
+    device: int = 0
+    ctime_ns: int = 0
+
+    @property
+    def version(self) -> tuple[int, int, int, int, int]:
+        return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +51,27 @@ class RejectedFile:
     size: int
     mtime_ns: int
     moved_to: str | None = None
+    inode: int = 0
+    device: int = 0
+    ctime_ns: int = 0
+
+    @property
+    def version(self) -> tuple[int, int, int, int, int]:
+        return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
+
+
+@dataclasses.dataclass(frozen=True)
+class WaitingFile:
+    """A file that could not be taken for now (it cannot be read, or the disk is full); tried again.
+
+    `retry_at` is the `time.monotonic()` of the next try.
+    """
+
+    path: str
+    reason: str
+    attempts: int
+    retry_at: float
+    version: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +88,7 @@ def records_of(state: dict) -> tuple[dict, dict]:
     accepted = {
         item["path"]: AcceptedFile(
             **{
-                **item,
+                **{key: value for key, value in item.items() if key != "rows_ref"},
                 "skipped": tuple(BadRow(**b) for b in item["skipped"]),
                 "ignored": tuple(item["ignored"]),
             }

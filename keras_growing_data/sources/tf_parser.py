@@ -7,7 +7,6 @@ import re
 import tensorflow as tf
 
 from keras_growing_data.sources.number_syntax import FLOAT_PATTERN
-from keras_growing_data.sources.schema import STORED_AS
 
 # No default: a missing value in that column makes the row bad.
 NO_DEFAULT = None
@@ -58,7 +57,7 @@ def lines_of(data: bytes) -> bytes:
 
 
 @functools.cache
-def chunk_parser(plan: ChunkPlan, typed: bool):
+def chunk_parser(plan: ChunkPlan, typed: bool, wide: bool = True):
     """The traced parse function of one plan, shared by every reader.
 
     It returns `(bad, arrays, strings)`: `bad` is true if a value is missing
@@ -70,13 +69,20 @@ def chunk_parser(plan: ChunkPlan, typed: bool):
     With `typed`, numbers are decoded as numbers by `decode_csv` itself; a
     missing one then fails the chunk, which is parsed again untyped: every
     field as a string, missing values found and filled, then converted.
+
+    With `wide`, float32 columns come as float64 (see `float32_values`:
+    what float32 loses is seen there, and the rare values whose float64
+    rounds to another float32 are parsed again without `wide`).
     """
     read = set(plan.positions)
     na = tf.constant(sorted(plan.na_values))
 
+    def number_dtype(dtype):
+        return tf.float64 if wide and dtype == "float32" else getattr(tf, dtype)
+
     def record_default(position):
         if typed and position in read and plan.dtype_at(position) != "string":
-            return tf.constant([], getattr(tf, plan.dtype_at(position)))  # Required: an empty field fails.
+            return tf.constant([], number_dtype(plan.dtype_at(position)))  # Required: an empty field fails.
         return tf.constant([""])
 
     def is_missing(text):
@@ -95,11 +101,15 @@ def chunk_parser(plan: ChunkPlan, typed: bool):
             parts = []
             for _, position, default in columns:
                 if position is None:
-                    value = tf.fill([rows], tf.constant(default, _tf_dtype(dtype)))
+                    value = tf.fill(
+                        [rows], tf.constant(default, number_dtype(dtype) if dtype != "string" else tf.string)
+                    )
                 elif dtype == "string":
                     value = fields[position]
                 else:
-                    value, column_bad = _number_column(fields[position], dtype, default, typed, is_missing)
+                    value, column_bad = _number_column(
+                        fields[position], number_dtype(dtype), default, typed, is_missing
+                    )
                     bad = tf.logical_or(bad, column_bad)
                 if dtype == "string":
                     distinct, value = tf.unique(value, out_idx=tf.int32)
@@ -160,24 +170,24 @@ def _is_missing(text, na):
     return tf.reduce_any(tf.equal(tf.expand_dims(tf.strings.strip(text), 1), na), axis=1)
 
 
-def _number_column(field, dtype: str, default, typed: bool, is_missing):
-    """A decoded number column as its stored type, with its missing values filled; and whether it is bad."""
+def _number_column(field, dtype: tf.DType, default, typed: bool, is_missing):
+    """A decoded number column in `dtype`, with its missing values filled; and whether it is bad.
+
+    A float must be finite as a float32: a float64 beyond float32's range is bad too.
+    """
     if typed:
         value, missing = field, tf.zeros_like(field, tf.bool)
     else:
         missing = is_missing(field)
-        value = tf.strings.to_number(tf.where(missing, "0", field), getattr(tf, dtype))
+        value = tf.strings.to_number(tf.where(missing, "0", field), dtype)
         if default is not NO_DEFAULT:
-            value = tf.where(missing, tf.constant(default, _tf_dtype(dtype)), value)
+            value = tf.where(missing, tf.constant(default, dtype), value)
     bad = tf.reduce_any(missing) if default is NO_DEFAULT else tf.constant(False)
-    if dtype == "float32":
-        not_finite = tf.logical_not(tf.logical_or(missing, tf.math.is_finite(value)))
+    if dtype.is_floating:
+        finite = tf.math.is_finite(tf.cast(value, tf.float32))
+        not_finite = tf.logical_not(tf.logical_or(missing, finite))
         bad = tf.logical_or(bad, tf.reduce_any(not_finite))
     return value, bad
-
-
-def _tf_dtype(dtype: str) -> tf.DType:
-    return tf.string if dtype == "string" else tf.as_dtype(STORED_AS[dtype])
 
 
 def tf_message(error: Exception) -> str:

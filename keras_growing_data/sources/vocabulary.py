@@ -44,6 +44,12 @@ class Vocabulary:
             ids[i] = found
         return ids
 
+    def truncate(self, length: int) -> None:
+        """Forgets the strings from id `length` on (those of rows that could not be kept)."""
+        for string in self.strings[length:]:
+            del self._ids[string]
+        del self.strings[length:]
+
 
 def digest(vocabularies: Mapping[str, Vocabulary]) -> str:
     """A digest of every column's vocabulary: equal digests, equal ids."""

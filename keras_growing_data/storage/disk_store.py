@@ -2,14 +2,17 @@
 
 import contextlib
 import os
+import shutil
 import tempfile
-import uuid
 import weakref
 
 import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.storage.row_store import RowStore
+from keras_growing_data.utils.file_lock import FileLock, held_by_nobody
+
+ROWS_FOLDER_PREFIX = "kgd-rows-"
 
 
 class DiskRowStore(RowStore):
@@ -21,8 +24,12 @@ class DiskRowStore(RowStore):
     under memory pressure. Each batch is one fancy-indexed read of each
     memory map (`tf.numpy_function`), so an epoch costs one read per batch
     and type whatever the number of files, and pays the disk's random-read
-    speed when the data does not fit in the page cache. The files are
-    deleted when the store is.
+    speed when the data does not fit in the page cache.
+
+    The files live in a folder `kgd-rows-*` of their own, deleted with the
+    store or at the process's exit. The store holds a lock on it while it
+    lives, so a run killed before it could clean up is found out: the
+    next store made in the same parent folder removes such folders.
 
     Example:
 
@@ -32,15 +39,25 @@ class DiskRowStore(RowStore):
     ...     print(batch["float32"].shape)
 
     Args:
-        folder: a local folder for the rows files; `None` for a temporary one.
+        folder: the local folder in which the rows' folder is made; `None`
+            for the system's temporary folder.
         seed: seed of the permutations, or `None` for a random one.
     """
 
     def __init__(self, folder: str | None = None, seed: int | None = None):
         super().__init__(seed)
-        folder = tempfile.mkdtemp(prefix="kgd-rows-") if folder is None else str(folder)
-        os.makedirs(folder, exist_ok=True)
-        self._stem = os.path.join(folder, f"rows-{uuid.uuid4().hex}")
+        parent = tempfile.gettempdir() if folder is None else str(folder)
+        os.makedirs(parent, exist_ok=True)
+        remove_abandoned(parent)
+        # Locked under a name the clean-up does not look at, then renamed:
+        # another process can never find it unlocked.
+        making = tempfile.mkdtemp(prefix="kgd-making-", dir=parent)
+        lock = FileLock(os.path.join(making, "lock"))
+        lock.acquire()
+        self.folder = making.replace("kgd-making-", ROWS_FOLDER_PREFIX, 1)
+        os.rename(making, self.folder)
+        weakref.finalize(self, _remove_folder, self.folder, lock)
+        self._stem = os.path.join(self.folder, "rows")
         self.paths = {}
         self._num_rows = 0
         self._layout = None
@@ -62,7 +79,6 @@ class DiskRowStore(RowStore):
             for key in arrays:
                 self.paths[key] = f"{self._stem}-{key}.bin"
                 open(self.paths[key], "wb").close()
-                weakref.finalize(self, _remove, self.paths[key])
         ends = {key: os.path.getsize(path) for key, path in self.paths.items()}
         try:
             for key, array in arrays.items():
@@ -102,7 +118,15 @@ def _write(path: str, values: np.ndarray) -> None:
             unwritten = unwritten[f.write(unwritten) :]
 
 
-def _remove(path: str) -> None:
-    """Deletes a rows file, unless its folder went first (a temporary one)."""
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
+def remove_abandoned(parent: str) -> None:
+    """Removes the rows folders in `parent` whose store is gone (its process killed) without cleaning up."""
+    with contextlib.suppress(OSError), os.scandir(parent) as entries:
+        for entry in list(entries):
+            lock = os.path.join(entry.path, "lock")
+            if entry.name.startswith(ROWS_FOLDER_PREFIX) and entry.is_dir() and held_by_nobody(lock):
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _remove_folder(folder: str, lock: FileLock) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    lock.release()

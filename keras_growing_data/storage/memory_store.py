@@ -10,10 +10,12 @@ class MemoryRowStore(RowStore):
     """Accepted rows, parsed once, served as shuffled batches every epoch.
 
     Rows are kept as a few immutable tensors ("blocks", one tensor per
-    stored type in each). New files join a tail; when the tail reaches a
-    quarter of the rows already sealed (and at least `min_block_rows`), it
-    is concatenated once into a new block, and at a dataset build the tail
-    is concatenated into one block. So block sizes grow geometrically, their
+    stored type in each), which share the memory of the arrays appended
+    where their alignment allows (no copy). New files join a tail; when the
+    tail reaches a quarter of the rows already sealed (and at least
+    `min_block_rows`), it is concatenated once into a new block (a file
+    that big alone becomes a block as it is), and at a dataset build the
+    tail is concatenated into one block. So block sizes grow geometrically, their
     number grows only with the logarithm of the row count, and no step ever
     copies more than the tail: the store never holds two copies of its rows.
     (Chaining `Dataset.concatenate` per file instead makes every epoch slower
@@ -56,7 +58,14 @@ class MemoryRowStore(RowStore):
         return len(self._blocks) + bool(self._tail)
 
     def _append(self, arrays: dict[str, np.ndarray]) -> None:
-        block = {key: tf.constant(array) for key, array in arrays.items()}
+        # Shares a 64-byte aligned array's memory (as the reader makes them) instead of copying it.
+        block = {key: tf.convert_to_tensor(array) for key, array in arrays.items()}
+        sealed = self.num_rows - self._tail_rows
+        if self._tail and _rows(block) >= max(self.min_block_rows, sealed // 4):
+            # A big file is a block of its own: concatenating it with the tail would copy it.
+            self._blocks.append(_concat(self._tail))
+            self._tail = []
+            self._tail_rows = 0
         self._tail.append(block)
         self._tail_rows += _rows(block)
         sealed = self.num_rows - self._tail_rows

@@ -1,0 +1,45 @@
+"""Which files and rows each epoch trained on, in memory that does not grow with the files."""
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from keras_growing_data.sources.records import EpochLineage
+
+
+class Lineage(Mapping):
+    """A mapping epoch -> `EpochLineage`, kept as counts over the accepted files' order.
+
+    Epoch e trained on the first `files` accepted files (files are only
+    ever added), so an epoch costs three numbers, not a list of paths; the
+    `EpochLineage` with its paths is built when asked for.
+
+    Example:
+
+    >>> lineage = Lineage(["a.csv", "b.csv"])
+    >>> lineage.record(0, files=1, rows=10, rows_skipped=0)
+    >>> lineage[0].files
+    ('a.csv',)
+
+    Args:
+        accepted: the accepted paths in acceptance order, a list the owner appends to.
+    """
+
+    def __init__(self, accepted: Sequence[str]):
+        self._accepted = accepted
+        self._counts = {}
+
+    def record(self, epoch: int, files: int, rows: int, rows_skipped: int) -> None:
+        self._counts[epoch] = (files, rows, rows_skipped)
+
+    def counts(self, epoch: int) -> tuple[int, int, int]:
+        """`(files, rows, rows_skipped)` of an epoch."""
+        return self._counts[epoch]
+
+    def __getitem__(self, epoch: int) -> EpochLineage:
+        files, rows, rows_skipped = self._counts[epoch]
+        return EpochLineage(tuple(self._accepted[:files]), rows, rows_skipped)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
