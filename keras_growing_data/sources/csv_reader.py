@@ -449,7 +449,7 @@ class _FileRows:
         return arrays, {name: tuple(self.distinct[j]) for j, name in enumerate(names)}
 
     def _stack(self, i: int) -> np.ndarray:
-        """The chunks' arrays at `i` as one 64-byte aligned array (shared by TF, not copied).
+        """The chunks' arrays at `i` as one 64-byte aligned array (which a store shares, not copies).
 
         Each chunk's array is let go once copied, and the new array's pages
         become resident only as written, so stacking needs about one chunk

@@ -83,7 +83,7 @@ class RowsLog:
         return self._segment, 0
 
     def read(self, ref: dict, owner: str) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
-        """One file's arrays (64-byte aligned, as `tf.convert_to_tensor` shares them) and strings.
+        """One file's arrays (64-byte aligned, as `shared_tensor` shares them) and strings.
 
         Raises:
             DamagedStateError: the bytes are missing or do not match their checksum; says

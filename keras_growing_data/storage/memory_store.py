@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.storage.row_store import RowStore
+from keras_growing_data.utils.aligned_arrays import shared_tensor
 
 
 class MemoryRowStore(RowStore):
@@ -58,8 +59,8 @@ class MemoryRowStore(RowStore):
         return len(self._blocks) + bool(self._tail)
 
     def _append(self, arrays: dict[str, np.ndarray]) -> None:
-        # Shares a 64-byte aligned array's memory (as the reader makes them) instead of copying it.
-        block = {key: tf.convert_to_tensor(array) for key, array in arrays.items()}
+        # The reader's arrays are aligned: their memory is shared, not copied.
+        block = {key: shared_tensor(array) for key, array in arrays.items()}
         sealed = self.num_rows - self._tail_rows
         if self._tail and _rows(block) >= max(self.min_block_rows, sealed // 4):
             # A big file is a block of its own: concatenating it with the tail would copy it.

@@ -1,15 +1,17 @@
 """Arrays whose memory TensorFlow takes as is, without a copy."""
 
 import numpy as np
+import tensorflow as tf
 
-# Measured on TF 2.21: `tf.convert_to_tensor` shares a NumPy array's memory when its address is
-# a multiple of 64 (Eigen's alignment) and copies it otherwise; numpy's own arrays are aligned to
-# 16. `tf.constant` always copies.
+# Measured on TF 2.21: `tf.constant` and `tf.convert_to_tensor` always copy a NumPy array;
+# `tf.experimental.dlpack.from_dlpack` shares its memory, but aborts the process ("Check failed:
+# IsAligned()", tensor.h) unless the address is a multiple of 64 (Eigen's alignment). NumPy
+# aligns its arrays to 16 bytes.
 ALIGNMENT = 64
 
 
 def aligned_empty(shape: tuple[int, ...], dtype: np.dtype | str) -> np.ndarray:
-    """An uninitialised array at a 64-byte aligned address, which `tf.convert_to_tensor` shares.
+    """An uninitialised array at a 64-byte aligned address, which `shared_tensor` takes without a copy.
 
     Its pages become resident only as they are written, so filling it
     piece by piece from buffers freed as they are copied keeps memory flat.
@@ -19,3 +21,14 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype | str) -> np.ndarray:
     raw = np.empty(nbytes + ALIGNMENT, np.uint8)
     start = -raw.ctypes.data % ALIGNMENT
     return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def shared_tensor(array: np.ndarray) -> tf.Tensor:
+    """A tensor of `array`: sharing its memory where it is aligned and contiguous, else a copy.
+
+    The tensor keeps the array's memory alive; the array must not be written afterwards.
+    """
+    shareable = array.size and array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0
+    if shareable:
+        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    return tf.constant(array)
