@@ -2,6 +2,7 @@ import bz2
 import gzip
 import lzma
 import random
+import time
 import zipfile
 
 import numpy as np
@@ -157,6 +158,54 @@ def test_repeated_and_empty_column_names_are_listed_briefly(parser, tmp_path):
     blank = write(tmp_path / "b.csv", "\n1,2,3\n")
     with pytest.raises(BadFileError, match=r"^line 1 \(the header\) is blank$"):
         CsvReader(parser=parser, label="price").read(blank)
+
+
+def cpu_seconds(function, repeats=1):
+    """The least CPU time (all threads of this process) that `function()` took, over `repeats` runs."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        function()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def rejection(reader, path):
+    with pytest.raises(BadFileError) as error:
+        reader.read(path)
+    return str(error.value)
+
+
+def test_a_header_of_80000_columns_is_judged_in_time_linear_in_its_width(tmp_path):
+    def header_file(name, width, **renamed):
+        names = [f"c{i}" for i in range(width)]
+        for i, new in renamed.items():
+            names[int(i.removeprefix("at"))] = new
+        return write(tmp_path / name, ",".join(names) + "\n" + ",".join(["1"] * width) + "\n")
+
+    reader = CsvReader(label="price")  # The schema is inferred: it has every column of the header.
+    repeated = header_file("repeated.csv", 80_000, at1="price", at79999="c7")
+    assert rejection(reader, repeated) == "the header repeats column names ['c7']"
+    # A name in another case is found anywhere in the header.
+    wide = header_file("wide.csv", 80_000, at60000="Price")
+    reason = "the header has no label column ['price'] (did you mean 'Price'?); it has "
+    assert rejection(reader, wide) == reason + f"{[f'c{i}' for i in range(8)]} ... (80000 columns)"
+    narrow = header_file("narrow.csv", 800, at600="Price")
+    # Linear: 100 times the width, at most 1,000 times the CPU time (quadratic would be 10,000 times).
+    narrow_seconds = cpu_seconds(lambda: rejection(reader, narrow), repeats=5)
+    assert cpu_seconds(lambda: rejection(reader, wide)) < 1000 * max(narrow_seconds, 1e-4)
+
+
+def test_a_plan_of_80000_columns_finds_each_field_type_in_constant_time():
+    def dtypes_of_every_field(width):
+        header = [f"c{i}" for i in range(width)]
+        columns = dict.fromkeys(header, "float32") | {"c1": "string"}
+        plan = plan_of(header, columns)
+        return [plan.dtype_at(position) for position in plan.positions]
+
+    assert dtypes_of_every_field(80_000)[:3] == ["float32", "string", "float32"]
+    narrow_seconds = cpu_seconds(lambda: dtypes_of_every_field(800), repeats=5)
+    assert cpu_seconds(lambda: dtypes_of_every_field(80_000)) < 1000 * max(narrow_seconds, 1e-4)
 
 
 CSV = b"a,b,price\n" + b"1,2,3\n" * 1000

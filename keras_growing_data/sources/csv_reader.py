@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.sources.float32_values import float32_losses, loss_notes, needs_direct_parse
-from keras_growing_data.sources.header import compression_of, match_header, parse_header
+from keras_growing_data.sources.header import compression_of, match_header, parse_header, require_labels
 from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
 from keras_growing_data.sources.records import BadFileError, BadRow, UnreadableFileError
@@ -163,6 +163,7 @@ class CsvReader:
         header, _, body = first.partition(b"\n")
         columns = parse_header(header)
         if schema is None:
+            require_labels(columns, self.labels)  # Before inference, which reads the whole file.
             schema = self.infer_schema(path, columns)
         plan, ignored = match_header(columns, schema, self.defaults, self.na_values)
         rows = _FileRows(plan, self._parser(plan), skip_bad_rows)
@@ -227,10 +228,11 @@ class CsvReader:
         for future in pending:
             numeric &= future.result()
         dtypes = ["float32" if number else "string" for number in numeric]
+        present = set(columns)
         optional = [
             (name, "string" if isinstance(value, str) else "float32")
             for name, value in self.defaults.items()
-            if name not in columns
+            if name not in present
         ]
         return Schema((*zip(columns, dtypes, strict=True), *optional), tuple(self.labels))
 

@@ -33,13 +33,19 @@ class ChunkPlan:
     na_values: tuple[str, ...]
     typed_first: bool
 
-    @property
+    @functools.cached_property
     def positions(self) -> tuple[int, ...]:
         """The field positions read, ascending."""
-        return tuple(sorted({p for _, cols in self.groups for _, p, _ in cols if p is not None}))
+        return tuple(sorted(self._dtypes_at))
 
     def dtype_at(self, position: int) -> str:
-        return next(dtype for dtype, cols in self.groups for _, p, _ in cols if p == position)
+        """The stored dtype of the field at `position`, which is read."""
+        return self._dtypes_at[position]
+
+    @functools.cached_property
+    def _dtypes_at(self) -> dict[int, str]:
+        # Looked up once per field of a header that may have 100,000: a dict, not a search.
+        return {p: dtype for dtype, cols in self.groups for _, p, _ in cols if p is not None}
 
 
 def lines_of(data: bytes) -> bytes:
