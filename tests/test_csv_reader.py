@@ -15,6 +15,7 @@ from keras_growing_data.sources.line_checks import value_problem
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
 from keras_growing_data.sources.records import BadFileError, UnreadableFileError
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_na_values
+from keras_growing_data.sources.tf_parser import chunk_parser, tf_message
 
 pandas = load_pandas()
 needs_pandas = pytest.mark.skipif(pandas is None, reason="pandas is not installed")
@@ -158,6 +159,34 @@ def test_repeated_and_empty_column_names_are_listed_briefly(parser, tmp_path):
     blank = write(tmp_path / "b.csv", "\n1,2,3\n")
     with pytest.raises(BadFileError, match=r"^line 1 \(the header\) is blank$"):
         CsvReader(parser=parser, label="price").read(blank)
+
+
+def test_names_in_a_reason_are_short_escaped_excerpts(parser, tmp_path):
+    sensor = "reading_of_the_temperature_sensor_north_7"  # 41 characters.
+    names = [sensor + "_celsius", "tab\there" + "x" * 60, "é" * 50, "d", "e"]
+    path = write(tmp_path / "a.csv", ",".join(names) + "\n" + ",".join(["1"] * 5) + "\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price").read(path)
+    # At most 40 characters of each name, and names up to about 100 characters in all.
+    shown = f"['{sensor[:40]}'…, 'tab\\there{'x' * 31}'…, '{'é' * 40}'…] ... (5 columns)"
+    assert str(error.value) == f"the header has no label column ['price']; it has {shown}"
+    columns = {"area": "float32", sensor: "float32", "price": "float32"}
+    path = write(tmp_path / "b.csv", f"area,{sensor}_celsius,price\n1,2,3\n")
+    with pytest.raises(BadFileError) as error:
+        CsvReader(parser=parser, label="price", columns=columns).read(path)
+    assert str(error.value) == (
+        f"the header has no column ['{sensor[:40]}'…] of the schema, and no default fills it "
+        f"(did you mean '{sensor[:40]}'…?); it has ['area', '{sensor[:40]}'…, 'price']"
+    )
+
+
+def test_tensorflow_messages_quote_the_file_only_in_an_excerpt():
+    parse = chunk_parser(plan_of(["a", "b"]), typed=True)
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        parse(b"1,\x1b[2J" + b"secret" * 100, False)
+    assert tf_message(error.value) == (
+        r"Field 1 in record 0 is not a valid float: '\x1b[2Jsecretsecretsecretsecretsecretsec'…"
+    )
 
 
 def cpu_seconds(function, repeats=1):

@@ -76,6 +76,37 @@ def test_hostile_files_are_rejected_whole_and_good_ones_kept(folder, caplog, par
     assert ingest.poll() == []  # Nothing is judged again while unchanged.
 
 
+PASSWD = (
+    "root:x:0:0:System Administrator Account:/root:/usr/local/bin/secret-shell\n"
+    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+)
+
+
+@pytest.mark.parametrize("parser", ["auto", "tensorflow"])
+def test_a_file_that_is_not_csv_is_quoted_only_in_short_escaped_excerpts(folder, tmp_path, parser):
+    passwd = write_bytes(tmp_path / "passwd", PASSWD.encode())
+    os.link(passwd, folder / "x.csv")  # A hard link: it is a regular file in the folder.
+    binary = write_bytes(folder / "binary.csv", random.Random(0).randbytes(4096).replace(b"\n", b"\x00"))
+    secret = "token=" + "s3cr3t" * 20
+    long_value = write_bytes(folder / "long.csv", f"id,x,price\n1,{secret},3\n".encode())
+    control = write_bytes(folder / "control.csv", b"id,x,price\n1,\x00\x01\x1b[31mred,3\n")
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, parser=parser, columns=NUMBERS)
+    assert ingest.poll() == []
+    reasons = {path: record.reason for path, record in ingest.rejected.items()}
+    assert reasons[str(folder / "x.csv")] == (
+        "the header has no label column ['price']; it has ['root:x:0:0:System Administrator Account:'…]"
+    )
+    assert reasons[binary] == "line 1 (the header) is not valid UTF-8"
+    assert (
+        reasons[long_value]
+        == "line 2, column 'x': expected a number, found 'token=s3cr3ts3cr3ts3cr3ts3cr3ts3cr3ts3cr'…"
+    )
+    assert reasons[control] == r"line 2, column 'x': expected a number, found '\x00\x01\x1b[31mred'"
+    for reason in reasons.values():
+        assert len(reason) <= 120 and reason.isprintable()
+        assert "secret-shell" not in reason and "daemon" not in reason and secret not in reason
+
+
 def test_people_csv_is_accepted_with_the_right_values(folder):
     text = '\ufeff"id", "x" ,price\r\n1, 2.5, 3\r\n"4",5,6\r\n\r\n\n7,8,9'
     path = write_bytes(folder / "a.csv", text.encode())

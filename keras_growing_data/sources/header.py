@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from keras_growing_data.sources.line_checks import value_problem
-from keras_growing_data.sources.records import BadFileError
+from keras_growing_data.sources.records import BadFileError, excerpt
 from keras_growing_data.sources.schema import Schema, default_problem
 from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
 
@@ -26,8 +26,9 @@ COMPRESSION_MAGIC = {
 
 # How many items of a kind a reason lists before "and N more".
 LISTED = 5
-# How many of its names a reason lists when it shows a header.
+# How many of its names, and at most how many characters of them, a reason lists when it shows a header.
 LISTED_COLUMNS = 8
+LISTED_CHARS = 100
 # How many of a header's names are compared with a missing one, for "did you mean".
 SUGGESTED_FROM = 1000
 
@@ -57,7 +58,9 @@ def parse_header(raw: bytes) -> list[str]:
         raise BadFileError(f"line 1 (the header) has empty column names (columns {_listed(empty)})")
     duplicates = [name for name, count in collections.Counter(columns).items() if count > 1]
     if duplicates:
-        raise BadFileError(f"the header repeats column names {duplicates[:LISTED]}{_and_more(duplicates)}")
+        raise BadFileError(
+            f"the header repeats column names {_names(duplicates[:LISTED])}{_and_more(duplicates)}"
+        )
     return columns
 
 
@@ -77,19 +80,22 @@ def match_header(
     ignored = tuple(name for name in columns if name not in dtypes)
     if not any(name in position for name in schema.features):
         raise BadFileError(
-            f"the header has none of the schema's feature columns {_header_names(schema.features)}; "
-            f"it has {_header_names(columns)}"
+            f"the header has none of the schema's feature columns {header_names(schema.features)}; "
+            f"it has {header_names(columns)}"
         )
     lacking = [name for name in schema.features if name not in position and name not in defaults]
     if lacking:
+        listed, them = lacking[:LISTED], "it" if len(lacking) == 1 else "them"
         raise BadFileError(
-            f"the header has no column {lacking[:LISTED]}{_and_more(lacking)} of the schema, and no default "
-            f"fills {'it' if len(lacking) == 1 else 'them'}{_suggestions(lacking[:LISTED], ignored)}; "
-            f"it has {_header_names(columns)}"
+            f"the header has no column {_names(listed)}{_and_more(lacking)} of the schema, and no default "
+            f"fills {them}{_suggestions(listed, ignored)}; it has {header_names(columns)}"
         )
     for name, value in defaults.items():
         if name not in dtypes:
-            raise BadFileError(f"defaults names {name!r}, which is not a column of the schema {list(dtypes)}")
+            schema_names = header_names(list(dtypes))
+            raise BadFileError(
+                f"defaults names {excerpt(name)}, which is not a column of the schema {schema_names}"
+            )
         problem = default_problem(name, value, dtypes[name])
         if problem:
             raise BadFileError(problem)
@@ -114,8 +120,8 @@ def require_labels(columns: Sequence[str], labels: Sequence[str]) -> None:
         label_names = set(labels)
         features = [name for name in columns if name not in label_names]
         raise BadFileError(
-            f"the header has no label column {missing}{_suggestions(missing, features)}; "
-            f"it has {_header_names(columns)}"
+            f"the header has no label column {_names(missing)}{_suggestions(missing, features)}; "
+            f"it has {header_names(columns)}"
         )
 
 
@@ -134,8 +140,12 @@ def _suggestions(missing: Sequence[str], names: Sequence[str]) -> str:
     if not found:
         return ""
     if len(missing) == 1:
-        return f" (did you mean {found[missing[0]]!r}?)"
-    return " (did you mean " + ", ".join(f"{match!r} for {name!r}" for name, match in found.items()) + "?)"
+        return f" (did you mean {excerpt(found[missing[0]])}?)"
+    return (
+        " (did you mean "
+        + ", ".join(f"{excerpt(match)} for {excerpt(name)}" for name, match in found.items())
+        + "?)"
+    )
 
 
 def closest_name(name: str, names: Sequence[str]) -> str | None:
@@ -153,11 +163,21 @@ def closest_name(name: str, names: Sequence[str]) -> str | None:
     return close[0] if close else None
 
 
-def _header_names(columns: Sequence[str]) -> str:
-    """A header's names for a reason: its first few, and its width if wide."""
-    if len(columns) <= LISTED_COLUMNS:
-        return str(list(columns))
-    return f"{list(columns[:LISTED_COLUMNS])} ... ({len(columns)} columns)"
+def header_names(columns: Sequence[str]) -> str:
+    """A header's names for a reason or a log: its first few, as excerpts, and its width if it has more."""
+    shown, chars = [], 0
+    for name in columns[:LISTED_COLUMNS]:
+        if chars >= LISTED_CHARS:
+            break
+        shown.append(name)
+        chars += len(excerpt(name))
+    width = "" if len(shown) == len(columns) else f" ... ({len(columns)} columns)"
+    return _names(shown) + width
+
+
+def _names(names: Sequence[str]) -> str:
+    """Names for a reason, as a list of excerpts."""
+    return "[" + ", ".join(excerpt(name) for name in names) + "]"
 
 
 def _listed(items: Sequence[str]) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.sources.csv_reader import CsvReader
+from keras_growing_data.sources.header import header_names
 from keras_growing_data.sources.lineage import Lineage
 from keras_growing_data.sources.manifest import Manifest
 from keras_growing_data.sources.quarantine import printable, quarantine_file
@@ -21,6 +22,7 @@ from keras_growing_data.sources.records import (
     RejectedFile,
     UnreadableFileError,
     WaitingFile,
+    excerpt,
     records_of,
 )
 from keras_growing_data.sources.schema import Schema
@@ -251,7 +253,7 @@ class FolderIngest:
             return self._ingest(stat, quarantine)
         except Exception as e:  # poll() must never raise for a file.
             logger.exception("Unexpected error judging %s", printable(stat.path))
-            self._reject(stat, f"cannot be judged: {type(e).__name__}: {e}", quarantine=False)
+            self._reject(stat, f"cannot be judged: {type(e).__name__}: {excerpt(str(e))}", quarantine=False)
             return False
 
     def _ingest(self, stat: FileStat, quarantine: bool = True) -> bool:
@@ -317,7 +319,7 @@ class FolderIngest:
             logger.info(
                 "Ignoring the columns %s of %s, which the schema does not have (not logged again "
                 "for files with the same ones; each file's record lists them)",
-                list(parsed.ignored),
+                header_names(parsed.ignored),
                 printable(stat.path),
             )
         return True

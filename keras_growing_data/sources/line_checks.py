@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from keras_growing_data.sources.number_syntax import FLOAT, INT
-from keras_growing_data.sources.records import BadFileError
+from keras_growing_data.sources.records import BadFileError, excerpt
 from keras_growing_data.sources.schema import SPACES
 from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
 
@@ -36,14 +36,15 @@ def line_problem(raw: bytes, plan: ChunkPlan) -> str | None:
                 continue
             value = fields[position]
             if not _is_utf8(value):
-                return f"column {name!r}: not valid UTF-8"
+                return f"column {excerpt(name)}: not valid UTF-8"
             if value.strip(SPACES) in plan.na_values:
                 if default is NO_DEFAULT:
-                    return f"column {name!r}: missing value {value!r}, and the column has no default"
+                    missing = excerpt(value)
+                    return f"column {excerpt(name)}: missing value {missing}, and the column has no default"
                 continue
             problem = value_problem(value, dtype)
             if problem:
-                return f"column {name!r}: {problem}"
+                return f"column {excerpt(name)}: {problem}"
     return None
 
 
@@ -59,13 +60,13 @@ def value_problem(value: str, dtype: str) -> str | None:
     """Why a field that is not missing is not a value of type `dtype`, or `None`."""
     if dtype == "float32":
         if not FLOAT.fullmatch(value):
-            return f"expected a number, found {value!r}"
+            return f"expected a number, found {excerpt(value)}"
         if not np.isfinite(_float32(value)):
-            found = value.strip(SPACES)
-            return f"expected a finite number, found {found!r} (NaN and infinite values are rejected)"
+            found = excerpt(value.strip(SPACES))
+            return f"expected a finite number, found {found} (NaN and infinite values are rejected)"
     elif dtype == "int64":
         if not INT.fullmatch(value) or not _INT64.min <= int(value) <= _INT64.max:
-            return f"expected an integer (int64), found {value!r}"
+            return f"expected an integer (int64), found {excerpt(value)}"
     return None
 
 

@@ -1,6 +1,9 @@
-"""The records ingest keeps of each file it judged, and the error that rejects a file."""
+"""The records ingest keeps of the files it judged; the error that rejects a file, and how it quotes one."""
 
 import dataclasses
+
+# The most characters of a file's content a reason shows in one quote.
+EXCERPT_CHARS = 40
 
 
 class BadFileError(ValueError):
@@ -13,6 +16,19 @@ class UnreadableFileError(OSError):
 
 class DamagedStateError(ValueError):
     """A state folder whose files do not match their records; the message names the file."""
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text` as a reason quotes it: escaped as `repr` escapes, at most `limit` characters, then `…`.
+
+    Every piece of a file a reason shows (a name, a value, a parser's
+    message) goes through here, so a file that is not CSV (a link to
+    `/etc/passwd`, a binary) never has more than a short excerpt echoed.
+    """
+    cut = min(len(text), limit)
+    while len(repr(text[:cut])) > limit + 2:  # Escapes lengthen it; the quotes do not count.
+        cut -= 1
+    return repr(text[:cut]) + ("…" if cut < len(text) else "")
 
 
 @dataclasses.dataclass(frozen=True)

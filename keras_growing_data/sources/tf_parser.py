@@ -7,6 +7,7 @@ import re
 import tensorflow as tf
 
 from keras_growing_data.sources.number_syntax import FLOAT_PATTERN
+from keras_growing_data.sources.records import excerpt
 
 # No default: a missing value in that column makes the row bad.
 NO_DEFAULT = None
@@ -205,4 +206,8 @@ def tf_message(error: Exception) -> str:
     # words (`Field 1 in record 0 is not a valid float: 1_000`) come later.
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     said = [line for line in lines if re.match(r"(Field|Expect|Unquoted|Quoted|StringToNumber)\b", line)]
-    return (said or lines or [message])[0]
+    if not said:
+        return excerpt((lines or [message])[0])
+    # TF's words, then what it quotes of the file, if anything, after the first ": ".
+    words, colon, quoted = said[0].partition(": ")
+    return f"{words}: {excerpt(quoted)}" if colon else words
