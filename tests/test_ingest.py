@@ -107,6 +107,17 @@ def test_a_file_that_is_not_csv_is_quoted_only_in_short_escaped_excerpts(folder,
         assert "secret-shell" not in reason and "daemon" not in reason and secret not in reason
 
 
+@pytest.mark.parametrize("parser", ["pandas", "tensorflow"])
+@pytest.mark.parametrize("columns", [None, {"x": "float32", "y": "float32"}], ids=["inferred", "declared"])
+def test_a_digit_separator_is_named_by_its_line_and_column(folder, parser, columns):
+    write_bytes(folder / "a.csv", b"x,y\n1,2\n")  # The oldest: with columns=None, x is float32 from it.
+    bad = write_bytes(folder / "b.csv", b"x,y\n1,2\n1_000,2\n", mtime=OLD + 1)
+    ingest = FolderIngest(folder, label="y", settle_seconds=0, parser=parser, columns=columns)
+    ingest.poll()
+    assert ingest.schema.dtypes == {"x": "float32", "y": "float32"}
+    assert ingest.rejected[bad].reason == "line 3, column 'x': expected a number, found '1_000'"
+
+
 def test_people_csv_is_accepted_with_the_right_values(folder):
     text = '\ufeff"id", "x" ,price\r\n1, 2.5, 3\r\n"4",5,6\r\n\r\n\n7,8,9'
     path = write_bytes(folder / "a.csv", text.encode())
