@@ -195,6 +195,31 @@ def test_backup_and_restore_resumes_at_the_interrupted_epoch(folder, tmp_path):
     assert model._initial_epoch is None
 
 
+def test_a_backup_a_kill_broke_in_its_weight_save_resumes_at_the_epoch_before(folder, tmp_path):
+    write_csv(folder / "a.csv", 24)
+    backup = tmp_path / "backup"
+
+    def fit(callback, seed=0):
+        model, _ = counting_model(seed=seed)
+        data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
+        restore = keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True)
+        return model, kgd.GrowingDatasetTrainer(model, data).fit(
+            epochs=5, callbacks=[restore, callback], verbose=0
+        )
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(CrashAt(3))
+    # What a kill inside the save of epoch 2's weights leaves: the file cut short.
+    weights = backup / "latest.weights.h5"
+    os.truncate(weights, os.path.getsize(weights) // 2)
+    recorder = Recorder()
+    model, history = fit(recorder, seed=1)
+    assert history.epoch == [2, 3, 4]
+    assert [c[1] for c in recorder.calls if isinstance(c, tuple) and c[0] == "epoch_begin"] == [2, 3, 4]
+    assert history.history["rows"] == [24, 24, 24]
+    assert model._initial_epoch is None
+
+
 def test_static_folder_matches_model_fit(folder):
     rows = id_rows(0, 90)
     write_csv(folder / "a.csv", rows[:50])
@@ -434,7 +459,8 @@ model, counts = counting_model()
 data = kgd.GrowingDataCallback(folder, label="price", batch_size=4, settle_seconds=0, state_dir=state, seed=1)
 kgd.GrowingDatasetTrainer(model, data).fit(
     epochs=4, verbose=0,
-    callbacks=[counts, keras.callbacks.BackupAndRestore(backup), KillMidEpoch(), Record()])
+    callbacks=[counts, keras.callbacks.BackupAndRestore(backup, double_checkpoint=True), KillMidEpoch(),
+               Record()])
 """
 
 

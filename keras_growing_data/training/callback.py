@@ -87,8 +87,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
             (`rows_skipped`).
         state_dir: a folder that keeps the accepted and rejected files, their
             parsed rows and each epoch's lineage, so that a restart (with
-            `keras.callbacks.BackupAndRestore`) re-parses nothing and counts
-            nothing twice. `None` keeps the state in memory only.
+            `keras.callbacks.BackupAndRestore(..., double_checkpoint=True)`,
+            which survives a kill inside its own weight save) re-parses
+            nothing and counts nothing twice. `None` keeps the state in
+            memory only.
         follow_symlinks: whether to read symbolic links that lead out of the
             folder; by default they are rejected.
         storage: `"memory"` (default) keeps the parsed rows in memory;
