@@ -432,3 +432,23 @@ def test_train_waits_for_a_folder_that_appears_later(tmp_path, capsys):
     assert main([*args, "--wait-for-data", "600", "--settle-seconds", "0"]) == 0
     timer.join()
     assert "growth at epoch 1: +1 file, +8 rows -> 8 rows from 1 file" in capsys.readouterr().out
+
+
+def test_status_prints_a_file_name_that_is_not_utf8_escaped(folder):
+    write_csv(folder / "a.csv", 2)
+    name = os.path.join(os.fsencode(folder), b"caf\xe9.csv")
+    with open(name, "wb") as f:
+        f.write(b"id,x,price\n1,oops,3\n")
+    os.utime(name, (1e9, 1e9))
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_growing_data", "status", str(folder), "--label", "price"],
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},  # strict, as a pipe to a log is
+    )
+    assert result.returncode == 1, result.stderr.decode()[-2000:]
+    assert result.stdout.decode().splitlines() == [
+        f"{folder}: 1 accepted (2 rows), 0 pending, 1 rejected",
+        "accepted  a.csv        2 rows",
+        "rejected  caf\\xe9.csv  line 2, column 'x': expected a number, found 'oops'",
+    ]

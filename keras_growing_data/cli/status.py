@@ -7,7 +7,7 @@ import time
 
 from keras_growing_data.cli.exit_codes import EXIT_OK, EXIT_REJECTED
 from keras_growing_data.sources.manifest import Manifest
-from keras_growing_data.sources.records import records_of
+from keras_growing_data.sources.records import printable, records_of
 from keras_growing_data.sources.watcher import FileStat, FolderWatcher
 from keras_growing_data.training.callback import GrowingDataCallback
 
@@ -69,7 +69,8 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
     pending = [s for s in candidates if s.path not in accepted and s.path not in rejected]
     rows = sum(record.rows for record in accepted.values())
     lines = [
-        f"{folder}: {len(accepted)} accepted ({rows} rows), {len(pending)} pending, {len(rejected)} rejected"
+        f"{printable(folder)}: {len(accepted)} accepted ({rows} rows), {len(pending)} pending, "
+        f"{len(rejected)} rejected"
     ]
     table = []
     for path, record in accepted.items():
@@ -80,7 +81,7 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
         modified = time.strftime(", modified %Y-%m-%d %H:%M:%S", time.localtime(stat.mtime_ns / 1e9))
         table.append(("pending", _name(stat.path), f"{stat.size} bytes{modified if stat.mtime_ns else ''}"))
     for path, record in rejected.items():
-        moved = f" (moved to {record.moved_to})" if record.moved_to else ""
+        moved = f" (moved to {printable(record.moved_to)})" if record.moved_to else ""
         table.append(("rejected", _name(path), record.reason + moved))
     if table:
         width = max(len(name) for _, name, _ in table)
@@ -89,4 +90,4 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
 
 
 def _name(path: str) -> str:
-    return posixpath.basename(path)
+    return printable(posixpath.basename(path))

@@ -13,7 +13,7 @@ from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import header_names
 from keras_growing_data.sources.lineage import Lineage
 from keras_growing_data.sources.manifest import Manifest
-from keras_growing_data.sources.quarantine import printable, quarantine_file
+from keras_growing_data.sources.quarantine import quarantine_file
 from keras_growing_data.sources.records import (
     AcceptedFile,
     BadFileError,
@@ -23,6 +23,7 @@ from keras_growing_data.sources.records import (
     UnreadableFileError,
     WaitingFile,
     excerpt,
+    printable,
     records_of,
 )
 from keras_growing_data.sources.schema import Schema

@@ -8,6 +8,7 @@ import posixpath
 
 import tensorflow as tf
 
+from keras_growing_data.sources.records import printable
 from keras_growing_data.utils.durable_write import is_local, write_atomically
 
 logger = logging.getLogger("keras_growing_data")
@@ -60,8 +61,3 @@ def reason_file_name(name: str) -> str:
     room = MAX_NAME_BYTES - len(REASON_SUFFIX) - len(digest) - 1
     prefix = name.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "surrogateescape")
     return f"{prefix}-{digest}{REASON_SUFFIX}"
-
-
-def printable(path: str) -> str:
-    """A path as it can be printed: bytes that are not UTF-8 (kept by `os` as surrogates) escaped."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -55,6 +55,7 @@ class AcceptedFile:
 
     @property
     def version(self) -> tuple[int, int, int, int, int]:
+        """The file version this record is of, as `FileStat.version` gives it."""
         return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
 
 
@@ -73,6 +74,7 @@ class RejectedFile:
 
     @property
     def version(self) -> tuple[int, int, int, int, int]:
+        """The file version this record is of, as `FileStat.version` gives it."""
         return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
 
 
@@ -113,3 +115,8 @@ def records_of(state: dict) -> tuple[dict, dict]:
     }
     rejected = {item["path"]: RejectedFile(**item) for item in state["rejected"]}
     return accepted, rejected
+
+
+def printable(path: str) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 (kept by `os` as surrogates) escaped."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

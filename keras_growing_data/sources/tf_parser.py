@@ -210,4 +210,6 @@ def tf_message(error: Exception) -> str:
         return excerpt((lines or [message])[0])
     # TF's words, then what it quotes of the file, if anything, after the first ": ".
     words, colon, quoted = said[0].partition(": ")
+    # float32 columns are decoded as float64 (see `chunk_parser`): to the user they are floats.
+    words = words.replace("not a valid double", "not a valid float")
     return f"{words}: {excerpt(quoted)}" if colon else words
