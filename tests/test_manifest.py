@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from helpers import id_rows, write_csv
 
+from keras_growing_data.sources import ingest as ingest_module
 from keras_growing_data.sources import manifest as manifest_module
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.manifest import Manifest
@@ -121,3 +122,32 @@ def test_a_state_of_an_earlier_format_is_refused_with_what_to_do(folder, tmp_pat
     with pytest.raises(ValueError, match="earlier version of keras_growing_data .* use a new state_dir"):
         ingest_of(folder, state)
     assert Manifest(str(tmp_path / "none")).load() is None
+
+
+def test_a_disk_store_is_restored_in_batches_with_every_row_once(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest_module, "RESTORE_BATCH_BYTES", 100)  # A batch of a file or two.
+    state = tmp_path / "state"
+    first = ingest_of(folder, state, storage="disk", storage_dir=tmp_path / "rows")
+    for i in range(6):
+        write_csv(folder / f"f{i}.csv", id_rows(10 * i, 3 + i))
+        first.poll()
+    restarted = ingest_of(folder, state, storage="disk", storage_dir=tmp_path / "rows")
+    assert restarted.num_rows == sum(3 + i for i in range(6)) == 33
+    assert stored_ids(restarted) == sorted(10 * i + j for i in range(6) for j in range(3 + i))
+    assert list(restarted.accepted) == list(first.accepted)
+
+
+def test_a_journal_a_compaction_left_behind_is_never_read(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(manifest_module, "MIN_RECORDS_BEFORE_COMPACTION", 4)
+    state = tmp_path / "state"
+    ingest = ingest_of(folder, state)
+    for i in range(3):
+        write_csv(folder / f"f{i}.csv", id_rows(i, 1))
+        ingest.poll()
+        ingest.record_epoch(i)
+    [journal] = state.glob("journal-*.log")
+    stale = state / "journal-0.log"
+    assert journal != stale  # Compacted at least once.
+    stale.write_bytes(journal.read_bytes())  # Killed after the new snapshot, before the old journal went.
+    restarted = ingest_of(folder, state)
+    assert stored_ids(restarted) == [0, 1, 2] and len(restarted.lineage) == 3

@@ -36,7 +36,8 @@ def float32_losses(values: np.ndarray, narrowed: np.ndarray) -> list[tuple[int, 
     losses = []
     for j in range(values.shape[1]):
         exact, kept = values[:, j], narrowed[:, j]
-        big = np.abs(exact) > EXACT_INTEGERS
+        # Integers int64 could hold: beyond it, declaring int64 would not help.
+        big = (np.abs(exact) > EXACT_INTEGERS) & (np.abs(exact) < 2.0**63)
         integers = big & (exact == np.floor(exact)) & (kept.astype(np.float64) != exact) if big.any() else big
         zeros = (kept == 0) & (exact != 0)
         losses.append(

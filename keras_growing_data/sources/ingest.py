@@ -42,6 +42,8 @@ RECHECKS_PER_POLL = 64
 # A file that cannot be read now, or kept for want of space, is tried again
 # after 1, 2, 4, ... seconds, at most this long.
 MAX_RETRY_SECONDS = 300.0
+# Rows a restart reads at once into a disk store.
+RESTORE_BATCH_BYTES = 256 << 20
 
 
 class FolderIngest:
@@ -192,7 +194,13 @@ class FolderIngest:
         # their 8,000 rows.
         new = []
         read_any = False
-        stats = self.watcher.complete_files(skip=_AllBut(self.accepted, self._rechecked()))
+        try:
+            stats = self.watcher.complete_files(skip=_AllBut(self.accepted, self._rechecked()))
+        except OSError as e:  # The folder itself cannot be listed now; files wait for the next poll.
+            logger.warning(
+                "Cannot list %s now: %s; trying again at the next poll", printable(self.directory), e
+            )
+            return []
         if self.schema is None:
             # The schema comes from the oldest file, so a stray newer one cannot set it.
             stats = sorted(stats, key=lambda stat: (stat.mtime_ns, stat.path))
@@ -252,6 +260,12 @@ class FolderIngest:
         """Ingests one file version; whatever goes wrong with it, lands it in `rejected` or `waiting`."""
         try:
             return self._ingest(stat, quarantine)
+        except UnreadableFileError as e:  # Its stat failed now (an NFS hiccup): not a verdict.
+            self._wait(stat, str(e), logging.WARNING)
+            return False
+        except MemoryError:
+            self._wait(stat, "not enough memory to read it now", logging.WARNING)
+            return False
         except Exception as e:  # poll() must never raise for a file.
             logger.exception("Unexpected error judging %s", printable(stat.path))
             self._reject(stat, f"cannot be judged: {type(e).__name__}: {excerpt(str(e))}", quarantine=False)
@@ -291,11 +305,14 @@ class FolderIngest:
         )
         needed = sum(array.nbytes for array in parsed.arrays.values())
         where = self.manifest.state_dir if self.manifest is not None else None
+        rows_ref = None
         try:
             rows_ref = None if where is None else self.manifest.rows.write(parsed.arrays, parsed.strings)
             where = getattr(self.store, "folder", "memory")
             self._accept(record, parsed.schema, parsed.arrays, parsed.strings)
         except Exception as e:
+            if rows_ref is not None:
+                self.manifest.rows.discard(rows_ref)  # Else each retry would keep another copy.
             if not is_no_space(e):
                 raise
             self._out_of_space(stat, where, needed)
@@ -338,7 +355,7 @@ class FolderIngest:
         try:
             if "string" in arrays:
                 self._renumber(arrays["string"], strings)
-            self.store.append(arrays)
+            self.store.append(arrays, owned=True)
         except BaseException:
             for name, length in lengths.items():
                 self.vocabularies[name].truncate(length)
@@ -405,9 +422,10 @@ class FolderIngest:
             )
 
     def _space_again(self) -> None:
+        """Notes that a write worked again, after a shortage: the next shortage is logged again."""
         if self._short_of_space is not None:
             self._short_of_space = None
-            logger.warning("Space again: files join training again, and the state is saved.")
+            logger.warning("Writing works again: new files join training and the state is saved.")
 
     def _reject(self, stat: FileStat, reason: str, quarantine: bool = True) -> None:
         """Sets a file aside; a file that changed while read is never moved (it is in flux)."""
@@ -456,6 +474,7 @@ class FolderIngest:
                 )
             return
         self._unsaved = []
+        self._space_again()
 
     def _state_json(self) -> dict:
         """The whole state, as a snapshot keeps it."""
@@ -497,20 +516,8 @@ class FolderIngest:
             self.schema = saved
         accepted, self.rejected = records_of(state)
         refs = {item["path"]: item["rows_ref"] for item in state["accepted"]}
-        # All files' rows in one read and one append: a restart at 100k files takes seconds.
-        arrays, files = self.manifest.rows.read_all([(path, refs[path]) for path in accepted])
-        start = 0
-        for record, (rows, strings) in zip(accepted.values(), files, strict=True):
-            if rows != record.rows:
-                raise DamagedStateError(
-                    f"The saved rows of {record.path} hold {rows} rows, its record {record.rows}: "
-                    "the state cannot be trusted. Move the state_dir away to start afresh."
-                )
-            if "string" in arrays:
-                self._renumber(arrays["string"][start : start + rows], strings)
-            start += rows
-        if arrays:
-            self.store.append(arrays)
+        for batch in self._restore_batches(list(accepted.values()), refs):
+            self._restore_rows(batch, refs)
         for record in accepted.values():
             self.accepted[record.path] = record
             self._accepted_paths.append(record.path)
@@ -525,6 +532,39 @@ class FolderIngest:
             len(self.rejected),
             self.manifest.state_dir,
         )
+
+    def _restore_batches(self, records: list[AcceptedFile], refs: dict) -> list[list[AcceptedFile]]:
+        """The accepted files in groups whose rows are read and stored at once.
+
+        In memory, one group: a restart at 100k files takes seconds. On disk,
+        groups of `RESTORE_BATCH_BYTES`, so that restoring needs no more memory
+        than that, however large the rows.
+        """
+        if not isinstance(self.store, DiskRowStore):
+            return [records] if records else []
+        batches, size = [], math.inf
+        for record in records:
+            if size >= RESTORE_BATCH_BYTES:
+                batches.append([])
+                size = 0
+            batches[-1].append(record)
+            size += refs[record.path]["bytes"]
+        return batches
+
+    def _restore_rows(self, records: list[AcceptedFile], refs: dict) -> None:
+        """Reads, checks and stores the saved rows of these files, in one read and one append."""
+        arrays, files = self.manifest.rows.read_all([(record.path, refs[record.path]) for record in records])
+        start = 0
+        for record, (rows, strings) in zip(records, files, strict=True):
+            if rows != record.rows:
+                raise DamagedStateError(
+                    f"The saved rows of {record.path} hold {rows} rows, its record {record.rows}: "
+                    "the state cannot be trusted. Move the state_dir away to start afresh."
+                )
+            if "string" in arrays:
+                self._renumber(arrays["string"][start : start + rows], strings)
+            start += rows
+        self.store.append(arrays, owned=True)
 
     def _read_with(self) -> dict:
         """The rules rows are read by, as saved: a restart must read by the same."""

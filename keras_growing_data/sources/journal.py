@@ -39,6 +39,7 @@ class Journal:
 
     >>> journal = Journal("state/journal-0.log")
     >>> journal.append([{"type": "epoch", "epoch": 0}])
+    36
     >>> journal.read()
     [{'type': 'epoch', 'epoch': 0}]
 
@@ -75,6 +76,24 @@ class Journal:
             end += len(line) + 1
         return records, end
 
+    def _ends_a_line(self) -> bool:
+        """Whether the file is empty, absent, or ends with a newline (one read of its last byte)."""
+        if not is_local(self.path):
+            if not tf.io.gfile.exists(self.path):
+                return True
+            with tf.io.gfile.GFile(self.path, "rb") as f:
+                data = f.read()
+            return not data or data.endswith(b"\n")
+        try:
+            with open(self.path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size == 0:
+                    return True
+                f.seek(size - 1)
+                return f.read(1) == b"\n"
+        except FileNotFoundError:
+            return True
+
     def truncate_torn_tail(self) -> None:
         """Cuts off a last record that a crash left half written, so that appends start on a new line."""
         if not tf.io.gfile.exists(self.path):
@@ -90,7 +109,13 @@ class Journal:
                     f.write(kept)
 
     def append(self, records: list[dict]) -> int:
-        """Appends records, durably where the file is local; returns the bytes written."""
+        """Appends records, durably where the file is local; returns the bytes written.
+
+        A last record left torn (a crash, or a full disk whose partial write
+        could not be undone) is cut off first, so a record always starts a line.
+        """
+        if not self._ends_a_line():
+            self.truncate_torn_tail()
         data = b"".join(encode_record(record) for record in records)
         if is_local(self.path):
             append_durably(self.path, data)

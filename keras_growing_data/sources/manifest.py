@@ -55,8 +55,10 @@ class Manifest:
 
     >>> manifest = Manifest("state/")
     >>> manifest.open_for_writing()
-    >>> manifest.start({"directory": "/data/in", "labels": ["y"], "accepted": [], "rejected": []})
+    >>> manifest.start({"schema": None, "accepted": [], "rejected": [], "epochs": {}})
     >>> manifest.append([{"type": "epoch", "epoch": 0, "lineage": [0, 0, 0]}], snapshot=dict)
+    >>> manifest.load()["epochs"]
+    {'0': [0, 0, 0]}
 
     Args:
         state_dir: the folder that keeps the state; written only once
@@ -71,7 +73,6 @@ class Manifest:
         self._journal_records = 0
         self._snapshot_items = 0
         self._started = False
-        self._tail_checked = False
         self.bytes_written = 0  # Journal and snapshot bytes written by this object.
 
     @property
@@ -152,9 +153,6 @@ class Manifest:
         Raises what the write raises (a full disk: `OSError`); nothing is then recorded.
         """
         self._check_held()
-        if not self._tail_checked:
-            self._journal().truncate_torn_tail()  # A crash may have torn the last record.
-            self._tail_checked = True
         self.bytes_written += self._journal().append(records)
         self._journal_records += len(records)
         if self._journal_records >= max(MIN_RECORDS_BEFORE_COMPACTION, self._snapshot_items):
@@ -166,26 +164,25 @@ class Manifest:
 
     def _compact(self, state: dict) -> None:
         """Replaces snapshot and journal by one snapshot of `state` (the replayed journal)."""
-        old = self._journal()
         self._write_snapshot(state, self._journal_number + 1)
-        try:
-            tf.io.gfile.remove(old.path)
-        except tf.errors.NotFoundError:
-            pass
 
     def _write_snapshot(self, state: dict, journal_number: int) -> None:
         self._check_held()
         data = encode_record({"format": FORMAT_VERSION, "journal": journal_number, "state": state})
         write_atomically(self.path, data)
-        self.bytes_written += len(data)
-        for name in tf.io.gfile.listdir(self.state_dir):
-            number = re.fullmatch(r"journal-(\d+)\.log", name)
-            if number and int(number.group(1)) != journal_number:
-                tf.io.gfile.remove(posixpath.join(self.state_dir, name))
+        # Published: from here on the new journal is the one a restart reads.
         self._started = True
         self._journal_number = journal_number
         self._journal_records = 0
         self._snapshot_items = _items(state)
+        self.bytes_written += len(data)
+        try:
+            for name in tf.io.gfile.listdir(self.state_dir):
+                number = re.fullmatch(r"journal-(\d+)\.log", name)
+                if number and int(number.group(1)) != journal_number:
+                    tf.io.gfile.remove(posixpath.join(self.state_dir, name))
+        except (OSError, tf.errors.OpError) as e:  # Stale journals are never read; removed later.
+            logger.warning("Could not remove an old journal in %s: %s", self.state_dir, e)
 
     def _check_held(self) -> None:
         if self._lock is not None and not self._lock.held:

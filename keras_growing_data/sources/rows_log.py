@@ -21,8 +21,8 @@ class RowsLog:
 
     `write` appends one file's arrays (raw, in their dtype) and its
     distinct strings (JSON) and returns a reference (segment, offset,
-    length, CRC-32, layout) to keep in the journal; `read` gives them back,
-    checking length and checksum. Rows are written straight from their
+    length, CRC-32, layout) to keep in the journal; `read_all` gives many
+    files' rows back, checking lengths and checksums. Rows are written straight from their
     arrays, without a copy. Locally one segment takes a run's files until it
     holds `SEGMENT_BYTES`, each write flushed to the disk; in a remote
     folder (object stores cannot append) each write is a segment of its own.
@@ -33,8 +33,9 @@ class RowsLog:
 
     >>> log = RowsLog("state/")
     >>> ref = log.write({"float32": np.ones((2, 3), "float32")}, {})
-    >>> log.read(ref)[0]["float32"].shape
-    (2, 3)
+    >>> arrays, files = log.read_all([("a.csv", ref)])
+    >>> arrays["float32"].shape, files
+    ((2, 3), [(2, {})])
 
     Args:
         state_dir: the state folder; segments go to its `rows/` folder.
@@ -82,15 +83,13 @@ class RowsLog:
             open(posixpath.join(self.folder, self._segment), "ab").close()
         return self._segment, 0
 
-    def read(self, ref: dict, owner: str) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
-        """One file's arrays (64-byte aligned, as `shared_tensor` shares them) and strings.
-
-        Raises:
-            DamagedStateError: the bytes are missing or do not match their checksum; says
-                which segment and which accepted file (`owner`).
-        """
-        arrays, [(_, strings)] = self.read_all([(owner, ref)])
-        return arrays, strings
+    def discard(self, ref: dict) -> None:
+        """Takes back the last write (its file was not accepted after all), where it can."""
+        path = posixpath.join(self.folder, ref["segment"])
+        if not is_local(path):
+            tf.io.gfile.remove(path)  # A segment of its own.
+        elif os.path.getsize(path) == ref["offset"] + ref["bytes"]:
+            os.truncate(path, ref["offset"])
 
     def read_all(self, refs: list[tuple[str, dict]]) -> tuple[dict[str, np.ndarray], list[tuple[int, dict]]]:
         """The rows of many files, read straight into one aligned array per type, in order.
@@ -102,7 +101,9 @@ class RowsLog:
             refs: `(owner, ref)` per file: the accepted file's path and what `write` returned.
 
         Raises:
-            DamagedStateError: as `read`, or the files' rows are not laid out alike.
+            DamagedStateError: a file's bytes are missing or do not match their
+                checksum (the message names the segment and the accepted file),
+                or the files' rows are not laid out alike.
         """
         if not refs:
             return {}, []

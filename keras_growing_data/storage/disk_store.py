@@ -13,6 +13,9 @@ from keras_growing_data.storage.row_store import RowStore
 from keras_growing_data.utils.file_lock import FileLock, held_by_nobody
 
 ROWS_FOLDER_PREFIX = "kgd-rows-"
+# The rows folders this process made: never taken for abandoned, even where `flock` is emulated
+# per process (NFS), so that a lock this process holds would look free to it.
+_OWN_FOLDERS = set()
 
 
 class DiskRowStore(RowStore):
@@ -54,8 +57,11 @@ class DiskRowStore(RowStore):
         making = tempfile.mkdtemp(prefix="kgd-making-", dir=parent)
         lock = FileLock(os.path.join(making, "lock"))
         lock.acquire()
-        self.folder = making.replace("kgd-making-", ROWS_FOLDER_PREFIX, 1)
+        self.folder = os.path.join(
+            parent, os.path.basename(making).replace("kgd-making-", ROWS_FOLDER_PREFIX, 1)
+        )
         os.rename(making, self.folder)
+        _OWN_FOLDERS.add(self.folder)
         weakref.finalize(self, _remove_folder, self.folder, lock)
         self._stem = os.path.join(self.folder, "rows")
         self.paths = {}
@@ -74,7 +80,7 @@ class DiskRowStore(RowStore):
     def num_blocks(self) -> int:
         return 1 if self._num_rows else 0
 
-    def _append(self, arrays: dict[str, np.ndarray]) -> None:
+    def _append(self, arrays: dict[str, np.ndarray], owned: bool) -> None:
         if self._layout is None:
             for key in arrays:
                 self.paths[key] = f"{self._stem}-{key}.bin"
@@ -123,7 +129,13 @@ def remove_abandoned(parent: str) -> None:
     with contextlib.suppress(OSError), os.scandir(parent) as entries:
         for entry in list(entries):
             lock = os.path.join(entry.path, "lock")
-            if entry.name.startswith(ROWS_FOLDER_PREFIX) and entry.is_dir() and held_by_nobody(lock):
+            mine = entry.path in _OWN_FOLDERS
+            if (
+                entry.name.startswith(ROWS_FOLDER_PREFIX)
+                and entry.is_dir()
+                and not mine
+                and held_by_nobody(lock)
+            ):
                 shutil.rmtree(entry.path, ignore_errors=True)
 
 

@@ -58,9 +58,9 @@ class MemoryRowStore(RowStore):
     def num_blocks(self) -> int:
         return len(self._blocks) + bool(self._tail)
 
-    def _append(self, arrays: dict[str, np.ndarray]) -> None:
-        # The reader's arrays are aligned: their memory is shared, not copied.
-        block = {key: shared_tensor(array) for key, array in arrays.items()}
+    def _append(self, arrays: dict[str, np.ndarray], owned: bool) -> None:
+        # Arrays handed over (the reader's are aligned) are shared, not copied.
+        block = {key: shared_tensor(array) if owned else tf.constant(array) for key, array in arrays.items()}
         sealed = self.num_rows - self._tail_rows
         if self._tail and _rows(block) >= max(self.min_block_rows, sealed // 4):
             # A big file is a block of its own: concatenating it with the tail would copy it.

@@ -45,19 +45,25 @@ class RowStore(abc.ABC):
     def layout(self) -> dict[str, tuple[np.dtype, int]] | None:
         """Each array's dtype and width, once rows are stored."""
 
-    def append(self, arrays: Mapping[str, np.ndarray]) -> None:
-        """Adds rows: arrays `[n, width]` of the same `n`, laid out as those stored before."""
+    def append(self, arrays: Mapping[str, np.ndarray], owned: bool = False) -> None:
+        """Adds rows: arrays `[n, width]` of the same `n`, laid out as those stored before.
+
+        Args:
+            arrays: the rows, one array per stored type.
+            owned: whether the arrays are handed over (never written again by
+                the caller): a store may then keep their memory instead of a copy.
+        """
         arrays = {key: np.asarray(array) for key, array in arrays.items()}
         layout = {key: (array.dtype, array.shape[1]) for key, array in arrays.items()}
         if self.layout not in (None, layout):
             raise ValueError(f"rows are laid out as {layout}, the store as {self.layout}")
         if len({len(array) for array in arrays.values()}) != 1:
             raise ValueError(f"the arrays of rows differ in length: {[len(a) for a in arrays.values()]}")
-        self._append(arrays)
+        self._append(arrays, owned)
         self.version += 1
 
     @abc.abstractmethod
-    def _append(self, arrays: dict[str, np.ndarray]) -> None:
+    def _append(self, arrays: dict[str, np.ndarray], owned: bool) -> None:
         """Keeps rows that `append` checked; raises, keeping nothing of them, if it cannot."""
 
     @abc.abstractmethod

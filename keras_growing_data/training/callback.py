@@ -397,7 +397,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
 
     def _epoch_steps(self, epoch: int) -> int:
         """The steps (global batches) of epoch `epoch`, once `epoch_dataset` settled it."""
-        return math.ceil(self.lineage[epoch].rows / self.batch_size)
+        return math.ceil(self.ingest.lineage.counts(epoch)[1] / self.batch_size)
 
     @contextlib.contextmanager
     def _driven_by_trainer(self):

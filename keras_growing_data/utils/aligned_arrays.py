@@ -24,11 +24,12 @@ def aligned_empty(shape: tuple[int, ...], dtype: np.dtype | str) -> np.ndarray:
 
 
 def shared_tensor(array: np.ndarray) -> tf.Tensor:
-    """A tensor of `array`: sharing its memory where it is aligned and contiguous, else a copy.
+    """A tensor of `array`: sharing its memory where it is aligned, contiguous and writeable, else a copy.
 
     The tensor keeps the array's memory alive; the array must not be written afterwards.
     """
-    shareable = array.size and array.flags.c_contiguous and array.ctypes.data % ALIGNMENT == 0
+    flags = array.flags
+    shareable = array.size and flags.c_contiguous and flags.writeable and array.ctypes.data % ALIGNMENT == 0
     if shareable:
         return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
     return tf.constant(array)

@@ -41,7 +41,9 @@ def write_atomically(path: str, data: bytes | Iterable[bytes | memoryview]) -> N
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(partial, path)
-            sync_folder(os.path.dirname(path))
+            # Published; a failed folder flush cannot take it back, so it is not an error here.
+            with contextlib.suppress(OSError):
+                sync_folder(os.path.dirname(path))
         else:
             with tf.io.gfile.GFile(partial, "wb") as f:
                 for piece in pieces:
