@@ -1,6 +1,7 @@
 import bz2
 import gzip
 import lzma
+import os
 import random
 import time
 import zipfile
@@ -13,7 +14,7 @@ from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import match_header
 from keras_growing_data.sources.line_checks import value_problem
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
-from keras_growing_data.sources.records import BadFileError, UnreadableFileError
+from keras_growing_data.sources.records import BadFileError
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_na_values
 from keras_growing_data.sources.tf_parser import chunk_parser, tf_message
 
@@ -300,13 +301,14 @@ def test_overlong_line_is_rejected_without_reading_it_whole(parser, tmp_path):
         reader.read(path)
 
 
-def test_a_missing_path_is_a_bad_file_and_an_unreadable_one_is_not(parser, tmp_path):
+def test_a_missing_path_or_one_that_is_not_a_regular_file_is_a_bad_file(parser, tmp_path):
     with pytest.raises(BadFileError, match="vanished while being read"):
         CsvReader(parser=parser, label="price").read(str(tmp_path / "missing.csv"))
+    os.mkfifo(tmp_path / "pipe.csv")  # Opening it to read would block until a writer came.
     (tmp_path / "folder.csv").mkdir()
-    # An error of the system (here EISDIR), not of the content: the file is tried again later.
-    with pytest.raises(UnreadableFileError, match="cannot be read now: Is a directory"):
-        CsvReader(parser=parser, label="price").read(str(tmp_path / "folder.csv"))
+    for name in ("pipe.csv", "folder.csv"):
+        with pytest.raises(BadFileError, match="is not a regular file"):
+            CsvReader(parser=parser, label="price").read(str(tmp_path / name))
 
 
 def test_label_none_keeps_every_column_as_a_feature(parser, tmp_path):
