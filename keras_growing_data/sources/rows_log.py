@@ -57,8 +57,7 @@ class RowsLog:
         segment, offset = self._place(size)
         path = posixpath.join(self.folder, segment)
         if is_local(path):
-            for piece in pieces:
-                append_durably(path, piece)
+            append_durably(path, pieces)
         else:
             write_atomically(path, pieces)
         return {

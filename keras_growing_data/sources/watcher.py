@@ -31,6 +31,8 @@ TEMPORARY_SUFFIXES = (
 # granularity cannot hide behind an equal modification time.
 LISTING_REUSE_AGE_NS = 2_000_000_000
 
+_UNSEEN = object()
+
 KIND_OF_MODE = {
     stat_mode.S_IFIFO: "a named pipe (FIFO)",
     stat_mode.S_IFSOCK: "a socket",
@@ -126,7 +128,8 @@ class FolderWatcher:
         self.follow_symlinks = check_bool("follow_symlinks", follow_symlinks)
         self._local = "://" not in self.directory
         self._first_seen = {}
-        self._listing = (None, 0, [])  # (folder's stat, when listed, entries)
+        self._listing = (None, 0, [])  # (folder's stat, when listed, matching entries)
+        self._names = {}  # Name -> its path if it matches, else None: each name judged once.
 
     def exists(self) -> bool:
         if self._local:
@@ -169,11 +172,19 @@ class FolderWatcher:
         return matching
 
     def _matches(self, entries: list[tuple[str, bool | None]]) -> list[tuple[str, bool | None]]:
-        return [
-            (posixpath.join(self.directory, name), is_link)
-            for name, is_link in sorted(entries)
-            if not is_temporary(name) and fnmatch.fnmatch(name, self.pattern)
-        ]
+        """The entries whose names match, as paths, sorted; each name is judged once, then remembered."""
+        known, self._names = self._names, {}
+        matching = []
+        for name, is_link in entries:
+            path = known.get(name, _UNSEEN)
+            if path is _UNSEEN:
+                matches = not is_temporary(name) and fnmatch.fnmatch(name, self.pattern)
+                path = posixpath.join(self.directory, name) if matches else None
+            self._names[name] = path
+            if path is not None:
+                matching.append((path, is_link))
+        matching.sort()
+        return matching
 
     def _stat(self, path: str, is_link: bool | None = None) -> FileStat | None:
         link_problem = self._link_problem(path, is_link)

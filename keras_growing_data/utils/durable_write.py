@@ -55,15 +55,17 @@ def write_atomically(path: str, data: bytes | Iterable[bytes | memoryview]) -> N
         raise
 
 
-def append_durably(path: str, data: bytes | memoryview) -> None:
-    """Appends to a local file and flushes it to the disk; a failed append leaves the file as it was."""
+def append_durably(path: str, data: bytes | memoryview | Iterable[bytes | memoryview]) -> None:
+    """Appends to a local file and flushes it to the disk once; a failed append leaves the file as it was."""
+    pieces = [data] if isinstance(data, bytes | memoryview) else data
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         start = os.lseek(fd, 0, os.SEEK_END)
         try:
-            unwritten = memoryview(data).cast("B")
-            while unwritten:
-                unwritten = unwritten[os.write(fd, unwritten) :]
+            for piece in pieces:
+                unwritten = memoryview(piece).cast("B")
+                while unwritten:
+                    unwritten = unwritten[os.write(fd, unwritten) :]
             os.fsync(fd)
         except BaseException:
             with contextlib.suppress(OSError):
