@@ -4,7 +4,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -195,7 +195,7 @@ class FolderIngest:
         new = []
         read_any = False
         try:
-            stats = self.watcher.complete_files(skip=_AllBut(self.accepted, self._rechecked()))
+            stats = self.watcher.complete_files(skip=self.accepted.keys(), recheck=self._rechecked())
         except OSError as e:  # The folder itself cannot be listed now; files wait for the next poll.
             logger.warning(
                 "Cannot list %s now: %s; trying again at the next poll", printable(self.directory), e
@@ -587,17 +587,6 @@ def _size(nbytes: int) -> str:
 
 def _same_version(stat: FileStat, record: AcceptedFile | RejectedFile | None) -> bool:
     return record is not None and stat.version == record.version
-
-
-class _AllBut(Container):
-    """The accepted paths but a few: membership in constant time, whatever the number of files."""
-
-    def __init__(self, paths: Container[str], but: Sequence[str]):
-        self._paths = paths
-        self._but = set(but)
-
-    def __contains__(self, path: object) -> bool:
-        return path in self._paths and path not in self._but
 
 
 def _record_json(record: AcceptedFile | RejectedFile) -> dict:
