@@ -299,9 +299,9 @@ class FolderIngest:
             stat.mtime_ns,
             parsed.skipped,
             parsed.ignored,
-            stat.inode,
-            stat.device,
-            stat.ctime_ns,
+            inode=stat.inode,
+            device=stat.device,
+            ctime_ns=stat.ctime_ns,
         )
         needed = sum(array.nbytes for array in parsed.arrays.values())
         where = self.manifest.state_dir if self.manifest is not None else None
@@ -434,7 +434,14 @@ class FolderIngest:
             moved_to = quarantine_file(self.directory, stat.path, reason)
         self.waiting.pop(stat.path, None)
         record = RejectedFile(
-            stat.path, reason, stat.size, stat.mtime_ns, moved_to, stat.inode, stat.device, stat.ctime_ns
+            stat.path,
+            reason,
+            stat.size,
+            stat.mtime_ns,
+            moved_to,
+            inode=stat.inode,
+            device=stat.device,
+            ctime_ns=stat.ctime_ns,
         )
         self.rejected[stat.path] = record
         self._unsaved.append({"type": "reject", "file": _record_json(record)})

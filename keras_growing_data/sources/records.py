@@ -40,7 +40,26 @@ class BadRow:
 
 
 @dataclasses.dataclass(frozen=True)
-class AcceptedFile:
+class FileIdentity:
+    """What tells two versions of a file of one size and modification time apart, where known.
+
+    Locally its inode, device and ctime: a rename over the file, `rsync -a`
+    or `cp -p` keep size and time but not these. 0 where the file system
+    does not say (URLs). Subclasses have `size` and `mtime_ns`.
+    """
+
+    inode: int = dataclasses.field(default=0, kw_only=True)
+    device: int = dataclasses.field(default=0, kw_only=True)
+    ctime_ns: int = dataclasses.field(default=0, kw_only=True)
+
+    @property
+    def version(self) -> tuple[int, int, int, int, int]:
+        """Everything that differs between two versions of a file at one path."""
+        return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceptedFile(FileIdentity):
     """A file whose rows joined training; `skipped` lists the lines left out, `ignored` the columns."""
 
     path: str
@@ -49,18 +68,10 @@ class AcceptedFile:
     mtime_ns: int
     skipped: tuple[BadRow, ...] = ()
     ignored: tuple[str, ...] = ()
-    inode: int = 0
-    device: int = 0
-    ctime_ns: int = 0
-
-    @property
-    def version(self) -> tuple[int, int, int, int, int]:
-        """The file version this record is of, as `FileStat.version` gives it."""
-        return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
 
 
 @dataclasses.dataclass(frozen=True)
-class RejectedFile:
+class RejectedFile(FileIdentity):
     """A file set aside, with the reason a person can act on."""
 
     path: str
@@ -68,14 +79,6 @@ class RejectedFile:
     size: int
     mtime_ns: int
     moved_to: str | None = None
-    inode: int = 0
-    device: int = 0
-    ctime_ns: int = 0
-
-    @property
-    def version(self) -> tuple[int, int, int, int, int]:
-        """The file version this record is of, as `FileStat.version` gives it."""
-        return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import tensorflow as tf
 
-from keras_growing_data.sources.records import UnreadableFileError
+from keras_growing_data.sources.records import FileIdentity, UnreadableFileError
 from keras_growing_data.utils.arguments import check_bool, check_number, check_path, check_text
 
 TEMPORARY_SUFFIXES = (
@@ -40,7 +40,7 @@ KIND_OF_MODE = {
 
 
 @dataclasses.dataclass(frozen=True)
-class FileStat:
+class FileStat(FileIdentity):
     """What a listing knows of one file: its path, size, modification time and identity.
 
     `inode`, `device` and `ctime_ns` tell a new version of a local file
@@ -55,14 +55,6 @@ class FileStat:
     size: int
     mtime_ns: int
     problem: str | None = None
-    inode: int = 0
-    device: int = 0
-    ctime_ns: int = 0
-
-    @property
-    def version(self) -> tuple[int, int, int, int, int]:
-        """What differs between two versions of a file at one path."""
-        return (self.size, self.mtime_ns, self.inode, self.device, self.ctime_ns)
 
 
 def canonical_folder(directory: str) -> str:
@@ -201,9 +193,9 @@ class FolderWatcher:
             info.st_size,
             info.st_mtime_ns,
             _kind_problem(info.st_mode) or link_problem,
-            info.st_ino,
-            info.st_dev,
-            info.st_ctime_ns,
+            inode=info.st_ino,
+            device=info.st_dev,
+            ctime_ns=info.st_ctime_ns,
         )
 
     def _link_problem(self, path: str) -> str | None:
