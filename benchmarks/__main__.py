@@ -12,7 +12,19 @@ from pathlib import Path
 import keras
 
 import benchmarks
-from benchmarks import arrivals, big_file, command_line, epochs, ingest, memory, soak, stall, storage, typed
+from benchmarks import (
+    arrivals,
+    backends,
+    big_file,
+    command_line,
+    epochs,
+    ingest,
+    memory,
+    soak,
+    stall,
+    storage,
+    typed,
+)
 from benchmarks.fixtures import CsvSource
 from benchmarks.harness import FULL, SMOKE, Row, Sizes, log, report
 
@@ -29,6 +41,7 @@ SECTIONS: tuple[Section, ...] = (
     typed.section,
     soak.section,
     big_file.section,
+    backends.section,
 )
 
 

@@ -47,6 +47,9 @@ class Sizes:
     soak_window: int  # Epochs at the start and at the end of the soak that are compared.
     big_file_bytes: int
     restart_files: int  # Accepted files in the state a restart reads.
+    backend_rows: int  # Rows at the start of each backend's runs.
+    backend_epochs: int
+    backend_arrival_rows: int  # Rows of the file that lands at each of their boundaries.
 
     def source_rows(self) -> int:
         stall = self.stall_base_files * self.train_rows_per_file + self.stall_reps * self.stall_landing_rows
@@ -81,6 +84,9 @@ FULL = Sizes(
     soak_window=500,
     big_file_bytes=1 << 30,
     restart_files=100_000,
+    backend_rows=50_000,
+    backend_epochs=8,
+    backend_arrival_rows=7,
 )
 SMOKE = Sizes(
     reps=1,
@@ -104,6 +110,9 @@ SMOKE = Sizes(
     soak_window=10,
     big_file_bytes=4 << 20,
     restart_files=500,
+    backend_rows=1000,
+    backend_epochs=3,
+    backend_arrival_rows=7,
 )
 
 
@@ -189,14 +198,16 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def fresh_process(module: str, *args: object) -> dict:
-    """Runs `python -m module args` from the repository root; the JSON of its last line of output."""
+def fresh_process(module: str, *args: object, env: dict[str, str] | None = None) -> dict:
+    """Runs `python -m module args` from the repository root, with `env` added to the environment;
+    the JSON of its last line of output."""
     result = subprocess.run(
         [sys.executable, "-m", module, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[1],
         check=True,
+        env={**os.environ, **(env or {})},
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 

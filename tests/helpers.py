@@ -4,9 +4,14 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
+import pytest
 
 OLD = 1_000_000_000  # A modification time long past: the file has settled.
+
+TENSORFLOW_ONLY = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="TensorFlow-only (tf.distribute, tf.string inputs), or the same on every backend",
+)
 
 
 def write_csv(path, rows, header=("id", "x", "price"), mtime=OLD):
@@ -28,39 +33,62 @@ def id_rows(first_id, count):
 
 
 class SeenRows(keras.layers.Layer):
-    """Counts, in training, how often each row id (feature 0) passes through."""
+    """Counts, in training, how often each row id (feature 0) passes through, and in which step.
+
+    Written with `keras.ops`, so it counts on every backend. A padded last
+    batch (`GrowingDataCallback(pad_last_batch=...)`) repeats some of its rows
+    with sample weight 0, which trains nothing: an id counts once per batch.
+    """
 
     def __init__(self, max_ids, **kwargs):
         super().__init__(**kwargs)
         self.max_ids = max_ids
 
     def build(self, input_shape):
-        self.counts = self.add_weight(
-            shape=(self.max_ids,), initializer="zeros", trainable=False, name="counts"
-        )
+        def zeros(name, shape):
+            return self.add_weight(shape=shape, initializer="zeros", trainable=False, name=name)
+
+        self.counts = zeros("counts", (self.max_ids,))
+        self.steps = zeros("steps", (self.max_ids,))  # Per id, the sum of the steps it was in.
+        self.step = zeros("step", ())
 
     def call(self, x, training=False):
         if training:
-            ids = tf.cast(x[:, 0], tf.int32)
-            self.counts.assign_add(
-                tf.math.bincount(ids, minlength=self.max_ids, maxlength=self.max_ids, dtype="float32")
-            )
+            ids = keras.ops.cast(x[:, 0], "int32")
+            in_batch = keras.ops.max(keras.ops.one_hot(ids, self.max_ids), axis=0)
+            self.counts.assign_add(in_batch)
+            self.steps.assign_add(in_batch * self.step)
+            self.step.assign_add(1.0)
         return x[:, 1:]
+
+    def reset(self):
+        for variable in (self.counts, self.steps, self.step):
+            variable.assign(keras.ops.zeros(variable.shape))
 
 
 class EpochCounts(keras.callbacks.Callback):
-    """Collects, per epoch, how often each row id was trained on."""
+    """Collects, per epoch, how often each row id was trained on (`per_epoch`) and in which step (`steps`)."""
 
     def __init__(self, layer):
         super().__init__()
         self.layer = layer
         self.per_epoch = {}
+        self.steps = {}
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.layer.counts.assign(np.zeros(self.layer.max_ids, "float32"))
+        self.layer.reset()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.per_epoch[epoch] = np.asarray(self.layer.counts.numpy())
+        self.per_epoch[epoch] = keras.ops.convert_to_numpy(self.layer.counts)
+        self.steps[epoch] = keras.ops.convert_to_numpy(self.layer.steps)
+
+
+def steps_of_rows(dataset, max_ids=10_000):
+    """Per row id, the step (batch index) in which one pass over `dataset` serves it."""
+    steps = np.zeros(max_ids, "float32")
+    for step, batch in enumerate(dataset):
+        steps[np.asarray(batch[0])[:, 0].astype(int)] = step
+    return steps
 
 
 def counting_model(max_ids=10_000, seed=0):
@@ -71,7 +99,7 @@ def counting_model(max_ids=10_000, seed=0):
     return model, EpochCounts(seen)
 
 
-def run_python(tmp_path, source, *args, timeout=300):
+def run_python(tmp_path, source, *args, timeout=300, env=None):
     """Runs `source` as a script in a fresh Python process; returns it finished.
 
     The script can import this folder's helpers and the package from the
@@ -83,7 +111,7 @@ def run_python(tmp_path, source, *args, timeout=300):
     tests = os.path.dirname(os.path.abspath(__file__))
     script = tmp_path / f"script_{abs(hash(source))}.py"
     script.write_text(f"import sys\nsys.path[:0] = [{tests!r}, {os.path.dirname(tests)!r}]\n" + source)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run(
         [sys.executable, str(script), *map(str, args)], env=env, capture_output=True, timeout=timeout
     )
@@ -137,3 +165,26 @@ def write_mixed_csv(path, rows, mtime=OLD):
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return str(path)
+
+
+class TracedSequential(keras.Sequential):
+    """A `Sequential` that counts how often its train step is traced (`traces`)."""
+
+    traces = 0
+
+    def train_step(self, *args):  # TensorFlow and torch pass (data), JAX (state, data).
+        type(self).traces += 1
+        return super().train_step(*args)
+
+
+def train_step_compiles(model: TracedSequential) -> int:
+    """How often the train step was compiled so far: traced by `tf.function` or `jax.jit`, or by torch.
+
+    On torch, Python runs at every step, so the count is the graphs that
+    `torch.compile` made in this process.
+    """
+    if keras.backend.backend() == "torch":
+        from torch._dynamo.utils import counters
+
+        return counters["stats"]["unique_graphs"]
+    return model.traces

@@ -146,6 +146,8 @@ def test_the_callback_refuses_to_run_outside_the_trainer(folder):
         ),
         ({"features": "table"}, ValueError, "features must be one of 'auto', 'dict', 'matrix', got 'table'"),
         ({"strings_as": "ids"}, ValueError, "strings_as must be one of 'string', 'index', got 'ids'"),
+        ({"pad_last_batch": 1}, ValueError, 'pad_last_batch must be "auto", True or False, got 1.'),
+        ({"pad_last_batch": True, "label": None}, ValueError, "pad_last_batch=True needs a label"),
         ({"columns": ["price"]}, TypeError, "columns must be None or a dict of column name"),
         ({"columns": {"x": "float32"}}, ValueError, "columns must declare the label columns too"),
         ({"defaults": {"price": None}}, TypeError, "the default of 'price' must be a number or a str"),

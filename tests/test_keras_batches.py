@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import CITIES, OLD, mixed_rows, write_mixed_csv
+from helpers import CITIES, OLD, TENSORFLOW_ONLY, mixed_rows, write_mixed_csv
 
 import keras_growing_data as kgd
 
@@ -21,7 +21,10 @@ class DropMixedFiles(keras.callbacks.Callback):
 
 
 class SeenIds(keras.layers.Layer):
-    """Counts, in training, the rows (by their id input) each epoch passes through."""
+    """Counts, in training, the rows (by their id input) each epoch passes through.
+
+    An id counts once per batch: a padded last batch repeats rows with weight 0.
+    """
 
     def build(self, input_shape):
         self.counts = self.add_weight(shape=(1000,), initializer="zeros", trainable=False, name="counts")
@@ -29,7 +32,7 @@ class SeenIds(keras.layers.Layer):
     def call(self, ids, training=False):
         if training:
             hits = keras.ops.one_hot(keras.ops.cast(ids, "int32"), 1000)
-            self.counts.assign_add(keras.ops.sum(hits, axis=0))
+            self.counts.assign_add(keras.ops.max(hits, axis=0))
         return ids
 
 
@@ -46,7 +49,15 @@ class CountsPerEpoch(keras.callbacks.Callback):
         self.per_epoch[epoch] = keras.ops.convert_to_numpy(self.layer.counts)
 
 
-@pytest.mark.parametrize("options", [{}, {"poll_interval": 0.05, "storage": "disk"}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({}, marks=TENSORFLOW_ONLY),
+        pytest.param({"poll_interval": 0.05, "storage": "disk"}, marks=TENSORFLOW_ONLY),
+        {"strings_as": "index"},
+        {"strings_as": "index", "poll_interval": 0.05, "storage": "disk"},
+    ],
+)
 def test_a_functional_model_with_lookups_trains_on_mixed_files_as_they_arrive(folder, options):
     write_mixed_csv(folder / "a.csv", mixed_rows(0, 40))
     columns = {"id": "float32", "city": "string", "rooms": "int64", "area": "float32", "price": "float32"}
@@ -54,14 +65,18 @@ def test_a_functional_model_with_lookups_trains_on_mixed_files_as_they_arrive(fo
         folder, label="price", batch_size=16, settle_seconds=0, columns=columns, **options
     )
     data.poll()
+    by_id = options.get("strings_as") == "index"
     inputs = {
         "id": keras.Input((), name="id"),
-        "city": keras.Input((), name="city", dtype="string"),
+        "city": keras.Input((), name="city", dtype="int64" if by_id else "string"),
         "rooms": keras.Input((), name="rooms", dtype="int64"),
         "area": keras.Input((), name="area"),
     }
     seen = SeenIds()
-    lookup = keras.layers.StringLookup(vocabulary=data.vocabulary("city")[1:], output_mode="one_hot")
+    if by_id:  # Ids only grow: room for cities that arrive later.
+        lookup = keras.layers.CategoryEncoding(num_tokens=8, output_mode="one_hot")
+    else:
+        lookup = keras.layers.StringLookup(vocabulary=data.vocabulary("city")[1:], output_mode="one_hot")
     area = keras.layers.Normalization(axis=None)
     area.adapt(np.concatenate([keras.ops.convert_to_numpy(x["area"]) for x, _ in data.dataset]))
     numbers = keras.ops.stack(
@@ -80,6 +95,23 @@ def test_a_functional_model_with_lookups_trains_on_mixed_files_as_they_arrive(fo
         assert counts.per_epoch[epoch][rows:].sum() == 0
     assert data.vocabulary("city") == ["[UNK]", *CITIES[:4]]
     assert all(np.isfinite(history.history["loss"]))
+
+
+def test_string_features_train_on_tensorflow_and_elsewhere_fail_pointing_at_ids(folder):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 20))
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0, features="dict")
+    data.poll()
+    inputs = {name: keras.Input((), name=name, dtype=data.dataset.element_spec[0][name].dtype.name)
+              for name in data.feature_names}  # fmt: skip
+    numbers = keras.ops.stack([inputs[name] for name in ("id", "rooms", "area")], axis=1)
+    model = keras.Model(inputs, keras.layers.Dense(1)(numbers))  # The city string is not used.
+    model.compile("sgd", "mse")
+    trainer = kgd.GrowingDatasetTrainer(model, data)
+    if keras.backend.backend() == "tensorflow":
+        assert trainer.fit(epochs=1, verbose=0).history["rows"] == [20]
+    else:
+        with pytest.raises(ValueError, match=r"\['city'\] are served as tf.string.*strings_as=\"index\""):
+            trainer.fit(epochs=1, verbose=0)
 
 
 def test_feature_space_adapts_to_the_dataset_and_trains(folder):

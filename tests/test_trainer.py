@@ -9,7 +9,17 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import OLD, counting_model, id_rows, run_python, write_csv
+from helpers import (
+    OLD,
+    TENSORFLOW_ONLY,
+    TracedSequential,
+    counting_model,
+    id_rows,
+    run_python,
+    steps_of_rows,
+    train_step_compiles,
+    write_csv,
+)
 
 import keras_growing_data as kgd
 from keras_growing_data.sources.manifest import Manifest
@@ -220,8 +230,26 @@ def test_a_backup_a_kill_broke_in_its_weight_save_resumes_at_the_epoch_before(fo
     assert model._initial_epoch is None
 
 
-def test_static_folder_matches_model_fit(folder):
-    rows = id_rows(0, 90)
+CLASSES = {c: 1.0 for c in range(14)}  # Keras's class_weight must cover every label (1 ... 13).
+
+
+class BatchLogs(keras.callbacks.Callback):
+    """Records each training batch's logs (running means over the epoch so far)."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append({k: float(v) for k, v in logs.items()})
+
+
+@pytest.mark.parametrize(
+    "pad_last_batch, class_weight",
+    [(False, None), (True, None), (True, {**CLASSES, 1: 2.0, 3: 0.5}), (False, {**CLASSES, 1: 2.0})],
+)
+def test_static_folder_matches_model_fit(folder, pad_last_batch, class_weight):
+    rows = id_rows(0, 90)  # Batches of 16, 16, 16, 16, 16 and 10 rows.
     write_csv(folder / "a.csv", rows[:50])
     write_csv(folder / "b.csv", rows[50:])
     x = np.array([r[:2] for r in rows], "float32")
@@ -235,38 +263,109 @@ def test_static_folder_matches_model_fit(folder):
         m.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
         return m
 
-    reference = model()
-    expected = reference.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0)
-    grown = model()
-    data = kgd.GrowingDataCallback(folder, label="price", batch_size=16, shuffle=False, settle_seconds=0)
-    history = kgd.GrowingDatasetTrainer(grown, data).fit(epochs=4, verbose=0)
-    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-6)
-    np.testing.assert_allclose(history.history["mae"], expected.history["mae"], rtol=1e-6)
+    reference, reference_batches = model(), BatchLogs()
+    expected = reference.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=4,
+        shuffle=False,
+        verbose=0,
+        callbacks=[reference_batches],
+        class_weight=class_weight,
+    )
+    grown, grown_batches = model(), BatchLogs()
+    data = kgd.GrowingDataCallback(
+        folder, label="price", batch_size=16, shuffle=False, settle_seconds=0, pad_last_batch=pad_last_batch
+    )
+    history = kgd.GrowingDatasetTrainer(grown, data).fit(
+        epochs=4, verbose=0, callbacks=[grown_batches], class_weight=class_weight
+    )
+    assert history.history["rows"] == [90] * 4
     for a, b in zip(grown.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(history.history["mae"], expected.history["mae"], rtol=1e-6)
+    if not pad_last_batch:
+        np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-6)
+        return
+    # Each batch's loss is the unpadded batch's, but Keras's epoch mean
+    # weighs a batch by its row count: the padded last one counts 16, not 10.
+    for epoch in range(4):
+        means = [logs["loss"] for logs in reference_batches.logs[6 * epoch : 6 * epoch + 6]]
+        last = (means[5] * 90 - means[4] * 80) / 10
+        np.testing.assert_allclose(
+            history.history["loss"][epoch], (means[4] * 80 + last * 16) / 96, rtol=1e-5
+        )
+        grown_means = [logs["loss"] for logs in grown_batches.logs[6 * epoch : 6 * epoch + 5]]
+        np.testing.assert_allclose(grown_means, means[:5], rtol=1e-6)
 
 
-def test_growth_does_not_retrace_the_train_step(folder):
-    class CountingModel(keras.Sequential):
-        traces = 0
+def test_a_seeded_run_trains_the_epochs_of_its_seed_also_when_resumed(folder, tmp_path):
+    # On JAX and torch, `fit` builds an unbuilt model from a batch it pulls
+    # first, which would draw a shuffle pass; the trainer builds from the spec.
+    write_csv(folder / "a.csv", 45)
+    backup = str(tmp_path / "backup")
 
-        def train_step(self, data):
-            CountingModel.traces += 1
-            return super().train_step(data)
+    def fit(model_seed, *callbacks):
+        model, counts = counting_model(seed=model_seed)
+        data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, seed=7, settle_seconds=0)
+        restore = keras.callbacks.BackupAndRestore(backup)
+        trainer = kgd.GrowingDatasetTrainer(model, data)
+        try:
+            trainer.fit(epochs=4, callbacks=[restore, counts, *callbacks], verbose=0)
+        except RuntimeError as e:
+            assert "simulated crash" in str(e)
+        return counts
 
-    write_csv(folder / "a.csv", 20)
-    keras.utils.set_random_seed(0)
-    model = CountingModel([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer="sgd", loss="mse")
+    crashed = fit(0, CrashAt(2))
+    resumed = fit(1)
+    assert sorted(crashed.steps) == [0, 1] and sorted(resumed.steps) == [2, 3]
+    expected = kgd.GrowingDataCallback(folder, label="price", batch_size=8, seed=7, settle_seconds=0)
+    trained = {**crashed.steps, **resumed.steps}
+    for epoch in range(4):
+        np.testing.assert_array_equal(trained[epoch], steps_of_rows(expected.epoch_dataset(epoch)))
+    assert not np.array_equal(trained[0], trained[1])  # The seed shuffles each epoch anew.
+
+
+class CompilesPerEpoch(keras.callbacks.Callback):
+    """Records, at each epoch's end, how often the model's train step was compiled so far."""
+
+    def __init__(self):
+        super().__init__()
+        self.so_far = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.so_far.append(train_step_compiles(self.model))
+
+
+def test_growth_does_not_recompile_the_train_step(folder):
+    # With jit_compile=True, JAX, torch.compile and XLA compile a step per
+    # batch shape: unpadded, every new size of the last batch would compile.
+    def model():
+        keras.utils.set_random_seed(0)
+        m = TracedSequential([keras.Input((2,)), keras.layers.Dense(1)])
+        m.compile(optimizer="sgd", loss="mse", jit_compile=True)
+        return m
+
+    rows = id_rows(0, 45)
+    static, static_compiles = model(), CompilesPerEpoch()
+    x = np.array([r[:2] for r in rows], "float32")
+    y = np.array([r[2] for r in rows], "float32")
+    static.fit(x, y, batch_size=8, epochs=6, callbacks=[static_compiles], verbose=0)
+
+    write_csv(folder / "a.csv", rows[:20])
     plan = {e: [(f"n{e}.csv", 20 + 10 * e, 3 + e)] for e in range(5)}
+    grown, grown_compiles = model(), CompilesPerEpoch()
     data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
-    history = kgd.GrowingDatasetTrainer(model, data).fit(
-        epochs=6, callbacks=[DropFiles(folder, plan)], verbose=0
+    history = kgd.GrowingDatasetTrainer(grown, data).fit(
+        epochs=6, callbacks=[DropFiles(folder, plan), grown_compiles], verbose=0
     )
-    assert history.history["rows"] == [20, 23, 27, 32, 38, 45]
-    # One trace for full batches of unknown size; reduce_retracing may add a
-    # second the first time a partial batch's shape differs.
-    assert CountingModel.traces <= 2
+    assert history.history["rows"] == [20, 23, 27, 32, 38, 45]  # Last batches of 4, 7, 3, 8, 6, 5 rows.
+
+    def after_first_epoch(so_far):
+        return so_far[-1] - so_far[0]
+
+    assert after_first_epoch(grown_compiles.so_far) <= after_first_epoch(static_compiles.so_far) == 0
 
 
 class CountedPolls(kgd.GrowingDataCallback):
@@ -464,6 +563,9 @@ kgd.GrowingDatasetTrainer(model, data).fit(
 """
 
 
+# What a kill tests is the ingest's state on disk, the same on every backend;
+# BackupAndRestore on each backend is tested in process, above.
+@TENSORFLOW_ONLY
 @pytest.mark.parametrize("kill_epoch", [0, 2])
 def test_hard_kill_resumes_at_the_epoch_and_reparses_nothing(folder, tmp_path, kill_epoch):
     a = write_csv(folder / "a.csv", id_rows(0, 10))
@@ -556,6 +658,48 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync, "rows": history.his
 """
 
 
+DATA_PARALLEL_SCRIPT = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+import json
+import pathlib
+import jax
+import keras
+from helpers import counting_model, id_rows, write_csv
+import keras_growing_data as kgd
+
+folder = pathlib.Path(sys.argv[1])
+assert len(jax.devices()) == 2, jax.devices()
+keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
+
+class Drop(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        write_csv(folder / f"n{epoch}.csv", id_rows(100 + 10 * epoch, 3 + epoch))
+
+write_csv(folder / "a.csv", 21)
+model, counts = counting_model(max_ids=1000)
+data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
+history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=4, callbacks=[Drop(), counts], verbose=0)
+trained = {e: sorted(int(i) for i in c.nonzero()[0]) for e, c in counts.per_epoch.items()}
+print(json.dumps({"rows": history.history["rows"], "trained": trained,
+                  "most": max(int(c.max()) for c in counts.per_epoch.values())}))
+"""
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="keras.distribution.DataParallel runs on JAX")
+def test_data_parallel_on_two_jax_devices_trains_exact_epochs(folder, tmp_path):
+    done = run_python(tmp_path, DATA_PARALLEL_SCRIPT, folder)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    result = json.loads(done.stdout.decode().splitlines()[-1])
+    # 21 rows, then 3, 4 and 5 more: last batches of 5, 0, 4 and 1 rows, each padded to 8.
+    assert result["rows"] == [21, 24, 28, 33]
+    files = [list(range(21))] + [list(range(100 + 10 * e, 103 + 11 * e)) for e in range(3)]
+    for epoch in range(4):
+        assert result["trained"][str(epoch)] == sorted(i for ids in files[: epoch + 1] for i in ids)
+    assert result["most"] == 1
+
+
+@TENSORFLOW_ONLY
 def test_mirrored_strategy_on_two_devices_trains_exact_epochs_on_typed_columns(folder, tmp_path):
     run = run_python(tmp_path, MIRRORED_RUN, folder)
     assert run.returncode == 0, run.stderr.decode()[-2000:]

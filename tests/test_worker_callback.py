@@ -1,4 +1,5 @@
 import dataclasses
+import importlib.util
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import CITIES, OLD, id_rows, snapshot_of, write_csv
+from helpers import CITIES, OLD, id_rows, run_python, snapshot_of, write_csv
 
 import keras_growing_data as kgd
 from keras_growing_data.distribute.follower_ingest import ingest_snapshot
@@ -374,3 +375,28 @@ def test_the_worker_trainer_takes_fit_s_arguments_and_refuses_what_it_cannot_do_
     with pytest.raises(ValueError, match="validation_split is not supported"):
         trainer.fit(epochs=1, validation_split=0.5)
     assert data.accepted == {}, "refused before the folder was read"
+
+
+TENSORFLOW_ONLY_SCRIPT = """
+import keras
+import keras_growing_data as kgd
+
+assert keras.backend.backend() == "jax"
+for make in (lambda: kgd.WorkerDataCallback(sys.argv[1], "price", batch_size=8),
+             lambda: kgd.MultiWorkerTrainer(keras.Sequential([keras.layers.Dense(1)]), None)):
+    try:
+        make()
+    except RuntimeError as e:
+        print(e)
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs jax (pip install jax)")
+def test_multi_worker_training_on_another_backend_fails_saying_it_needs_tensorflow(folder, tmp_path):
+    done = run_python(tmp_path, TENSORFLOW_ONLY_SCRIPT, folder, env={"KERAS_BACKEND": "jax"})
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 2
+    for name, line in zip(("WorkerDataCallback", "MultiWorkerTrainer"), lines, strict=True):
+        assert line.startswith(f"{name} (multi-worker training on tf.distribute) needs Keras's TensorFlow")
+        assert "runs Keras on 'jax'" in line and "keras.distribution.DataParallel" in line

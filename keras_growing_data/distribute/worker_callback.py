@@ -20,8 +20,14 @@ from keras_growing_data.distribute.worker_role import WorkerRole
 from keras_growing_data.sources.vocabulary import digest
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.utils.arguments import check_number, check_path
+from keras_growing_data.utils.keras_backend import require_tensorflow_backend
 
 logger = logging.getLogger("keras_growing_data")
+
+ON_JAX = (
+    "On JAX, the devices of one host train data-parallel with GrowingDatasetTrainer under "
+    "keras.distribution.set_distribution(keras.distribution.DataParallel()) (README: Backends)."
+)
 
 
 class WorkerDataCallback(GrowingDataCallback):
@@ -52,7 +58,12 @@ class WorkerDataCallback(GrowingDataCallback):
         strategy: the run's `MultiWorkerMirroredStrategy`; by default the
             strategy in scope when the callback is made, else the model's.
         **kwargs: as in `GrowingDataCallback`. `on_bad_file="quarantine"`
-            acts on the chief only.
+            acts on the chief only; `pad_last_batch` does not apply (a last
+            batch is padded per replica, see `replica_batches`).
+
+    Raises:
+        RuntimeError: Keras does not run on TensorFlow: `tf.distribute`
+            trains only TensorFlow-backend models.
     """
 
     def __init__(
@@ -65,6 +76,9 @@ class WorkerDataCallback(GrowingDataCallback):
         strategy: tf.distribute.Strategy | None = None,
         **kwargs,
     ):
+        require_tensorflow_backend("WorkerDataCallback (multi-worker training on tf.distribute)", ON_JAX)
+        if "pad_last_batch" in kwargs:
+            raise TypeError("WorkerDataCallback takes no pad_last_batch: a last batch is padded per replica.")
         super().__init__(directory, label, batch_size=batch_size, **kwargs)
         if label is None:
             raise ValueError(
@@ -205,6 +219,10 @@ class WorkerDataCallback(GrowingDataCallback):
         if differ:
             detail = ", ".join(f"{k}: {a!r} here, {b!r} on the chief" for k, (a, b) in differ.items())
             raise SnapshotError(f"This worker's settings differ from the chief's: {detail}.")
+
+    def _prepare_fit(self, model, class_weight: dict | None) -> dict | None:
+        """A worker pads per replica (`_epoch_input`), never to `batch_size`."""
+        return class_weight
 
     def _epoch_input(self, dataset: tf.data.Dataset) -> tf.distribute.DistributedDataset:
         """This worker's part of every global batch, as a distributed dataset."""

@@ -5,8 +5,9 @@ import contextlib
 import keras
 
 from keras_growing_data.distribute.keras_fixes import keras_multi_worker_fixes
-from keras_growing_data.distribute.worker_callback import WorkerDataCallback
+from keras_growing_data.distribute.worker_callback import ON_JAX, WorkerDataCallback
 from keras_growing_data.training.trainer import GrowingDatasetTrainer
+from keras_growing_data.utils.keras_backend import require_tensorflow_backend
 
 
 class MultiWorkerTrainer(GrowingDatasetTrainer):
@@ -40,9 +41,13 @@ class MultiWorkerTrainer(GrowingDatasetTrainer):
     Args:
         model: a Keras model built and compiled in the strategy's scope.
         data: this worker's `WorkerDataCallback`.
+
+    Raises:
+        RuntimeError: Keras does not run on TensorFlow.
     """
 
     def __init__(self, model: keras.Model, data: WorkerDataCallback):
+        require_tensorflow_backend("MultiWorkerTrainer (multi-worker training on tf.distribute)", ON_JAX)
         if not isinstance(data, WorkerDataCallback):
             raise TypeError(f"data must be a WorkerDataCallback, got {type(data).__name__}.")
         super().__init__(model, data)

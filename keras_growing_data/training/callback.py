@@ -15,7 +15,9 @@ from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.watcher import FolderWatcher
 from keras_growing_data.training.keras_batches import KerasBatches
 from keras_growing_data.training.no_rows_error import NoRowsError
+from keras_growing_data.training.padded_batches import padded_batches
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_int, check_number
+from keras_growing_data.utils.keras_backend import compiles_per_batch_shape
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -129,7 +131,24 @@ class GrowingDataCallback(keras.callbacks.Callback):
             vocabulary (`vocabulary(name)`): 0 is unknown (a default of
             `"[UNK]"` serves a missing value as 0), new strings take the
             next id in the order first accepted, and an id never changes,
-            also across restarts with `state_dir`.
+            also across restarts with `state_dir`. Training on JAX or PyTorch
+            needs `"index"` for string columns: only TensorFlow takes
+            `tf.string`.
+        pad_last_batch: whether training pads the last, partial batch of
+            each epoch to `batch_size` rows, with copies of its rows that
+            have sample weight 0 and its real rows reweighted. Then every
+            batch has one shape: a train step compiled per shape (XLA on
+            JAX, `torch.compile`, TensorFlow with `jit_compile=True`) is not
+            compiled again each time the row count grows, and each batch
+            splits evenly over the devices of a `keras.distribution`.
+            `"auto"` pads when there is a label, and the model compiles
+            (`model.jit_compile` and not `run_eagerly`) or a distribution is
+            set. `True` always pads (needs a label); `False` never does.
+            A padded batch trains as the unpadded one: each row once, the
+            same loss, gradient and metrics. Two things see the copies:
+            the epoch's mean `loss` (Keras weighs a batch's loss by its row
+            count, so a padded batch counts as full) and layers that use
+            batch statistics (`BatchNormalization`).
     """
 
     def __init__(
@@ -155,6 +174,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         na_values: Sequence[str] | None = None,
         features: str = "auto",
         strings_as: str = "string",
+        pad_last_batch: bool | str = "auto",
     ):
         super().__init__()
         # The folder, file and storage arguments are checked by the ingest's
@@ -184,6 +204,13 @@ class GrowingDataCallback(keras.callbacks.Callback):
         )
         self.features = check_choice("features", features, ("auto", "dict", "matrix"))
         self.strings_as = check_choice("strings_as", strings_as, ("string", "index"))
+        if not (isinstance(pad_last_batch, bool) or pad_last_batch == "auto"):
+            raise ValueError(f'pad_last_batch must be "auto", True or False, got {pad_last_batch!r}.')
+        self.pad_last_batch = pad_last_batch
+        if pad_last_batch is True and label is None:
+            raise ValueError(
+                "pad_last_batch=True needs a label: a padded batch carries its sample weights next to y."
+            )
         self.label = label
         self._batches = None
         if self.ingest.schema is not None:
@@ -193,6 +220,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self.seed = seed
         self.poll_interval = poll_interval
         self._built = None
+        self._padding = None  # (class_weight,) while a trainer pads this callback's batches.
+        self._padded = None
         self._ids_of = None  # The training callback whose string ids a validation folder serves.
         self._lock = threading.RLock()
         self._stop_polling = threading.Event()
@@ -392,8 +421,46 @@ class GrowingDataCallback(keras.callbacks.Callback):
         return self.seed
 
     def _epoch_input(self, dataset: tf.data.Dataset):
-        """What `model.fit` is given for an epoch: the dataset itself, for a single trainer."""
-        return dataset
+        """What `model.fit` is given for an epoch: the dataset, padded if `_prepare_fit` said so."""
+        if self._padding is None:
+            return dataset
+        if self._padded is None or self._padded[0] is not dataset:
+            self._padded = (dataset, padded_batches(dataset, self.batch_size, *self._padding))
+        return self._padded[1]
+
+    def _validation_input(self) -> tf.data.Dataset:
+        """Polls, then returns what `model.fit` is given as `validation_data`: every row, in order."""
+        self.poll()
+        return self._epoch_input(self.build_dataset(shuffle=False))
+
+    def _prepare_fit(self, model: keras.Model, class_weight: dict | None) -> dict | None:
+        """Settles whether batches for `model` are padded; returns the `class_weight` left for `fit`.
+
+        A padded batch carries sample weights, which Keras does not combine
+        with `class_weight`, so the class weights are folded into them. A
+        class weight of 0 would make real rows look like padding to the
+        metrics (`metrics_of_real_rows`): `"auto"` then does not pad.
+        """
+        self._keras_batches().require_backend_support()
+        pad = self.pad_last_batch
+        zero_class_weight = bool(class_weight) and any(w == 0 for w in class_weight.values())
+        if pad is True and zero_class_weight:
+            raise ValueError(
+                "pad_last_batch=True cannot take a class_weight of 0: its rows would count as padding "
+                "in the metrics; give the class a small weight, or pad_last_batch=False."
+            )
+        distributed = keras.distribution.distribution() is not None
+        if pad is False and distributed:
+            raise ValueError(
+                "Under a keras.distribution (DataParallel), every batch must split evenly over the "
+                "devices, and only padding makes the last one do so: pad_last_batch must be 'auto' or True."
+            )
+        if pad == "auto":
+            pad = self.label is not None and not zero_class_weight
+            pad = pad and (distributed or compiles_per_batch_shape(model))
+        self._padding = (class_weight,) if pad else None
+        self._padded = None
+        return None if pad else class_weight
 
     def _epoch_steps(self, epoch: int) -> int:
         """The steps (global batches) of epoch `epoch`, once `epoch_dataset` settled it."""

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 
+import keras
 import tensorflow as tf
 
 from keras_growing_data.sources.schema import Schema
@@ -49,6 +50,7 @@ class KerasBatches:
         self.matrix = features == "matrix" or (
             features == "auto" and all(dtypes[name] == "float32" for name in schema.features)
         )
+        self.served_strings = [name for name in schema.features + schema.labels if dtypes[name] == "string"]
         for names in _label_lists(label):
             kinds = {dtypes[name] == "string" for name in names}
             if len(kinds) > 1:
@@ -56,6 +58,22 @@ class KerasBatches:
                     f"the labels {names} mix string and number columns, which cannot be one tensor; "
                     "give them as a dict of outputs instead"
                 )
+
+    def require_backend_support(self) -> None:
+        """Raises `ValueError` if batches hold `tf.string`s and Keras does not run on TensorFlow.
+
+        Keras's `tf.data` adapter turns each batch into NumPy arrays for JAX
+        and PyTorch, which have no string tensors; a `tf.string` feature can
+        still feed a `tf.data` preprocessing step (`FeatureSpace`) there.
+        """
+        backend = keras.backend.backend()
+        if self.strings_as == "string" and self.served_strings and backend != "tensorflow":
+            raise ValueError(
+                f"The string columns {self.served_strings} are served as tf.string, which only Keras's "
+                f"TensorFlow backend takes, and this process runs Keras on {backend!r}. Pass "
+                'strings_as="index" to serve each string as its int64 id (see vocabulary()), '
+                "e.g. into keras.layers.Embedding, or run on KERAS_BACKEND=tensorflow."
+            )
 
     def transform(
         self, vocabularies: Mapping[str, Sequence[str]], served_ids: Mapping[str, Sequence[int]] | None = None

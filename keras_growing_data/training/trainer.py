@@ -6,6 +6,7 @@ import keras
 
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.counts_progbar_logger import CountsProgbarLogger
+from keras_growing_data.training.padded_metrics import metrics_of_real_rows
 from keras_growing_data.utils.arguments import check_int, check_number
 
 
@@ -95,6 +96,9 @@ class GrowingDatasetTrainer:
         with self._fit_context():
             self.data.wait_for_rows(wait_for_data)
             _require_validation_rows(validation_data, self.data)
+            class_weight = self.data._prepare_fit(self.model, class_weight)
+            if isinstance(validation_data, GrowingDataCallback):
+                validation_data._prepare_fit(self.model, None)
             progbar = [] if verbose == 0 or _has_progbar(callbacks) else [CountsProgbarLogger()]
             run = TrainingRunCallbacks(
                 [self.data, *callbacks, *progbar],
@@ -106,7 +110,15 @@ class GrowingDatasetTrainer:
                 steps=None,
             )
             model = self.model
-            with self.data._driven_by_trainer(), _finalize_once(model):
+            padded = any(
+                isinstance(d, GrowingDataCallback) and d._padding is not None
+                for d in (self.data, validation_data)
+            )
+            with (
+                self.data._driven_by_trainer(),
+                _finalize_once(model),
+                metrics_of_real_rows(model) if padded else contextlib.nullcontext(),
+            ):
                 run.begin_run()
                 # BackupAndRestore sets `_initial_epoch` in on_train_begin, and
                 # every later `fit` call would obey it (Keras 3.15, TF trainer's
@@ -115,6 +127,7 @@ class GrowingDatasetTrainer:
                 model._initial_epoch = None
                 while epoch < epochs:
                     dataset = self.data.epoch_dataset(epoch)
+                    _build_from_spec(model, dataset)
                     run.set_params(
                         {
                             "verbose": verbose,
@@ -269,5 +282,19 @@ def _require_validation_rows(validation_data, data: GrowingDataCallback) -> None
 def _validation_dataset(validation_data):
     if not isinstance(validation_data, GrowingDataCallback):
         return validation_data
-    validation_data.poll()
-    return validation_data.build_dataset(shuffle=False)
+    return validation_data._validation_input()
+
+
+def _build_from_spec(model: keras.Model, dataset) -> None:
+    """Builds what `fit` would build from a batch (model, loss, metrics, optimizer) from the spec.
+
+    On JAX and PyTorch, `fit` builds them from a batch it pulls before
+    training (Keras 3.15, `backend/jax/trainer.py` and
+    `backend/torch/trainer.py`: `self._symbolic_build(iterator=...)`), which
+    draws a shuffle pass: the first epoch would not be the one its seed gives
+    (TensorFlow's), and a resumed run would differ from an uninterrupted one.
+    `_symbolic_build` takes anything with `shape` and `dtype`, such as the
+    dataset's `tf.TensorSpec`s, and does nothing once all is built.
+    """
+    if keras.backend.backend() in ("jax", "torch"):
+        model._symbolic_build(data_batch=dataset.element_spec)
