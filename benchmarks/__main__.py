@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--smoke] [--out FILE]`: runs every section and prints the table."""
+"""`python -m benchmarks [--smoke] [--out FILE] [--sections N ...]`: runs the sections, prints the table."""
 
 import argparse
 import gc
@@ -51,6 +51,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one repetition (for CI)")
     parser.add_argument("--out", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--sections",
+        type=int,
+        nargs="+",
+        choices=range(1, len(SECTIONS) + 1),
+        metavar="N",
+        help="run only these sections (by number; default: all)",
+    )
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
@@ -62,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="kgd-bench-") as folder:
         log(f"writing {sizes.source_rows():,} rows of CSV text")
         source = CsvSource(sizes.source_rows())
-        for section in SECTIONS:
+        for number, section in enumerate(SECTIONS, 1):
+            if args.sections and number not in args.sections:
+                continue
             # Exempts the objects made so far (TF, Keras, earlier sections) from garbage
             # collection: a full collection over them takes 0.3-1 s on 2 cores and, landing at
             # random, swamps short timings (it once made a quiet epoch boundary last 1.08 s).

@@ -10,8 +10,10 @@ which compiles again at every epoch. The median of the epochs after the first is
 import importlib.util
 from pathlib import Path
 
+import keras
+
 from benchmarks.fixtures import CsvSource
-from benchmarks.harness import Row, Sizes, fresh_process, median, ratio
+from benchmarks.harness import SMOKE, Row, Sizes, fresh_process, median, ratio
 
 TITLE = "11 backends"
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -22,7 +24,10 @@ def section(source: CsvSource, sizes: Sizes, root: Path) -> list[Row]:
     start = root / "backends-start"
     source.write_files(start, FILES, sizes.backend_rows // FILES)
     rows = []
-    for backend in BACKENDS:
+    # At smoke sizes only the backend in use: CI checks that the probe runs, and each fresh
+    # process costs seconds.
+    backends = (keras.backend.backend(),) if sizes is SMOKE else BACKENDS
+    for backend in backends:
         if importlib.util.find_spec(backend) is None:
             rows.append(Row(TITLE, f"{backend}: not installed", None, "", "", f"pip install {backend}"))
             continue

@@ -1,6 +1,8 @@
 """What the sections share: sizes, table rows, alternatives, timing helpers, and the report."""
 
 import dataclasses
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -286,6 +288,9 @@ def machine() -> str:
     gpus = len(tf.config.list_physical_devices("GPU"))
     versions = f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
     versions += f", NumPy {np.__version__}" + (f", pandas {pd.__version__}" if pd is not None else "")
+    for name in ("jax", "torch"):
+        if importlib.util.find_spec(name) is not None:
+            versions += f", {name} {importlib.metadata.version(name)}"
     return (
         f"{os.cpu_count()} CPU cores ({cpu_name()}), {memory_gib()} GiB RAM, {gpus or 'no'} GPU; {versions}"
     )

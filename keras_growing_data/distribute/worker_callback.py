@@ -1,5 +1,6 @@
 """The `GrowingDataCallback` of one worker: the chief publishes each epoch, followers follow it."""
 
+import contextlib
 import logging
 import posixpath
 import secrets
@@ -220,9 +221,10 @@ class WorkerDataCallback(GrowingDataCallback):
             detail = ", ".join(f"{k}: {a!r} here, {b!r} on the chief" for k, (a, b) in differ.items())
             raise SnapshotError(f"This worker's settings differ from the chief's: {detail}.")
 
-    def _prepare_fit(self, model, class_weight: dict | None) -> dict | None:
+    @contextlib.contextmanager
+    def _serving(self, model, class_weight: dict | None):
         """A worker pads per replica (`_epoch_input`), never to `batch_size`."""
-        return class_weight
+        yield class_weight
 
     def _epoch_input(self, dataset: tf.data.Dataset) -> tf.distribute.DistributedDataset:
         """This worker's part of every global batch, as a distributed dataset."""

@@ -421,7 +421,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         return self.seed
 
     def _epoch_input(self, dataset: tf.data.Dataset):
-        """What `model.fit` is given for an epoch: the dataset, padded if `_prepare_fit` said so."""
+        """What `model.fit` is given for an epoch: the dataset, padded while `_serving` says so."""
         if self._padding is None:
             return dataset
         if self._padded is None or self._padded[0] is not dataset:
@@ -433,8 +433,9 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self.poll()
         return self._epoch_input(self.build_dataset(shuffle=False))
 
-    def _prepare_fit(self, model: keras.Model, class_weight: dict | None) -> dict | None:
-        """Settles whether batches for `model` are padded; returns the `class_weight` left for `fit`.
+    @contextlib.contextmanager
+    def _serving(self, model: keras.Model, class_weight: dict | None):
+        """Serves batches to `model` while it lasts, padded or not; yields the `class_weight` left for `fit`.
 
         A padded batch carries sample weights, which Keras does not combine
         with `class_weight`, so the class weights are folded into them. A
@@ -459,8 +460,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
             pad = self.label is not None and not zero_class_weight
             pad = pad and (distributed or compiles_per_batch_shape(model))
         self._padding = (class_weight,) if pad else None
-        self._padded = None
-        return None if pad else class_weight
+        try:
+            yield None if pad else class_weight
+        finally:
+            self._padding = self._padded = None
 
     def _epoch_steps(self, epoch: int) -> int:
         """The steps (global batches) of epoch `epoch`, once `epoch_dataset` settled it."""

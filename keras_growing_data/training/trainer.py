@@ -96,9 +96,6 @@ class GrowingDatasetTrainer:
         with self._fit_context():
             self.data.wait_for_rows(wait_for_data)
             _require_validation_rows(validation_data, self.data)
-            class_weight = self.data._prepare_fit(self.model, class_weight)
-            if isinstance(validation_data, GrowingDataCallback):
-                validation_data._prepare_fit(self.model, None)
             progbar = [] if verbose == 0 or _has_progbar(callbacks) else [CountsProgbarLogger()]
             run = TrainingRunCallbacks(
                 [self.data, *callbacks, *progbar],
@@ -110,15 +107,18 @@ class GrowingDatasetTrainer:
                 steps=None,
             )
             model = self.model
-            padded = any(
-                isinstance(d, GrowingDataCallback) and d._padding is not None
-                for d in (self.data, validation_data)
-            )
-            with (
-                self.data._driven_by_trainer(),
-                _finalize_once(model),
-                metrics_of_real_rows(model) if padded else contextlib.nullcontext(),
-            ):
+            with contextlib.ExitStack() as serving:
+                class_weight = serving.enter_context(self.data._serving(model, class_weight))
+                if isinstance(validation_data, GrowingDataCallback):
+                    serving.enter_context(validation_data._serving(model, None))
+                padded = any(
+                    isinstance(d, GrowingDataCallback) and d._padding is not None
+                    for d in (self.data, validation_data)
+                )
+                serving.enter_context(self.data._driven_by_trainer())
+                serving.enter_context(_finalize_once(model))
+                if padded:
+                    serving.enter_context(metrics_of_real_rows(model))
                 run.begin_run()
                 # BackupAndRestore sets `_initial_epoch` in on_train_begin, and
                 # every later `fit` call would obey it (Keras 3.15, TF trainer's
