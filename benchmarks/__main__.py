@@ -20,6 +20,7 @@ from benchmarks import (
     epochs,
     ingest,
     memory,
+    producers,
     soak,
     stall,
     storage,
@@ -42,6 +43,7 @@ SECTIONS: tuple[Section, ...] = (
     soak.section,
     big_file.section,
     backends.section,
+    producers.section,
 )
 
 

@@ -52,6 +52,7 @@ class Sizes:
     backend_rows: int  # Rows at the start of each backend's runs.
     backend_epochs: int
     backend_arrival_rows: int  # Rows of the file that lands at each of their boundaries.
+    backlog_files: int  # Small files waiting when training starts.
 
     def source_rows(self) -> int:
         stall = self.stall_base_files * self.train_rows_per_file + self.stall_reps * self.stall_landing_rows
@@ -61,6 +62,7 @@ class Sizes:
             stall,
             self.arrivals * self.arrival_rows,
             self.soak_epochs * self.arrival_rows,
+            self.backlog_files * self.arrival_rows,
         )
 
 
@@ -89,6 +91,7 @@ FULL = Sizes(
     backend_rows=50_000,
     backend_epochs=8,
     backend_arrival_rows=7,
+    backlog_files=10_000,
 )
 SMOKE = Sizes(
     reps=1,
@@ -115,6 +118,7 @@ SMOKE = Sizes(
     backend_rows=1000,
     backend_epochs=3,
     backend_arrival_rows=7,
+    backlog_files=200,
 )
 
 
@@ -288,7 +292,7 @@ def machine() -> str:
     gpus = len(tf.config.list_physical_devices("GPU"))
     versions = f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
     versions += f", NumPy {np.__version__}" + (f", pandas {pd.__version__}" if pd is not None else "")
-    for name in ("jax", "torch"):
+    for name in ("isal", "jax", "torch"):
         if importlib.util.find_spec(name) is not None:
             versions += f", {name} {importlib.metadata.version(name)}"
     return (

@@ -35,7 +35,8 @@ def test_status_lists_accepted_pending_and_rejected_files(folder, capsys):
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert code == 1
-    assert lines[0] == f"{folder}: 2 accepted (15 rows), 1 pending, 1 rejected"
+    pending = os.path.getsize(folder / "new.csv")
+    assert lines[0] == f"{folder}: 2 accepted (15 rows), 1 pending ({pending} bytes), 1 rejected"
     assert lines[1:3] == ["accepted  a.csv    10 rows", "accepted  b.csv    5 rows"]
     modified = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.stat(folder / "new.csv").st_mtime))
     assert lines[3] == f"pending   new.csv  29 bytes, modified {modified}"
@@ -91,7 +92,9 @@ def test_status_reads_the_state_dir_of_a_run(folder, tmp_path, capsys):
     ]
     write_csv(folder / "b.csv", 2)  # Landed after the run's last poll.
     assert main(["status", str(folder), "--state-dir", str(state)]) == 0
-    assert capsys.readouterr().out.splitlines()[0] == f"{folder}: 1 accepted (7 rows), 1 pending, 0 rejected"
+    pending = os.path.getsize(folder / "b.csv")
+    first = f"{folder}: 1 accepted (7 rows), 1 pending ({pending} bytes), 0 rejected"
+    assert capsys.readouterr().out.splitlines()[0] == first
     assert sorted(p.name for p in state.iterdir()) == ["lock", "rows", "state.json"]
 
 
@@ -230,7 +233,7 @@ def test_train_picks_classification_for_small_integer_labels_and_saves(folder, t
     args = ["train", str(folder), "--label", "y", "--epochs", "2", "--seed", "0", "--verbose", "0"]
     assert main([*args, "--save", str(saved)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"Watching {folder} for *.csv files with label column 'y'."
+    assert lines[0] == f"Watching {folder} for *.csv *.csv.gz *.csv.bz2 *.csv.xz files with label column 'y'."
     assert lines[1] == (
         "Label 'y' holds integers 0..2: classification into 3 classes "
         "(softmax output, sparse categorical cross-entropy)."
@@ -339,7 +342,8 @@ def test_train_on_a_folder_whose_files_were_all_rejected_says_so_first(folder, c
 def test_train_on_an_empty_folder_names_the_option_to_wait(folder, capsys):
     assert main(["train", str(folder), "--label", "price"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"keras-growing-data train: error: No training rows in '{folder}': no file matches '*.csv' yet; "
+        f"keras-growing-data train: error: No training rows in '{folder}': "
+        "no file matches '*.csv', '*.csv.gz', '*.csv.bz2' or '*.csv.xz' yet; "
         "pass --wait-for-data SECONDS to wait for the first files."
     ]
     write_csv(folder / "new.csv", 3, mtime=None)  # Written just now: not settled.
@@ -451,4 +455,16 @@ def test_status_prints_a_file_name_that_is_not_utf8_escaped(folder):
         f"{folder}: 1 accepted (2 rows), 0 pending, 1 rejected",
         "accepted  a.csv        2 rows",
         "rejected  caf\\xe9.csv  line 2, column 'x': expected a number, found 'oops'",
+    ]
+
+
+def test_status_of_a_tree_shows_paths_from_the_folder(folder, capsys):
+    (folder / "dt=1").mkdir()
+    write_csv(folder / "dt=1" / "a.csv", 2)
+    write_csv(folder / "b.csv", 1)
+    assert main(["status", str(folder), "--label", "price", "--recursive", "--partition-columns"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{folder}: 2 accepted (3 rows), 0 pending, 0 rejected",
+        "accepted  b.csv       1 rows",
+        "accepted  dt=1/a.csv  2 rows",
     ]

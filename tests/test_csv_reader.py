@@ -4,12 +4,15 @@ import lzma
 import os
 import random
 import time
+import tracemalloc
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_growing_data.sources import decompressed
 from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import match_header
 from keras_growing_data.sources.line_checks import value_problem
@@ -239,35 +242,160 @@ def test_a_plan_of_80000_columns_finds_each_field_type_in_constant_time():
 
 
 CSV = b"a,b,price\n" + b"1,2,3\n" * 1000
-COMPRESSED = {
-    "gzip": gzip.compress(CSV),
-    "bzip2": bz2.compress(CSV),
-    "xz": lzma.compress(CSV),
-    "zstd": b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4,
-    "zip": None,  # Written by zipfile, below.
-}
+COMPRESS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
+REFUSED = {"zstd": b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4, "zip": None}  # zip: written by zipfile.
 
 
-@pytest.mark.parametrize("kind", sorted(COMPRESSED))
-def test_compressed_files_are_named_as_such(parser, tmp_path, kind):
+@pytest.mark.parametrize("kind", sorted(COMPRESS) + sorted(REFUSED))
+def test_compressed_files_are_read_or_named_as_such(parser, tmp_path, kind):
     path = tmp_path / "a.csv.compressed"
     if kind == "zip":
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("a.csv", CSV)
     else:
-        write(path, COMPRESSED[kind], mode="wb")
-    with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price").read(str(path))
-    assert str(error.value) == (
-        f"looks {kind}-compressed (its first bytes are {kind}'s magic number); compressed files are not "
-        "read yet: decompress it, or match only plain files with the pattern"
+        write(path, COMPRESS[kind](CSV) if kind in COMPRESS else REFUSED[kind], mode="wb")
+    reader = CsvReader(parser=parser, label="price")
+    if kind in COMPRESS:
+        np.testing.assert_array_equal(reader.read(str(path)).arrays["float32"], [[1, 2, 3]] * 1000)
+        return
+    assert rejection(reader, str(path)) == (
+        f"looks {kind}-compressed (its first bytes are {kind}'s magic number); only gzip, bzip2 and xz "
+        "are read: decompress it, or match only those with the pattern"
     )
 
 
-def test_an_empty_bzip2_stream_is_named_but_a_header_starting_with_bzh_is_read(parser, tmp_path):
-    empty = write(tmp_path / "e.bz2", bz2.compress(b""), mode="wb")
-    with pytest.raises(BadFileError, match="^looks bzip2-compressed"):
-        CsvReader(parser=parser, label="price").read(empty)
+def compressed(path, kind):
+    """Writes the file at `path` compressed with `kind` next to it; returns the new path."""
+    with open(path, "rb") as f:
+        return write(f"{path}.{kind}", COMPRESS[kind](f.read()), mode="wb")
+
+
+def mixed_lines(count):
+    """CSV lines of numbers and strings, quoted ones, blank lines, missing and bad values."""
+    lines = ["\ufeffid,city, area ,note,price"]
+    for i in range(count):
+        city = ["Oslo", '"New York, NY"', " Lima ", "São Paulo", ""][i % 5]
+        area = "" if i % 11 == 0 else f"{i / 7:.4f}"
+        note = "x" if i % 1999 else "1,2"  # Now and then a line of the wrong width.
+        lines.append(f"{i},{city},{area},{note},{i % 13}" if i % 997 else "")
+    return lines
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_a_compressed_file_reads_as_its_plain_file_across_many_chunks(parser, tmp_path, kind):
+    plain = write(tmp_path / "a.csv", "\r\n".join(mixed_lines(30_000)) + "\r\n")
+    path = compressed(plain, kind)
+    # The schema is inferred (a read of its own), defaults fill the missing values, bad lines are skipped.
+    reader = CsvReader(
+        parser=parser, label="price", chunk_bytes=1 << 12, defaults={"area": -1.0, "city": "?"}
+    )
+    expected, parsed = (reader.read(p, skip_bad_rows=True) for p in (plain, path))
+    assert parsed.schema == expected.schema and parsed.schema.dtypes["city"] == "string"
+    assert parsed.header == expected.header and parsed.strings == expected.strings
+    for dtype in expected.arrays:
+        np.testing.assert_array_equal(parsed.arrays[dtype], expected.arrays[dtype])
+    assert parsed.skipped == expected.skipped and len(parsed.skipped) == 15
+    assert (parsed.ignored, parsed.notes) == (expected.ignored, expected.notes)
+    assert parsed.num_rows == 30_000 - 31 - 15  # Less the blank lines and the bad ones.
+    # The size read is the file's, compressed: what ingest compares with its listed size.
+    assert (parsed.size, expected.size) == (os.path.getsize(path), os.path.getsize(plain))
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_a_bad_line_of_a_compressed_file_is_named_as_in_its_plain_file(parser, tmp_path, kind):
+    lines = ["a,b,price"] + [f"{i},{i % 7},{i % 3}" for i in range(60_000)]
+    lines[20_000] = ""
+    lines[45_001] = "1,oops,3"
+    plain = write(tmp_path / "a.csv", "\n".join(lines) + "\n")
+    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    reason = "line 45002, column 'b': expected a number, found 'oops'"
+    assert rejection(reader, plain) == rejection(reader, compressed(plain, kind)) == reason
+    lines[45_001] = "1,2,3"
+    lines.append("1" * 300 + ",2,3")
+    plain = write(tmp_path / "b.csv", "\n".join(lines) + "\n")
+    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, max_line_bytes=200)
+    reason = "line 60002 is longer than the maximum of 200 bytes (max_line_bytes)"
+    assert rejection(reader, plain) == rejection(reader, compressed(plain, kind)) == reason
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_a_truncated_archive_is_rejected_as_truncated(parser, tmp_path, kind):
+    data = COMPRESS[kind](b"a,b,price\n" + b"".join(b"%d,%d,3\n" % (i, i % 7) for i in range(100_000)))
+    path = write(tmp_path / "a.csv.part", data[: len(data) // 2], mode="wb")
+    assert rejection(CsvReader(parser=parser, label="price", chunk_bytes=1 << 14), path) == (
+        f"is a truncated {kind} archive (it ends before its end-of-stream marker): "
+        "still being written, or cut short when copied"
+    )
+
+
+def flipped(data, at, count=4):
+    """`data` with `count` bytes from `at` on inverted."""
+    return data[:at] + bytes(b ^ 0xFF for b in data[at : at + count]) + data[at + count :]
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_a_corrupt_archive_is_rejected_as_corrupt_even_after_a_bad_line(parser, tmp_path, kind):
+    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    damage = {
+        # zlib's words, or python-isal's where installed (the `fast` extra).
+        "gzip": "Error -3 while decompressing data: incorrect data check"
+        if decompressed.inflating is zlib
+        else "Error -6 Incorrect checksum found",
+        "bzip2": "Invalid data stream",
+    }
+    corrupt = f"is a corrupt {kind} archive: {damage.get(kind, 'Corrupt input data')}"
+    lines = b"".join(b"%d,%d,3\n" % (i, i % 7) for i in range(100_000))
+    data = COMPRESS[kind](b"a,b,price\n" + lines)
+    assert rejection(reader, write(tmp_path / "middle", flipped(data, len(data) // 2), mode="wb")) == corrupt
+    # Its bad line is parsed long before the checksum at its end shows the damage, the better reason.
+    data = COMPRESS[kind](b"a,b,price\n1,x,3\n" + lines)
+    assert rejection(reader, write(tmp_path / "end", flipped(data, len(data) - 8, 2), mode="wb")) == corrupt
+
+
+def test_what_follows_an_archive_must_be_another_or_gzip_padding(parser, tmp_path):
+    reader = CsvReader(parser=parser, label="price")
+    member = write(tmp_path / "m.gz", b"", mode="wb")
+    with gzip.GzipFile(member, "wb", mtime=0) as f:  # Its header names the file, as the gzip tool's does.
+        f.write(CSV)
+    with open(member, "ab") as f:
+        f.write(gzip.compress(b"4,5,6\n") + b"\0" * 100 + gzip.compress(b"7,8,9\n"))
+    rows = reader.read(member).arrays["float32"]
+    np.testing.assert_array_equal(rows, [[1, 2, 3]] * 1000 + [[4, 5, 6], [7, 8, 9]])
+    garbage = write(tmp_path / "g.gz", gzip.compress(CSV) + b"garbage", mode="wb")
+    assert rejection(reader, garbage) == (
+        "is a corrupt gzip archive: what follows a member is not another gzip member"
+    )
+    for kind, compress in COMPRESS.items():
+        # bz2 and lzma leave out what follows the last stream, but not 100 KB of it unread.
+        path = write(tmp_path / f"a.{kind}", compress(CSV) + b"x" * 100_000, mode="wb")
+        assert rejection(reader, path).startswith(f"is a corrupt {kind} archive: ")
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_a_compressed_file_is_read_through_gfile_too(parser, tmp_path, kind):
+    path = compressed(write(tmp_path / "a.csv", CSV, mode="wb"), kind)
+    parsed = CsvReader(parser=parser, label="price").read("file://" + path)
+    assert parsed.num_rows == 1000 and parsed.size == os.path.getsize(path)
+
+
+def test_a_compressed_file_is_decompressed_as_it_is_read_never_whole(parser, tmp_path):
+    # 64 MiB of blank lines in 64 KB, read in chunks of 64 KiB: at no time are many of them held.
+    data = gzip.compress(b"a,price\n" + b"\n" * (64 << 20), compresslevel=1)
+    path = write(tmp_path / "a.csv.gz", data, mode="wb")
+    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 16)
+    tracemalloc.start()
+    try:
+        assert rejection(reader, path) == "the file has a header but no data rows"
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+def test_an_empty_archive_is_an_empty_file_but_a_header_starting_with_bzh_is_read(parser, tmp_path):
+    for kind, compress in COMPRESS.items():
+        empty = write(tmp_path / f"e.{kind}", compress(b""), mode="wb")
+        assert rejection(CsvReader(parser=parser, label="price"), empty) == "the file is empty"
     plain = write(tmp_path / "p.csv", "BZh9,price\n1,2\n")
     assert CsvReader(parser=parser, label="price").read(plain).header == ("BZh9", "price")
 
@@ -673,3 +801,23 @@ def test_what_float32_changes_is_noted_by_both_parsers(parser, tmp_path):
         "column 'x': 1 non-zero value(s) are below float32's range and became 0 (the first: 1e-50)",
         "column 'price': 1 non-zero value(s) are below float32's range and became 0 (the first: 1e-300)",
     )
+
+
+def test_gzip_reads_alike_through_zlib_and_python_isal(tmp_path, monkeypatch):
+    pytest.importorskip("isal")
+    lines = b"".join(b"%d,%d,3\n" % (i, i % 7) for i in range(50_000))
+    members = gzip.compress(b"a,b,price\n" + lines[:1000]) + gzip.compress(lines[1000:]) + b"\0" * 64
+    path = tmp_path / "a.csv.gz"
+    path.write_bytes(members)
+    broken = tmp_path / "b.csv.gz"
+    broken.write_bytes(members[: len(members) // 2])
+    reader = CsvReader(label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    read = {}
+    for inflating in (zlib, decompressed.inflating):
+        monkeypatch.setattr(decompressed, "inflating", inflating)
+        read[inflating] = reader.read(str(path)).arrays["float32"]
+        with pytest.raises(BadFileError, match="^is a truncated gzip archive"):
+            reader.read(str(broken))
+    first, second = read.values()
+    assert first.shape == (50_000, 3)
+    np.testing.assert_array_equal(first, second)

@@ -631,3 +631,45 @@ def test_a_full_disk_makes_new_files_wait_and_training_go_on(folder, tmp_path, s
     assert lines[4] == "space again 803 {} {}"
     if state:
         assert lines[5] == "restored 803 [3, 3, 3, 803]"
+
+
+def test_a_gzip_file_still_being_written_is_rejected_then_accepted_once_whole(folder):
+    import gzip
+
+    rows = id_rows(0, 5000)
+    data = gzip.compress(("id,x,price\n" + "".join(f"{i},{x},{y}\n" for i, x, y in rows)).encode())
+    path = write_bytes(folder / "a.csv.gz", data[: len(data) // 2])
+    ingest = FolderIngest(folder, label="price", settle_seconds=0, pattern="*.csv.gz")
+    assert ingest.poll() == [] and ingest.num_rows == 0
+    assert ingest.rejected[path].reason == (
+        "is a truncated gzip archive (it ends before its end-of-stream marker): "
+        "still being written, or cut short when copied"
+    )
+    with open(path, "ab") as f:  # The writer goes on: the file's size and time change.
+        f.write(data[len(data) // 2 :])
+    os.utime(path, (OLD + 1, OLD + 1))
+    assert ingest.poll() == [path]
+    assert ingest.num_rows == 5000 and path not in ingest.rejected
+    assert ingest.accepted[path].size == len(data)
+
+
+def test_a_recursive_ingest_reads_a_tree_but_not_its_state_or_quarantine(folder):
+    for relative, rows in {"dt=1/a.csv": 2, "dt=2/hour=3/b.csv": 3, "top.csv": 1}.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        write_csv(folder / relative, rows)
+    (folder / "dt=2" / "bad.csv").write_text("id,x,price\n1,two,3\n")
+    state = folder / "state"
+    options = {"settle_seconds": 0, "recursive": True, "on_bad_file": "quarantine", "state_dir": state}
+    ingest = FolderIngest(folder, label="price", **options)
+    (state / "stray.csv").write_text("id,x,price\n1,2,3\n")  # Inside the state folder: never read.
+    assert sorted(ingest.watcher.relative(path) for path in ingest.poll()) == [
+        "dt=1/a.csv",
+        "dt=2/hour=3/b.csv",
+        "top.csv",
+    ]
+    (rejected,) = ingest.rejected.values()
+    assert rejected.moved_to == str(folder / "_rejected" / "dt=2" / "bad.csv")
+    assert (folder / "_rejected" / "dt=2" / "bad.csv.reason.txt").exists()
+    assert ingest.poll() == [] and ingest.num_rows == 6 and len(ingest.rejected) == 1
+    restarted = FolderIngest(folder, label="price", **options)
+    assert restarted.num_rows == 6 and restarted.poll() == []

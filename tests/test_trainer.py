@@ -1,5 +1,6 @@
 import csv
 import json
+import logging
 import math
 import os
 import threading
@@ -385,7 +386,8 @@ def test_empty_folder_fails_at_once_naming_it(folder):
         kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=0)
     assert data.polls == 1, "no wait without wait_for_data"
     assert str(error.value) == (
-        f"No training rows in '{folder}': no file matches '*.csv' yet; "
+        f"No training rows in '{folder}': "
+        "no file matches '*.csv', '*.csv.gz', '*.csv.bz2' or '*.csv.xz' yet; "
         "pass wait_for_data=seconds to wait for the first files."
     )
     assert isinstance(error.value, ValueError)
@@ -775,3 +777,44 @@ def test_validation_freq_takes_a_list_of_epochs_as_model_fit_does(folder, tmp_pa
     assert len(history.history["loss"]) == 3 and len(history.history["val_loss"]) == 1
     with pytest.raises(ValueError, match="each epoch of validation_freq must be >= 1, got 0"):
         kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, validation_freq=[0])
+
+
+def test_a_backlog_is_read_in_the_background_while_training_runs_each_row_once(folder, caplog):
+    files = kgd.training.callback.BACKLOG_FILES + 50
+    for i in range(files):
+        write_csv(folder / f"part-{i:05d}.csv", id_rows(3 * i, 3))
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=16, settle_seconds=0, poll_interval=0.05)
+
+    class UntilTheBacklogIsIn(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            deadline = time.monotonic() + 600  # Only bounds a failing run.
+            while epoch == 1 and data.backlog and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+    model, counts = counting_model()
+    with caplog.at_level(logging.INFO, logger="keras_growing_data"):
+        history = kgd.GrowingDatasetTrainer(model, data).fit(
+            epochs=3, callbacks=[counts, UntilTheBacklogIsIn()], verbose=0
+        )
+    rows = history.history["rows"]
+    assert rows[0] < 3 * files, "training waited for the whole backlog"
+    assert rows[2] == 3 * files and history.history["files"][2] == files
+    assert rows == sorted(rows)
+    for epoch, epoch_rows in enumerate(rows):  # Files are read in name order: ids 0 ... rows - 1.
+        np.testing.assert_array_equal(counts.per_epoch[epoch][:epoch_rows], 1)
+        assert counts.per_epoch[epoch][epoch_rows:].sum() == 0
+    (start,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Training starts")]
+    assert start.startswith(f"Training starts with the 3 rows read so far; {files - 1} more files (")
+
+
+def test_a_verbose_run_shows_a_backlog_as_a_progress_bar(folder, capsys):
+    files = kgd.training.callback.BACKLOG_FILES
+    for i in range(files):
+        write_csv(folder / f"part-{i:05d}.csv", id_rows(3 * i, 3))
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=16, settle_seconds=0)
+    model, _ = counting_model()
+    kgd.GrowingDatasetTrainer(model, data).fit(epochs=1, verbose=1)
+    out = capsys.readouterr().out
+    nbytes = sum(path.stat().st_size for path in folder.iterdir())
+    assert f"Reading {files} files ({nbytes / 1e6:.1f} MB) of {folder}" in out
+    assert f"{files}/{files}" in out and "rows: 300" in out

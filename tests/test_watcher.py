@@ -154,3 +154,65 @@ def test_a_file_replaced_in_place_or_renamed_over_is_another_version(folder):
     [after] = watcher.complete_files()
     assert (after.size, after.mtime_ns) == (before.size, before.mtime_ns)
     assert after.version != before.version and after.inode != before.inode
+
+
+def tree(folder):
+    """A date-partitioned tree, with folders that must never be read."""
+    for relative in [
+        "top.csv",
+        "dt=2026-12-01/part-0.csv",
+        "dt=2026-12-02/hour=3/part-0.csv",
+        "dt=2026-12-02/hour=3/notes.txt",
+        ".hidden/a.csv",
+        "_temporary/0/a.csv",
+        "_rejected/old.csv",
+        "state/rows.csv",
+        "dt=2026-12-03.tmp/a.csv",
+    ]:
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        write_csv(folder / relative, 1)
+
+
+def test_recursive_watches_sub_folders_but_not_hidden_temporary_or_excluded_ones(folder, tmp_path):
+    tree(folder)
+    listed = ["dt=2026-12-01/part-0.csv", "dt=2026-12-02/hour=3/part-0.csv", "top.csv"]
+    by_url = FolderWatcher(f"file://{folder}", "*.csv", 0, recursive=True, exclude=[f"file://{folder}/state"])
+    assert [by_url.relative(s.path) for s in by_url.complete_files()] == listed
+    # A link to a folder could loop; `tf.io.gfile` does not tell links, so only local listings skip them.
+    os.symlink(folder / "dt=2026-12-01", folder / "linked")
+    watcher = FolderWatcher(str(folder), "*.csv", 0, recursive=True, exclude=[str(folder / "state")])
+    assert [watcher.relative(s.path) for s in watcher.complete_files()] == listed
+    assert names(FolderWatcher(str(folder), "*.csv", 0).complete_files()) == ["top.csv"]
+
+
+def test_recursive_listing_follows_files_and_folders_that_come_and_go(folder):
+    tree(folder)
+    watcher = FolderWatcher(str(folder), "*.csv", 0, recursive=True, exclude=[str(folder / "state")])
+    assert len(watcher.complete_files()) == 3
+    write_csv(folder / "dt=2026-12-02" / "hour=3" / "part-1.csv", 1)
+    (folder / "dt=2026-12-04" / "hour=0").mkdir(parents=True)
+    write_csv(folder / "dt=2026-12-04" / "hour=0" / "part-0.csv", 1)
+    os.remove(folder / "dt=2026-12-01" / "part-0.csv")
+    assert [watcher.relative(s.path) for s in watcher.complete_files()] == [
+        "dt=2026-12-02/hour=3/part-0.csv",
+        "dt=2026-12-02/hour=3/part-1.csv",
+        "dt=2026-12-04/hour=0/part-0.csv",
+        "top.csv",
+    ]
+    os.rename(folder / "dt=2026-12-02", folder / ".dt=2026-12-02")  # Hidden now: its files leave.
+    assert [watcher.relative(s.path) for s in watcher.complete_files()] == [
+        "dt=2026-12-04/hour=0/part-0.csv",
+        "top.csv",
+    ]
+
+
+def test_the_default_pattern_takes_plain_and_compressed_csv(folder):
+    for name in ["a.csv", "b.csv.gz", "c.csv.bz2", "d.csv.xz", "e.csv.zip", "f.gz", "g.csv.gz.tmp"]:
+        write_csv(folder / name, 1)
+    assert names(FolderWatcher(str(folder), settle_seconds=0).complete_files()) == [
+        "a.csv",
+        "b.csv.gz",
+        "c.csv.bz2",
+        "d.csv.xz",
+    ]
+    assert names(FolderWatcher(str(folder), ["*.zip", "f.*"], 0).complete_files()) == ["e.csv.zip", "f.gz"]

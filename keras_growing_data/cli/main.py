@@ -86,9 +86,18 @@ _PATTERN = _checked(lambda text: check_text("pattern", text))
 
 
 def _add_file_options(command: argparse.ArgumentParser) -> None:
-    """The options that say which files of a folder count: pattern and settle time."""
+    """The options that say which files of a folder count: pattern, sub-folders and settle time."""
     command.add_argument(
-        "--pattern", type=_PATTERN, default="*.csv", help="file name pattern (default: %(default)s)"
+        "--pattern",
+        type=_PATTERN,
+        action="append",
+        help="file name pattern, repeatable (default: *.csv *.csv.gz *.csv.bz2 *.csv.xz)",
+    )
+    command.add_argument("--recursive", action="store_true", help="watch the sub-folders too")
+    command.add_argument(
+        "--partition-columns",
+        action="store_true",
+        help="give each file the columns of its key=value folders (dt=2026-12-01/)",
     )
     command.add_argument(
         "--settle-seconds",

@@ -8,13 +8,14 @@ import time
 from keras_growing_data.cli.exit_codes import EXIT_OK, EXIT_REJECTED
 from keras_growing_data.sources.manifest import Manifest
 from keras_growing_data.sources.records import printable, records_of
-from keras_growing_data.sources.watcher import FileStat, FolderWatcher
+from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
 from keras_growing_data.training.callback import GrowingDataCallback
 
 
 def run(args: argparse.Namespace) -> int:
     """Prints the report of `args.folder`; returns the exit code (1 if a file is rejected)."""
-    watcher = FolderWatcher(args.folder, args.pattern, args.settle_seconds)
+    pattern = args.pattern or DEFAULT_PATTERNS
+    watcher = FolderWatcher(args.folder, pattern, args.settle_seconds, recursive=args.recursive)
     if not watcher.exists():
         raise FileNotFoundError(f"The folder {args.folder!r} does not exist.")
     if args.state_dir is not None:
@@ -30,7 +31,12 @@ def run(args: argparse.Namespace) -> int:
         accepted, rejected = records_of(state)
     else:
         data = GrowingDataCallback(
-            args.folder, args.label, pattern=args.pattern, settle_seconds=args.settle_seconds
+            args.folder,
+            args.label,
+            pattern=pattern,
+            settle_seconds=args.settle_seconds,
+            recursive=args.recursive,
+            partition_columns=args.partition_columns,
         )
         library_logger = logging.getLogger("keras_growing_data")
         level = library_logger.level
@@ -68,26 +74,31 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
     """
     pending = [s for s in candidates if s.path not in accepted and s.path not in rejected]
     rows = sum(record.rows for record in accepted.values())
+    backlog = f" ({sum(stat.size for stat in pending)} bytes)" if pending else ""
     lines = [
-        f"{printable(folder)}: {len(accepted)} accepted ({rows} rows), {len(pending)} pending, "
-        f"{len(rejected)} rejected"
+        f"{printable(folder)}: {len(accepted)} accepted ({rows} rows), "
+        f"{len(pending)} pending{backlog}, {len(rejected)} rejected"
     ]
     table = []
     for path, record in accepted.items():
         skipped = len(record.skipped)
         note = f"{record.rows} rows" + (f", {skipped} bad rows skipped" if skipped else "")
-        table.append(("accepted", _name(path), note))
+        table.append(("accepted", _name(folder, path), note))
     for stat in pending:
         modified = time.strftime(", modified %Y-%m-%d %H:%M:%S", time.localtime(stat.mtime_ns / 1e9))
-        table.append(("pending", _name(stat.path), f"{stat.size} bytes{modified if stat.mtime_ns else ''}"))
+        table.append(
+            ("pending", _name(folder, stat.path), f"{stat.size} bytes{modified if stat.mtime_ns else ''}")
+        )
     for path, record in rejected.items():
         moved = f" (moved to {printable(record.moved_to)})" if record.moved_to else ""
-        table.append(("rejected", _name(path), record.reason + moved))
+        table.append(("rejected", _name(folder, path), record.reason + moved))
     if table:
         width = max(len(name) for _, name, _ in table)
         lines += [f"{state:<8}  {name:<{width}}  {note}" for state, name, note in table]
     return "\n".join(lines)
 
 
-def _name(path: str) -> str:
-    return printable(posixpath.basename(path))
+def _name(folder: str, path: str) -> str:
+    """A path as seen from the watched folder (`dt=2026-12-01/part-0.csv`)."""
+    inside = path.startswith(folder + "/")
+    return printable(path[len(folder) + 1 :] if inside else posixpath.basename(path))

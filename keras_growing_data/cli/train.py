@@ -7,6 +7,7 @@ import keras
 
 from keras_growing_data.cli.exit_codes import EXIT_OK
 from keras_growing_data.demo.run_demo import save_plot
+from keras_growing_data.sources.watcher import DEFAULT_PATTERNS
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.default_model import default_model
 from keras_growing_data.training.growth_printer import GrowthPrinter
@@ -18,12 +19,20 @@ from keras_growing_data.training.trainer import GrowingDatasetTrainer
 def run(args: argparse.Namespace) -> int:
     """Trains the default model on `args.folder`; returns the exit code."""
     # The default model takes string columns as ids, into embeddings with room for new strings.
-    options = {"pattern": args.pattern, "settle_seconds": args.settle_seconds, "strings_as": "index"}
+    pattern = args.pattern or DEFAULT_PATTERNS
+    options = {
+        "pattern": pattern,
+        "settle_seconds": args.settle_seconds,
+        "recursive": args.recursive,
+        "partition_columns": args.partition_columns,
+        "strings_as": "index",
+    }
     data = GrowingDataCallback(args.folder, args.label, batch_size=args.batch_size, seed=args.seed, **options)
     validation = None
     if args.validation_folder:
         validation = GrowingDataCallback(args.validation_folder, args.label, args.batch_size, **options)
-    print(f"Watching {args.folder} for {args.pattern} files with label column {args.label!r}.")
+    where = f"{args.folder} and its sub-folders" if args.recursive else args.folder
+    print(f"Watching {where} for {' '.join(pattern)} files with label column {args.label!r}.")
     data.poll()
     if args.wait_for_data > 0 and data.num_rows == 0:
         print(f"Waiting up to {args.wait_for_data:g} s for the first file in {args.folder}...")

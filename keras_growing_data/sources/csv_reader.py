@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.sources.decompressed import content_of
 from keras_growing_data.sources.float32_values import float32_losses, loss_notes, needs_direct_parse
-from keras_growing_data.sources.header import compression_of, match_header, parse_header, require_labels
+from keras_growing_data.sources.header import match_header, parse_header, require_labels
 from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
+from keras_growing_data.sources.partitions import partition_defaults
 from keras_growing_data.sources.records import BadFileError, BadRow, UnreadableFileError
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
 from keras_growing_data.sources.tf_parser import (
@@ -43,7 +45,9 @@ class ParsedFile:
     `strings`, the file's distinct strings in the order first seen.
     `ignored` lists the file's columns the schema does not have; `notes`
     what a person should know of values that were read (float32 rounding
-    an integer or flushing a small number to 0).
+    an integer or flushing a small number to 0). `size` is the number of
+    bytes read of the file (of a compressed file: compressed bytes), to be
+    compared with its listed size.
     """
 
     header: tuple[str, ...]
@@ -72,7 +76,8 @@ class CsvReader:
     `tf.io.decode_csv` on all its lines at once, chunks in parallel threads
     (TF releases the GIL), not line by line. Columns are found by their
     header name, in any order; the file's other columns are ignored (and
-    listed in `ParsedFile.ignored`).
+    listed in `ParsedFile.ignored`). A gzip, bzip2 or xz file (told by its
+    first bytes, not its name) is read as it is decompressed, never whole.
 
     A value is missing if, without the spaces around it, it is empty or one
     of `na_values`; it takes its column's default, or makes its line bad. A
@@ -129,7 +134,13 @@ class CsvReader:
         self._workers = os.cpu_count() or 1
         self._pool = _parse_pool(self._workers)
 
-    def read(self, path: str, schema: Schema | None = None, skip_bad_rows: bool = False) -> ParsedFile:
+    def read(
+        self,
+        path: str,
+        schema: Schema | None = None,
+        skip_bad_rows: bool = False,
+        partition: Mapping[str, str] | None = None,
+    ) -> ParsedFile:
         """Parses the file at `path`.
 
         Args:
@@ -138,16 +149,20 @@ class CsvReader:
                 none was declared, one inferred from this file.
             skip_bad_rows: leave out the lines that do not parse (listed in
                 `ParsedFile.skipped`) instead of rejecting the file.
+            partition: column -> value that the file's folders give every
+                one of its rows (`partition_values`): typed as the column,
+                or, being inferred, as a number if it reads as one.
 
         Raises:
-            BadFileError: the file is empty, its header does not fit, or a
-                line does not parse (and `skip_bad_rows` is off).
+            BadFileError: the file is empty, a truncated or corrupt archive,
+                its header does not fit, or a line does not parse (and
+                `skip_bad_rows` is off).
             UnreadableFileError: the file cannot be read now (permissions,
                 an I/O or network error): its content was not judged.
         """
         try:
             with _open(path) as f:
-                return self._read(f, path, schema or self.declared, skip_bad_rows)
+                return self._read(f, path, schema or self.declared, skip_bad_rows, partition or {})
         except (FileNotFoundError, tf.errors.NotFoundError):
             raise BadFileError("vanished while being read") from None
         except tf.errors.InvalidArgumentError as e:  # The content, not the reading.
@@ -157,26 +172,40 @@ class CsvReader:
         except OSError as e:
             raise UnreadableFileError(f"cannot be read now: {e.strerror or e}") from None
 
-    def _read(self, f, path: str, schema: Schema | None, skip_bad_rows: bool) -> ParsedFile:
-        chunks = self._chunks_after_checks(f)
+    def _read(self, f, path: str, schema: Schema | None, skip_bad_rows: bool, partition) -> ParsedFile:
+        content = content_of(f)
+        try:
+            return self._parsed(f, content, path, schema, skip_bad_rows, partition)
+        except BadFileError:
+            # A damaged archive may decompress to bad lines before its checksum
+            # fails; then the damage is the reason.
+            content.check_archive()
+            raise
+
+    def _parsed(
+        self, f, content, path: str, schema: Schema | None, skip_bad_rows: bool, partition
+    ) -> ParsedFile:
+        """The file `f` parsed from `content`, what it holds."""
+        chunks = self._chunks_after_checks(content)
         try:
             first = next(chunks)
         except _LineTooLong:
             raise self._too_long("line 1 (the header)") from None
         header, _, body = first.partition(b"\n")
         columns = parse_header(header)
+        dtypes = None if schema is None else schema.dtypes
+        given, not_in_schema = partition_defaults(partition, columns, dtypes, self.defaults, self.na_values)
         if schema is None:
             require_labels(columns, self.labels)  # Before inference, which reads the whole file.
-            schema = self.infer_schema(path, columns)
-        plan, ignored = match_header(columns, schema, self.defaults, self.na_values)
+            schema = self.infer_schema(path, columns, given)
+        plan, ignored = match_header(columns, schema, {**self.defaults, **given}, self.na_values)
+        ignored += not_in_schema
         rows = _FileRows(plan, self._parser(plan), skip_bad_rows)
-        size = len(first) - len(body)
         pending = collections.deque()
         # Chunks go to the pool as they are read, at most two per thread
         # ahead, so reading overlaps parsing and memory stays bounded.
         try:
             for data in itertools.chain([body], chunks):
-                size += len(data)
                 pending.append((data, self._pool.submit(rows.parse, data)))
                 if len(pending) > 2 * self._workers:
                     rows.take(*pending.popleft())
@@ -188,11 +217,14 @@ class CsvReader:
         while pending:
             rows.take(*pending.popleft())
         arrays, strings = rows.stacked(schema)
+        size = f.tell()  # Read to its end: the bytes of the file, compressed or not, not of the lines.
         return ParsedFile(
             tuple(columns), schema, arrays, strings, size, tuple(rows.skipped), ignored, rows.notes()
         )
 
-    def infer_schema(self, path: str, columns: Sequence[str]) -> Schema:
+    def infer_schema(
+        self, path: str, columns: Sequence[str], given: Mapping[str, object] | None = None
+    ) -> Schema:
         """The schema of a file with this header: every column, typed by its values.
 
         A column whose values, missing ones aside, all read as numbers is
@@ -200,6 +232,8 @@ class CsvReader:
         `defaults` names joins too (`"string"` for a str default, else
         `"float32"`), so later files may hold it or not. A line too long or
         of the wrong width is left out here (the read that follows names it).
+        So do the columns that the file's folders give (`given`, typed by
+        their values as defaults are).
 
         Raises:
             BadFileError: the file has no column besides the labels.
@@ -211,7 +245,7 @@ class CsvReader:
 
         pending = collections.deque()
         with _open(path) as f:
-            chunks = self._chunks_after_checks(f)
+            chunks = self._chunks_after_checks(content_of(f))
             try:
                 body = next(chunks).partition(b"\n")[2]
                 # The first line's values are a guess that most chunks confirm at the cost of a read.
@@ -234,7 +268,7 @@ class CsvReader:
         present = set(columns)
         optional = [
             (name, "string" if isinstance(value, str) else "float32")
-            for name, value in self.defaults.items()
+            for name, value in {**self.defaults, **(given or {})}.items()
             if name not in present
         ]
         return Schema((*zip(columns, dtypes, strict=True), *optional), tuple(self.labels))
@@ -265,18 +299,12 @@ class CsvReader:
             numeric &= [v.strip(SPACES) in self.na_values or parses_as_number(v) for v in fields]
         return numeric
 
-    def _chunks_after_checks(self, f) -> Iterator[bytes]:
-        """The file's chunks of whole lines, once its first bytes show it is a plain, non-empty file."""
-        blocks = self._blocks(f)
+    def _chunks_after_checks(self, content) -> Iterator[bytes]:
+        """The chunks of whole lines of a file's content (`content_of`), once it shows it is not empty."""
+        blocks = self._blocks(content)
         head = next(blocks, b"")
         if not head:
             raise BadFileError("the file is empty")
-        compression = compression_of(head)
-        if compression is not None:
-            raise BadFileError(
-                f"looks {compression}-compressed (its first bytes are {compression}'s magic number); "
-                "compressed files are not read yet: decompress it, or match only plain files with the pattern"
-            )
         return self._line_chunks(itertools.chain([head], blocks))
 
     def _too_long(self, line: str) -> BadFileError:

@@ -23,6 +23,8 @@ COMPRESSION_MAGIC = {
     "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
     "zip": re.compile(rb"PK\x03\x04"),
 }
+# How many of a file's first bytes the longest magic number above (bzip2's, with its marker) spans.
+MAGIC_BYTES = 10
 
 # How many items of a kind a reason lists before "and N more".
 LISTED = 5

@@ -14,17 +14,19 @@ class Lineage(Mapping):
 
     Example:
 
-    >>> lineage = Lineage(["a.csv", "b.csv"])
+    >>> lineage = Lineage(["/data/a.csv", "/data/b.csv"], folder="/data")
     >>> lineage.record(0, files=1, rows=10, rows_skipped=0)
-    >>> lineage[0].files
+    >>> lineage[0].names
     ('a.csv',)
 
     Args:
         accepted: the accepted paths in acceptance order, a list the owner appends to.
+        folder: the watched folder, which `EpochLineage.names` are relative to.
     """
 
-    def __init__(self, accepted: Sequence[str]):
+    def __init__(self, accepted: Sequence[str], folder: str = ""):
         self._accepted = accepted
+        self._folder = folder
         self._counts = {}
 
     def record(self, epoch: int, files: int, rows: int, rows_skipped: int) -> None:
@@ -36,7 +38,7 @@ class Lineage(Mapping):
 
     def __getitem__(self, epoch: int) -> EpochLineage:
         files, rows, rows_skipped = self._counts[epoch]
-        return EpochLineage(tuple(self._accepted[:files]), rows, rows_skipped)
+        return EpochLineage(tuple(self._accepted[:files]), rows, rows_skipped, self._folder)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._counts)

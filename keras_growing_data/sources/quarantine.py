@@ -22,6 +22,9 @@ MAX_NAME_BYTES = 255
 def quarantine_file(directory: str, path: str, reason: str) -> str | None:
     """Moves the regular file `path` to `_rejected/` in `directory`, its reason written beside it.
 
+    A file of a sub-folder keeps its place below `_rejected/`
+    (`_rejected/dt=2026-12-01/part-0.csv`), so equal names never collide.
+
     The reason file is written first, so a moved file always has one; if
     the move fails, it is removed again. Only a regular file is moved
     (not a directory that matches the pattern, nor a pipe).
@@ -29,7 +32,8 @@ def quarantine_file(directory: str, path: str, reason: str) -> str | None:
     Returns:
         Where the file went, or None if it was not moved (logged).
     """
-    folder = posixpath.join(directory, QUARANTINE_FOLDER)
+    below = posixpath.dirname(path[len(directory) + 1 :]) if path.startswith(directory + "/") else ""
+    folder = posixpath.join(directory, QUARANTINE_FOLDER, below).rstrip("/")
     target = posixpath.join(folder, posixpath.basename(path))
     reason_path = posixpath.join(folder, reason_file_name(posixpath.basename(path)))
     local = is_local(directory)

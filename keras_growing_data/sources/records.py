@@ -97,11 +97,22 @@ class WaitingFile:
 
 @dataclasses.dataclass(frozen=True)
 class EpochLineage:
-    """What one epoch trained on: the accepted files, in order, and rows."""
+    """What one epoch trained on: the accepted files, in order, and rows.
+
+    `files` are the paths as in `accepted`; `names` the same seen from the
+    watched `folder` (`dt=2026-12-01/part-0.csv`).
+    """
 
     files: tuple[str, ...]
     rows: int
     rows_skipped: int
+    folder: str = dataclasses.field(default="", compare=False)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The files as seen from the watched folder (`dt=2026-12-01/part-0.csv`)."""
+        start = len(self.folder) + 1
+        return tuple(path[start:] if path.startswith(self.folder + "/") else path for path in self.files)
 
 
 def records_of(state: dict) -> tuple[dict, dict]:

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.sources.ingest import FolderIngest
-from keras_growing_data.sources.watcher import FolderWatcher
+from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
 from keras_growing_data.training.keras_batches import KerasBatches
 from keras_growing_data.training.no_rows_error import NoRowsError
 from keras_growing_data.training.padded_batches import padded_batches
@@ -20,6 +20,10 @@ from keras_growing_data.utils.arguments import check_bool, check_choice, check_i
 from keras_growing_data.utils.keras_backend import compiles_per_batch_shape
 
 logger = logging.getLogger("keras_growing_data")
+
+# With `poll_interval`, this many complete files to read before training are a
+# backlog: training starts once the first are in, the rest is read in the background.
+BACKLOG_FILES = 100
 
 
 class GrowingDataCallback(keras.callbacks.Callback):
@@ -67,7 +71,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
             names (a dict of those, for multi-output models), or `None` for
             batches of `x` only.
         batch_size: rows per batch.
-        pattern: `fnmatch` pattern of the file names to read. Hidden and
+        pattern: `fnmatch` pattern of the file names to read, or a list of
+            them. The default takes plain CSV and CSV compressed with gzip,
+            bzip2 or xz (`*.csv`, `*.csv.gz`, `*.csv.bz2`, `*.csv.xz`),
+            which is read decompressing as it goes. Hidden and
             temporary files (leading `.` or `_`, suffixes such as `.tmp`,
             `.part`, `.crdownload`) are never read.
         shuffle: whether each epoch shuffles all accepted rows.
@@ -79,7 +86,11 @@ class GrowingDataCallback(keras.callbacks.Callback):
             trains, so new files are parsed (and the next epoch's dataset
             built) before the boundary; `None` polls only at boundaries. The
             boundary still polls once more, so the rule "every file complete
-            at the boundary is in" holds either way.
+            at the boundary is in" holds either way, but for a backlog: when
+            `fit` starts with `BACKLOG_FILES` or more complete files to
+            read, training starts after the first, and the rest is read in
+            the background, each joining at the boundary after it was read
+            (see `backlog`).
         on_bad_file: `"reject"` (keep a bad file in `rejected`, log a
             warning) or `"quarantine"` (also move it to `_rejected/` in the
             folder, with a `.reason.txt` file beside it).
@@ -149,6 +160,18 @@ class GrowingDataCallback(keras.callbacks.Callback):
             the epoch's mean `loss` (Keras weighs a batch's loss by its row
             count, so a padded batch counts as full) and layers that use
             batch statistics (`BatchNormalization`).
+        recursive: whether to watch the sub-folders too, at any depth (a
+            date-partitioned tree such as `dt=2026-12-01/part-0.csv.gz`).
+            Hidden and temporary folders (leading `.` or `_`, such as
+            `_rejected/` and `_temporary/`), links to folders and
+            `state_dir` are never read. Paths stay absolute in `accepted`;
+            `EpochLineage.names` and `status` show them from the folder.
+        partition_columns: whether Hive-style folder names give columns: a
+            file in `dt=2026-12-01/hour=03/` gets the columns `dt` and
+            `hour`, the same value in every row (unescaped as Hive writes
+            them: `%20` is a space). They are typed like any column
+            (declared in `columns`, or inferred from the first file: `hour`
+            float32, `dt` string) and may not be in the file as well.
     """
 
     def __init__(
@@ -156,7 +179,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         directory: str,
         label: str | Sequence[str] | Mapping[str, str | Sequence[str]] | None,
         batch_size: int = 32,
-        pattern: str = "*.csv",
+        pattern: str | Sequence[str] = DEFAULT_PATTERNS,
         shuffle: bool = True,
         seed: int | None = None,
         settle_seconds: float = 1.0,
@@ -175,6 +198,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
         features: str = "auto",
         strings_as: str = "string",
         pad_last_batch: bool | str = "auto",
+        recursive: bool = False,
+        partition_columns: bool = False,
     ):
         super().__init__()
         # The folder, file and storage arguments are checked by the ingest's
@@ -201,6 +226,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
             columns=columns,
             defaults=defaults,
             na_values=na_values,
+            recursive=recursive,
+            partition_columns=partition_columns,
         )
         self.features = check_choice("features", features, ("auto", "dict", "matrix"))
         self.strings_as = check_choice("strings_as", strings_as, ("string", "index"))
@@ -225,8 +252,11 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self._ids_of = None  # The training callback whose string ids a validation folder serves.
         self._lock = threading.RLock()
         self._stop_polling = threading.Event()
+        self._at_boundary = threading.Event()
         self._poller = None
         self._trainer_active = False
+        self._backlog = set()
+        self._progress = None  # Shows a long poll's progress, while a verbose trainer runs.
 
     @property
     def directory(self) -> str:
@@ -303,10 +333,20 @@ class GrowingDataCallback(keras.callbacks.Callback):
             (until a schema is set, oldest first: see `columns`).
         """
         with self._lock:
-            return self.ingest.poll()
+            return self.ingest.poll(progress=self._progress)
+
+    @property
+    def backlog(self) -> list[str]:
+        """The files that were complete when training began but are still to be read in the background."""
+        return sorted(self._backlog)
 
     def wait_for_rows(self, seconds: float = 0) -> None:
         """Polls until some rows are accepted, for at most `seconds`.
+
+        With `poll_interval`, a folder with a backlog (`BACKLOG_FILES` or
+        more complete files to read) is read only until the first rows are
+        in; the rest is read in the background while training runs, and
+        each file joins at the boundary after it was read (`backlog`).
 
         Args:
             seconds: how long to wait; 0 polls once.
@@ -319,10 +359,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
         """
         seconds = check_number("seconds", seconds, minimum=0, infinite=True)
         deadline = time.monotonic() + seconds
-        self.poll()
+        self._first_poll()
         while self.num_rows == 0 and time.monotonic() < deadline:
             time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
-            self.poll()
+            self._first_poll()
         if self.num_rows:
             return
         if not self.watcher.exists():
@@ -331,6 +371,28 @@ class GrowingDataCallback(keras.callbacks.Callback):
         pending = [s.path for s in self.watcher.candidates() if s.path not in done]
         rejected = list(self.rejected.values())
         raise NoRowsError(self.directory, self.watcher.pattern, rejected, pending, seconds)
+
+    def _first_poll(self) -> None:
+        """A poll before training: with `poll_interval`, a backlog is left to the background polls."""
+        if self.poll_interval is None or self.num_rows:
+            self.poll()
+            return
+        with self._lock:
+            while not self.num_rows:
+                self.ingest.poll(max_seconds=0)
+                if not self.ingest.pending:
+                    return
+            if len(self.ingest.pending) < BACKLOG_FILES:
+                self.ingest.poll(progress=self._progress)
+            else:
+                self._backlog = set(self.ingest.pending)
+                logger.info(
+                    "Training starts with the %d rows read so far; %d more files (%.1f MB) are read in "
+                    "the background and join at the boundaries after.",
+                    self.num_rows,
+                    len(self._backlog),
+                    sum(stat.size for stat in self.ingest.pending.values()) / 1e6,
+                )
 
     @property
     def dataset(self) -> tf.data.Dataset:
@@ -404,20 +466,26 @@ class GrowingDataCallback(keras.callbacks.Callback):
         the epoch covers is recorded in `lineage` and the epoch's logs.
         """
         epoch = check_int("epoch", epoch, minimum=0)
-        with self._lock:
-            seed = self._settle_epoch(epoch)
-            self.ingest.record_epoch(epoch)
-            if seed is not None:
-                self.ingest.reseed(epoch_seed(seed, epoch))
-            return self._epoch_input(self.build_dataset())
+        self._at_boundary.set()  # The background polls give way (a lock is not fair).
+        try:
+            with self._lock:
+                seed = self._settle_epoch(epoch)
+                self.ingest.record_epoch(epoch)
+                if seed is not None:
+                    self.ingest.reseed(epoch_seed(seed, epoch))
+                return self._epoch_input(self.build_dataset())
+        finally:
+            self._at_boundary.clear()
 
     def _settle_epoch(self, epoch: int) -> int | None:
         """Takes in the files epoch `epoch` trains on; returns the seed of its shuffle, if any.
 
         The one step of the epoch boundary that differs between a single
         trainer (it polls the folder) and a worker (it follows the chief).
+        The backlog is left to the background polls.
         """
-        self.poll()
+        self.ingest.poll(skip=self._backlog, progress=self._progress)
+        self._backlog.intersection_update(self.ingest.pending)
         return self.seed
 
     def _epoch_input(self, dataset: tf.data.Dataset):
@@ -470,6 +538,28 @@ class GrowingDataCallback(keras.callbacks.Callback):
         return math.ceil(self.ingest.lineage.counts(epoch)[1] / self.batch_size)
 
     @contextlib.contextmanager
+    def _showing_progress(self, verbose):
+        """Shows the progress of long polls as a bar while it lasts, if `verbose` (as in `model.fit`)."""
+        bars = {}
+
+        def show(progress):
+            bar = bars.get(id(progress))
+            if bar is None:
+                print(f"Reading {progress.files} files ({progress.nbytes / 1e6:.1f} MB) of {self.directory}")
+                bar = bars[id(progress)] = keras.utils.Progbar(
+                    progress.files, unit_name="file", stateful_metrics=["rows", "MB/s"]
+                )
+            bar.update(
+                progress.files_done, [("rows", progress.rows), ("MB/s", progress.bytes_per_second / 1e6)]
+            )
+
+        self._progress = show if verbose else None
+        try:
+            yield
+        finally:
+            self._progress = None
+
+    @contextlib.contextmanager
     def _driven_by_trainer(self):
         """Marks the callback as driven by `GrowingDatasetTrainer`."""
         self._trainer_active = True
@@ -478,6 +568,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         finally:
             self._trainer_active = False
             self._stop_background_polls()
+            self._backlog.clear()
 
     def _start_background_polls(self) -> None:
         self._stop_polling.clear()
@@ -493,10 +584,16 @@ class GrowingDataCallback(keras.callbacks.Callback):
             self._poller = None
 
     def _poll_in_background(self) -> None:
-        while not self._stop_polling.wait(self.poll_interval):
+        # Through a backlog without a pause, a slice at a time, so a boundary waits at most a slice.
+        while not self._stop_polling.wait(0 if self._backlog else self.poll_interval):
+            if self._at_boundary.is_set():
+                time.sleep(0.001)
+                continue
             try:
-                if self.poll():
-                    self.build_dataset()  # Ready for the next boundary.
+                with self._lock:
+                    if self.ingest.poll(max_seconds=self.poll_interval):
+                        self.build_dataset()  # Ready for the next boundary.
+                    self._backlog.intersection_update(self.ingest.pending)
             except Exception:  # A poll error must not kill training; the boundary retries.
                 logger.exception("Background poll of %s failed", self.directory)
 

@@ -29,7 +29,7 @@ class NoRowsError(ValueError):
     def __init__(
         self,
         directory: str,
-        pattern: str,
+        pattern: str | Sequence[str],
         rejected: Sequence["RejectedFile"],
         pending: Sequence[str],
         waited: float = 0,
@@ -52,7 +52,8 @@ class NoRowsError(ValueError):
         if not rejected and pending:
             return f"{where}: {_files(len(pending))} still being written (not settled yet); {waiting}."
         if not rejected:
-            return f"{where}: no file matches {self.pattern!r} yet; {wait_hint} to wait for the first files."
+            matches = f"no file matches {_patterns(self.pattern)} yet"
+            return f"{where}: {matches}; {wait_hint} to wait for the first files."
         first = rejected[0]
         if len(rejected) == 1:
             lines = [f"{where}: 1 file was rejected, {_name(first.path)}: {first.reason}"]
@@ -73,3 +74,11 @@ def _files(n: int) -> str:
 
 def _name(path: str) -> str:
     return posixpath.basename(path)
+
+
+def _patterns(pattern: str | Sequence[str]) -> str:
+    """`'*.csv'`, or `'*.csv', '*.csv.gz' or '*.csv.xz'`."""
+    if isinstance(pattern, str):
+        return repr(pattern)
+    quoted = [repr(p) for p in pattern]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"

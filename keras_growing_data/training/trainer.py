@@ -93,7 +93,7 @@ class GrowingDatasetTrainer:
             validation_split=validation_split,
         )
         self._check_can_fit(validation_data=validation_data, class_weight=class_weight)
-        with self._fit_context():
+        with self._fit_context(), self.data._showing_progress(verbose):
             self.data.wait_for_rows(wait_for_data)
             _require_validation_rows(validation_data, self.data)
             progbar = [] if verbose == 0 or _has_progbar(callbacks) else [CountsProgbarLogger()]

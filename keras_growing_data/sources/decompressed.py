@@ -1,0 +1,177 @@
+"""The content of an open file: its bytes, streamed through decompression where its magic number says so."""
+
+import bz2
+import lzma
+import zlib
+
+try:  # python-isal (the `fast` extra) inflates gzip about three times as fast as zlib, same API.
+    from isal import isal_zlib as inflating
+except ImportError:
+    inflating = zlib
+
+from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
+from keras_growing_data.sources.records import BadFileError
+
+# The decompressed bytes one read takes when an archive is only checked.
+CHECK_BYTES = 1 << 20
+
+# How many compressed bytes of a gzip file one read takes.
+GZIP_READ_BYTES = 1 << 18
+# zlib's window bits for a gzip member: its header and trailer (CRC, length) checked by zlib.
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def content_of(raw):
+    """What the open file `raw` holds, as a reader (`read(size)`): decompressed if gzip, bzip2 or xz.
+
+    The format is told by the file's first bytes, not its name. Only
+    `raw.read` is used, so `raw` may be a local file or a `tf.io.gfile.GFile`,
+    and it is read as it is decompressed, never whole.
+
+    Raises:
+        BadFileError: its first bytes show a compression that is not read (zstd, zip).
+    """
+    head = raw.read(MAGIC_BYTES)
+    compression = compression_of(head)
+    whole = _Unread(head, raw)
+    if compression is None:
+        return whole
+    if compression not in READERS:
+        raise BadFileError(
+            f"looks {compression}-compressed (its first bytes are {compression}'s magic number); "
+            "only gzip, bzip2 and xz are read: decompress it, or match only those with the pattern"
+        )
+    return _Decompressed(whole, compression)
+
+
+class _Unread:
+    """An open file read from its start again, its first bytes (`head`) already read from it."""
+
+    def __init__(self, head: bytes, raw):
+        self._head = head
+        self._raw = raw
+
+    def check_archive(self) -> None:
+        """Nothing to check: a plain file is no archive."""
+
+    def read(self, size: int) -> bytes:
+        if not self._head:
+            return self._raw.read(size)
+        # As long a read as without the head, so a plain file's blocks are as they were.
+        head, self._head = self._head[:size], self._head[size:]
+        return head + self._raw.read(size - len(head))
+
+
+# Measured on Python 3.11, 2 cores, 50 MB of 8 float32 columns (23.5 MB gzipped) parsed by pandas:
+# the plain file 0.24 s, through `gzip.GzipFile` 0.48 s (it reads 8 KiB of the file a call), this
+# 0.37 s. zlib's inflate alone takes 0.25 s of CPU, on the cores the parsing threads use.
+class _GzipMembers:
+    """The decompressed bytes of a gzip file's members, one after the other, as `gzip` reads them.
+
+    Zeros after a member are padding, as `gzip` takes them; anything else
+    must be another member. zlib checks each member's CRC and length.
+    """
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._member = inflating.decompressobj(GZIP_WBITS)
+        self._input = b""
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` decompressed bytes, `b""` at the end of the last member.
+
+        Raises:
+            EOFError: the file ends inside a member.
+            zlib.error: a member is corrupt (or what follows one is no member).
+        """
+        while True:
+            if self._member.eof and not self._next_member():
+                return b""
+            if not self._input:
+                self._input = self._raw.read(GZIP_READ_BYTES)
+                if not self._input:
+                    raise EOFError("the file ends inside a gzip member")
+            data = self._member.decompress(self._input, size)
+            self._input = self._member.unconsumed_tail
+            if data:
+                return data
+
+    def _next_member(self) -> bool:
+        """Starts the member after the one that ended, past any zeros; `False` if none follows."""
+        rest = self._member.unused_data.lstrip(b"\0")
+        while not rest:
+            block = self._raw.read(GZIP_READ_BYTES)
+            if not block:
+                return False
+            rest = block.lstrip(b"\0")
+        if len(rest) < len(GZIP_MAGIC):
+            rest += self._raw.read(GZIP_READ_BYTES)
+        if not rest.startswith(GZIP_MAGIC):
+            raise zlib.error("what follows a member is not another gzip member")
+        self._member = inflating.decompressobj(GZIP_WBITS)
+        self._input = rest
+        return True
+
+
+# The formats read, each by a reader (`read(size)`) of an open file.
+READERS = {"gzip": _GzipMembers, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}
+
+
+class _Decompressed:
+    """The decompressed bytes of a compressed file; a truncated or corrupt archive is a `BadFileError`.
+
+    The readers raise `EOFError` for a truncated archive, and `zlib.error`,
+    `lzma.LZMAError` or an `OSError` (bz2's "Invalid data stream", without
+    an errno) for a corrupt one: an `OSError` would read as "cannot be read
+    now", and the file be tried again forever. A real I/O error (with an
+    errno) stays an `OSError`.
+    """
+
+    def __init__(self, raw, compression: str):
+        self._raw = raw
+        self._reader = READERS[compression](raw)
+        self._compression = compression
+        self._damaged = False
+
+    def check_archive(self) -> None:
+        """Reads the archive to its end, unless it was found damaged: raises `BadFileError` if it is.
+
+        As costly as reading the file: for a file already rejected, whose
+        reason the damage would explain better.
+        """
+        while not self._damaged and self.read(CHECK_BYTES):
+            pass
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` decompressed bytes; `b""` once the archive ended where the file ends."""
+        try:
+            return self._checked_read(size)
+        except BadFileError:
+            self._damaged = True  # The reader's state is past trusting: it is not read on.
+            raise
+
+    def _checked_read(self, size: int) -> bytes:
+        """`read`, the standard library's errors of a damaged archive turned into `BadFileError`."""
+        try:
+            data = self._reader.read(size)
+        except EOFError:
+            raise BadFileError(
+                f"is a truncated {self._compression} archive (it ends before its end-of-stream marker): "
+                "still being written, or cut short when copied"
+            ) from None
+        except (zlib.error, inflating.error, lzma.LZMAError) as e:
+            raise self._corrupt(e) from None
+        except OSError as e:
+            if e.errno is not None:
+                raise
+            raise self._corrupt(e) from None
+        # bz2 and lzma ignore bytes after the last stream, but only those they read ahead:
+        # what is left would make the file's size read fall short of its size.
+        if not data and self._raw.read(1):
+            raise self._corrupt("bytes follow its end-of-stream marker")
+        return data
+
+    def _corrupt(self, error: Exception | str) -> BadFileError:
+        """The error for an archive whose bytes do not decompress; its message names what broke."""
+        return BadFileError(f"is a corrupt {self._compression} archive: {error}")

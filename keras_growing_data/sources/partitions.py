@@ -1,0 +1,106 @@
+"""The columns that Hive-style folder names (`dt=2026-12-01/`) give the files below them."""
+
+import math
+import urllib.parse
+from collections.abc import Mapping, Sequence
+
+from keras_growing_data.sources.line_checks import parses_as_number
+from keras_growing_data.sources.number_syntax import INT
+from keras_growing_data.sources.records import BadFileError, excerpt
+from keras_growing_data.sources.schema import SPACES
+
+
+def partition_values(relative_path: str) -> dict[str, str]:
+    """Column -> value of each `key=value` folder of a path below the watched folder, outermost first.
+
+    Keys and values are unescaped as Hive and Spark escape them
+    (`city=S%C3%A3o%20Paulo`). Folders without `=` give nothing.
+
+    Example:
+
+    >>> partition_values("dt=2026-12-01/hour=03/part-0.csv.gz")
+    {'dt': '2026-12-01', 'hour': '03'}
+
+    Raises:
+        BadFileError: two folders give the same column different values.
+    """
+    values = {}
+    for folder in relative_path.split("/")[:-1]:
+        key, equals, value = folder.partition("=")
+        if not equals or not key:
+            continue
+        key, value = urllib.parse.unquote(key), urllib.parse.unquote(value)
+        if values.get(key, value) != value:
+            raise BadFileError(
+                f"its folders give the column {excerpt(key)} two values, "
+                f"{excerpt(values[key])} and {excerpt(value)}"
+            )
+        values[key] = value
+    return values
+
+
+def partition_defaults(
+    partition: Mapping[str, str],
+    columns: Sequence[str],
+    dtypes: Mapping[str, str] | None,
+    defaults: Mapping[str, object],
+    na_values: frozenset[str],
+) -> tuple[dict[str, object], tuple[str, ...]]:
+    """The values a file's folders give its columns, typed, as defaults of the columns the file lacks.
+
+    Each value fills its whole column, as a default fills a column that a
+    file lacks. With a schema (`dtypes`), a value takes its column's type,
+    and a column the schema does not have is ignored (listed second);
+    without one, a value that reads as a number is a float, any other a str.
+
+    Raises:
+        BadFileError: the file has the column too, a value does not read as
+            its column's type, or it is missing and the column has no default.
+    """
+    given, ignored = {}, []
+    for name, value in partition.items():
+        folder = excerpt(f"{name}={value}")
+        if name in columns:
+            raise BadFileError(f"has the column {excerpt(name)}, which its folder {folder} gives as well")
+        dtype = None if dtypes is None else dtypes.get(name)
+        if dtypes is not None and dtype is None:
+            ignored.append(name)
+        elif value.strip(SPACES) in na_values:
+            if name not in defaults:
+                raise BadFileError(
+                    f"its folder {folder} gives the column {excerpt(name)} a missing value, "
+                    "and the column has no default"
+                )
+            given[name] = defaults[name]
+        else:
+            given[name] = _typed(name, value, dtype, folder)
+    return given, tuple(ignored)
+
+
+def _typed(name: str, value: str, dtype: str | None, folder: str) -> object:
+    """A folder's value as a value of its column's type (`None`: not known yet)."""
+    number = value.strip(SPACES)
+    if dtype == "string" or (dtype is None and not parses_as_number(number)):
+        return value
+    if dtype == "int64":
+        if not INT.fullmatch(number) or not -(2**63) <= int(number) < 2**63:
+            raise BadFileError(
+                f"its folder {folder} gives int64 column {excerpt(name)} the value {excerpt(value)}, "
+                "which is not an integer"
+            )
+        return int(number)
+    parsed = _float(number) if parses_as_number(number) else math.nan
+    if not math.isfinite(parsed):
+        raise BadFileError(
+            f"its folder {folder} gives float32 column {excerpt(name)} the value {excerpt(value)}, "
+            "which is not a finite number"
+        )
+    return parsed
+
+
+def _float(number: str) -> float:
+    """A number as `decode_csv` writes it, hexadecimal (`0x1p3`) included, which `float` does not read."""
+    try:
+        return float(number)
+    except ValueError:
+        return float.fromhex(number)
