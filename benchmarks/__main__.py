@@ -21,6 +21,7 @@ from benchmarks import (
     ingest,
     memory,
     producers,
+    recent_data,
     soak,
     stall,
     storage,
@@ -44,6 +45,7 @@ SECTIONS: tuple[Section, ...] = (
     big_file.section,
     backends.section,
     producers.section,
+    recent_data.section,
 )
 
 

@@ -53,6 +53,10 @@ class Sizes:
     backend_epochs: int
     backend_arrival_rows: int  # Rows of the file that lands at each of their boundaries.
     backlog_files: int  # Small files waiting when training starts.
+    tail_appends: int  # Epochs of the tailed file, each bringing an append of `arrival_rows` rows.
+    tail_compare: int  # Epochs at the start and at the end of a section 13 run that are compared.
+    window_epochs: int  # Epochs of the window soak, each bringing a file of `arrival_rows` rows.
+    window_files: int  # The window's bound, in files.
 
     def source_rows(self) -> int:
         stall = self.stall_base_files * self.train_rows_per_file + self.stall_reps * self.stall_landing_rows
@@ -63,6 +67,7 @@ class Sizes:
             self.arrivals * self.arrival_rows,
             self.soak_epochs * self.arrival_rows,
             self.backlog_files * self.arrival_rows,
+            self.window_epochs * self.arrival_rows,
         )
 
 
@@ -92,6 +97,10 @@ FULL = Sizes(
     backend_epochs=8,
     backend_arrival_rows=7,
     backlog_files=10_000,
+    tail_appends=1000,
+    tail_compare=100,
+    window_epochs=5000,
+    window_files=500,
 )
 SMOKE = Sizes(
     reps=1,
@@ -119,6 +128,10 @@ SMOKE = Sizes(
     backend_epochs=3,
     backend_arrival_rows=7,
     backlog_files=200,
+    tail_appends=20,
+    tail_compare=5,
+    window_epochs=40,
+    window_files=10,
 )
 
 

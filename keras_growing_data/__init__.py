@@ -22,6 +22,7 @@ _MODULE_OF = {
     "SnapshotError": "keras_growing_data.distribute.snapshot",
     "SnapshotTimeoutError": "keras_growing_data.distribute.snapshot",
     "StopWhenIdle": "keras_growing_data.training.stop_when_idle",
+    "Window": "keras_growing_data.sources.window",
     "WorkerDataCallback": "keras_growing_data.distribute.worker_callback",
     "plot_growth": "keras_growing_data.training.plot",
     "summary_table": "keras_growing_data.training.summary_table",

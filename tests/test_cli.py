@@ -8,7 +8,7 @@ import time
 import keras
 import numpy as np
 import pytest
-from helpers import mixed_rows, run_python, write_csv, write_mixed_csv
+from helpers import OLD, id_rows, mixed_rows, run_python, write_csv, write_mixed_csv
 
 import keras_growing_data as kgd
 from keras_growing_data.cli.main import main
@@ -468,3 +468,15 @@ def test_status_of_a_tree_shows_paths_from_the_folder(folder, capsys):
         "accepted  b.csv       1 rows",
         "accepted  dt=1/a.csv  2 rows",
     ]
+
+
+def test_train_tails_growing_files_and_trains_on_a_window(folder, capsys):
+    write_csv(folder / "a.csv", id_rows(0, 4), mtime=OLD)
+    write_csv(folder / "b.csv", id_rows(4, 6), mtime=OLD + 1)
+    args = ["train", str(folder), "--label", "price", "--epochs", "1", "--verbose", "0"]
+    assert main([*args, "--settle-seconds", "0", "--appends", "tail", "--window-files", "1"]) == 0
+    assert (
+        "growth at epoch 1: +2 files, 1 file left, +6 rows -> 6 rows from 1 file" in capsys.readouterr().out
+    )
+    assert main([*args, "--window-rows", "0"]) == 2
+    assert "argument --window-rows: must be >= 1, got 0" in capsys.readouterr().err

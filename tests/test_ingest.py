@@ -633,18 +633,21 @@ def test_a_full_disk_makes_new_files_wait_and_training_go_on(folder, tmp_path, s
         assert lines[5] == "restored 803 [3, 3, 3, 803]"
 
 
-def test_a_gzip_file_still_being_written_is_rejected_then_accepted_once_whole(folder):
+def test_a_gzip_file_still_being_written_is_rejected_not_moved_then_accepted_once_whole(folder):
     import gzip
 
     rows = id_rows(0, 5000)
     data = gzip.compress(("id,x,price\n" + "".join(f"{i},{x},{y}\n" for i, x, y in rows)).encode())
     path = write_bytes(folder / "a.csv.gz", data[: len(data) // 2])
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, pattern="*.csv.gz")
+    ingest = FolderIngest(
+        folder, label="price", settle_seconds=0, pattern="*.csv.gz", on_bad_file="quarantine"
+    )
     assert ingest.poll() == [] and ingest.num_rows == 0
     assert ingest.rejected[path].reason == (
         "is a truncated gzip archive (it ends before its end-of-stream marker): "
         "still being written, or cut short when copied"
     )
+    assert ingest.rejected[path].moved_to is None and os.path.exists(path)  # Its writer may go on.
     with open(path, "ab") as f:  # The writer goes on: the file's size and time change.
         f.write(data[len(data) // 2 :])
     os.utime(path, (OLD + 1, OLD + 1))

@@ -1,8 +1,12 @@
+import os
+
 import numpy as np
 import pytest
-from helpers import id_rows, write_csv
+from helpers import OLD, id_rows, write_csv
 
 import keras_growing_data as kgd
+from keras_growing_data.sources import tf_parser
+from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.partitions import partition_values
 from keras_growing_data.sources.records import BadFileError
 
@@ -105,3 +109,33 @@ def test_a_partition_column_the_declared_schema_lacks_is_ignored_and_listed(fold
     )
     (path,) = data.poll()
     assert data.accepted[path].ignored == ("dt",) and data.num_rows == 2
+
+
+def test_files_of_new_partition_values_share_one_traced_parser(tmp_path):
+    # A parser traced per value (a new date every day) would stay cached for the rest of the run.
+    columns = {**NUMBERS, "dt": "string", "hour": "int64"}
+    reader = CsvReader("price", parser="tensorflow", columns=columns)
+    path = write_csv(tmp_path / "a.csv", id_rows(0, 3))
+    cached = []
+    for day in range(1, 11):
+        parsed = reader.read(path, partition={"dt": f"2026-12-{day:02d}", "hour": str(day)})
+        assert parsed.strings == {"dt": (f"2026-12-{day:02d}",)}
+        assert parsed.arrays["string"].tolist() == [[0], [0], [0]]
+        assert parsed.arrays["int64"].tolist() == [[day], [day], [day]]
+        assert parsed.arrays["float32"].tolist() == [[0, 0, 1], [1, 1, 3], [2, 2, 5]]
+        cached.append(tf_parser.chunk_parser.cache_info().currsize)
+    assert cached[1] == cached[-1]
+
+
+@pytest.mark.parametrize("columns", [None, {**NUMBERS, "size": "float32"}])
+def test_a_folder_value_float32_cannot_hold_is_refused_as_in_a_file(folder, columns):
+    write_tree(folder, {"size=2.5/a.csv": id_rows(0, 2), "size=1e39/b.csv": id_rows(2, 2)})
+    os.utime(folder / "size=1e39" / "b.csv", (OLD + 1, OLD + 1))
+    data = kgd.GrowingDataCallback(
+        folder, "price", settle_seconds=0, recursive=True, partition_columns=True, columns=columns
+    )
+    assert data.poll() == [str(folder / "size=2.5" / "a.csv")]
+    (record,) = data.rejected.values()
+    assert record.reason == (
+        "its folder 'size=1e39' gives float32 column 'size' the value '1e39', which is not a finite number"
+    )

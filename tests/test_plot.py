@@ -108,3 +108,15 @@ def test_plot_growth_is_exported():
     from keras_growing_data.training.plot import plot_growth
 
     assert kgd.plot_growth is plot_growth
+
+
+def test_a_window_shows_files_that_left_and_marks_files_that_joined_at_level_rows():
+    history = {"loss": [4.0, 3.0, 2.0, 1.0], "rows": [10, 20, 20, 20], "files": [1, 2, 2, 2]}
+    history["files_left"] = [0, 0, 1, 2]
+    figure = kgd.plot_growth(history)
+    loss_axes, _, files_axes = figure.axes
+    growth_marks = [line.get_xdata()[0] for line in loss_axes.get_lines() if line.get_linestyle() == ":"]
+    assert growth_marks == [1, 2, 3, 4]
+    curves = lines_by_label(files_axes)
+    assert sorted(curves) == ["files", "files left"]
+    np.testing.assert_array_equal(curves["files left"].get_ydata(), [0, 0, 1, 2])

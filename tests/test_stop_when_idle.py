@@ -20,11 +20,11 @@ class Drop(keras.callbacks.Callback):
             write_csv(self.folder / f"n{epoch}.csv", id_rows(10 + epoch * 5, 5))
 
 
-def fit(folder, stop, epochs, drop_at=(0, 1)):
+def fit(folder, stop, epochs, drop_at=(0, 1), window=None):
     write_csv(folder / "a.csv", 10)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    data = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0)
+    data = kgd.GrowingDataCallback(folder, label="price", settle_seconds=0, window=window)
     trainer = kgd.GrowingDatasetTrainer(model, data)
     return trainer.fit(epochs=epochs, callbacks=[Drop(folder, drop_at), stop], verbose=0)
 
@@ -36,6 +36,15 @@ def test_stop_when_idle_counts_epochs_without_new_rows(folder):
     assert history.history["rows"] == [10, 15, 20, 20, 20]
     assert stop.stopped_epoch == 4
     assert said == ["No new rows for 2 epochs: stopping after epoch 5."]
+
+
+def test_with_a_window_a_file_that_joins_is_not_idle_though_the_rows_stay_level(folder):
+    said = []
+    stop = kgd.StopWhenIdle(patience=2, print_fn=said.append)
+    history = fit(folder, stop, epochs=20, drop_at=(0, 1, 2), window=kgd.Window(rows=5))
+    assert history.history["rows"] == [10, 5, 5, 5, 5, 5]
+    assert history.history["files_left"] == [0, 1, 2, 3, 3, 3]
+    assert stop.stopped_epoch == 5
 
 
 def test_stop_when_idle_measures_seconds_since_the_last_growth(folder):

@@ -1,6 +1,8 @@
+import logging
 import os
 import time
 
+import pytest
 import tensorflow as tf
 from helpers import OLD, write_csv
 
@@ -183,6 +185,30 @@ def test_recursive_watches_sub_folders_but_not_hidden_temporary_or_excluded_ones
     watcher = FolderWatcher(str(folder), "*.csv", 0, recursive=True, exclude=[str(folder / "state")])
     assert [watcher.relative(s.path) for s in watcher.complete_files()] == listed
     assert names(FolderWatcher(str(folder), "*.csv", 0).complete_files()) == ["top.csv"]
+
+
+def test_a_url_sub_folder_that_cannot_be_listed_waits_but_the_folder_itself_fails_the_poll(folder, caplog):
+    tree(folder)
+    url = f"file://{folder}"
+    watcher = FolderWatcher(url, "*.csv", 0, recursive=True, exclude=[f"{url}/state"])
+    locked = folder / "dt=2026-12-02"
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("this process lists any folder (root): none can be made unlistable")
+        with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+            listed = [watcher.relative(s.path) for s in watcher.complete_files()]
+        assert listed == ["dt=2026-12-01/part-0.csv", "top.csv"]
+        (message,) = caplog.messages
+        assert message.startswith(f"Cannot list {url}/dt=2026-12-02 now (")
+        assert message.endswith("): its files wait for a later poll")
+        folder.chmod(0)
+        with pytest.raises(tf.errors.PermissionDeniedError):
+            watcher.complete_files()
+    finally:
+        folder.chmod(0o755)
+        locked.chmod(0o755)
+    assert len(watcher.complete_files()) == 3
 
 
 def test_recursive_listing_follows_files_and_folders_that_come_and_go(folder):

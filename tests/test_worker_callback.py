@@ -109,6 +109,52 @@ def test_follower_fails_on_a_different_row_count(folder):
         ingest_snapshot(FolderIngest(folder, label="price", settle_seconds=0), wrong)
 
 
+def test_files_in_sub_folders_are_named_by_their_path_in_the_folder(folder):
+    (folder / "dt=1").mkdir()
+    write_csv(folder / "dt=1" / "a.csv", id_rows(0, 5))
+    write_csv(folder / "a.csv", id_rows(5, 3))  # Its basename is the other file's.
+    options = {"label": "price", "settle_seconds": 0, "recursive": True}
+    chief = kgd.WorkerDataCallback(folder, batch_size=4, strategy=tf.distribute.get_strategy(), **options)
+    chief.epoch_dataset(0)
+    snapshot = chief.snapshots[0]
+    assert [f.name for f in snapshot.files] == ["a.csv", "dt=1/a.csv"]
+    follower = FolderIngest(folder, **options)
+    assert ingest_snapshot(follower, snapshot) == [str(folder / "a.csv"), str(folder / "dt=1" / "a.csv")]
+    assert follower.num_rows == 8
+
+
+def test_a_follower_takes_the_chiefs_appended_pieces_in_order_and_its_window_edge(folder):
+    a = write_csv(folder / "a.csv", id_rows(0, 2), mtime=OLD)
+    options = {"label": "price", "settle_seconds": 0, "appends": "tail", "window": kgd.Window(files=3)}
+    chief = kgd.WorkerDataCallback(folder, batch_size=4, strategy=tf.distribute.get_strategy(), **options)
+    follower = FolderIngest(folder, **options)
+
+    def follow(epoch):
+        chief.epoch_dataset(epoch)
+        ingest_snapshot(follower, chief.snapshots[epoch])
+        rows = [int(v) for batch in follower.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0]]
+        chief_rows = [
+            int(v) for b in chief.ingest.dataset(64, False, None) for v in b["float32"].numpy()[:, 0]
+        ]
+        assert rows == chief_rows
+        return rows
+
+    assert follow(0) == [0, 1]
+    with open(a, "a") as f:
+        f.write("2,2,5\n3,3,7\n4,")  # The chief reads up to the partial line; so does the follower.
+    write_csv(folder / "b.csv", id_rows(10, 1), mtime=OLD + 1)
+    assert follow(1) == [0, 1, 10, 2, 3]
+    assert chief.snapshots[1].pieces == ((0, 23, 2), (1, 18, 1), (0, 35, 2))
+    with open(a, "a") as f:
+        f.write("4,6\n")  # The follower reads only what the chief read, though the file grew since.
+    write_csv(folder / "c.csv", id_rows(20, 1), mtime=OLD + 2)
+    assert follow(2) == [0, 1, 10, 2, 3, 20, 4]
+    write_csv(folder / "d.csv", id_rows(30, 1), mtime=OLD + 3)
+    assert follow(3) == [10, 20, 30]
+    assert (chief.snapshots[3].files_left, follower.files_left) == (1, 1)
+    assert follower.tails[str(folder / "b.csv")].offset == 18 and a not in follower.tails
+
+
 def test_single_process_is_its_own_chief():
     assert WorkerRole.from_strategy(tf.distribute.get_strategy()) == WorkerRole(0, 1, True)
 

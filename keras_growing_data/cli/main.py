@@ -217,6 +217,25 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds to wait for the first file (default: 0)",
     )
+    train.add_argument(
+        "--appends",
+        choices=["warn", "tail"],
+        default="warn",
+        help="lines appended to an accepted file: warn and ignore them (default), or tail: each "
+        "complete new line joins at the next epoch",
+    )
+    train.add_argument(
+        "--window-files", type=_at_least(1), metavar="N", help="train on the newest N files only"
+    )
+    train.add_argument(
+        "--window-rows", type=_at_least(1), metavar="N", help="train on the newest files that hold N rows"
+    )
+    train.add_argument(
+        "--window-seconds",
+        type=_at_least(0, float),
+        metavar="S",
+        help="train on the files modified at most S seconds before the newest one",
+    )
     train.add_argument("--seed", type=_at_least(0), help="seed of the shuffles and the initial weights")
     train.add_argument(
         "--verbose",

@@ -8,6 +8,7 @@ import keras
 from keras_growing_data.cli.exit_codes import EXIT_OK
 from keras_growing_data.demo.run_demo import save_plot
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS
+from keras_growing_data.sources.window import Window
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.default_model import default_model
 from keras_growing_data.training.growth_printer import GrowthPrinter
@@ -27,7 +28,18 @@ def run(args: argparse.Namespace) -> int:
         "partition_columns": args.partition_columns,
         "strings_as": "index",
     }
-    data = GrowingDataCallback(args.folder, args.label, batch_size=args.batch_size, seed=args.seed, **options)
+    window = None
+    if (args.window_files, args.window_rows, args.window_seconds) != (None, None, None):
+        window = Window(rows=args.window_rows, files=args.window_files, seconds=args.window_seconds)
+    data = GrowingDataCallback(
+        args.folder,
+        args.label,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        appends=args.appends,
+        window=window,
+        **options,
+    )
     validation = None
     if args.validation_folder:
         validation = GrowingDataCallback(args.validation_folder, args.label, args.batch_size, **options)

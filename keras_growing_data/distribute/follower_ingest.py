@@ -4,6 +4,7 @@ import posixpath
 
 from keras_growing_data.distribute.snapshot import EpochSnapshot, SnapshotError
 from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.watcher import FileStat
 
 
 def ingest_snapshot(ingest: FolderIngest, snapshot: EpochSnapshot) -> list[str]:
@@ -13,8 +14,10 @@ def ingest_snapshot(ingest: FolderIngest, snapshot: EpochSnapshot) -> list[str]:
     the previous epoch's); the rest are ingested one by one, in the
     snapshot's order, without scanning the folder. Each must be the version
     the chief accepted (size and modification time) and give the same row
-    count. Nothing is quarantined here, whatever `on_bad_file` says: only
-    the chief may move a file.
+    count. With `appends="tail"`, the snapshot's pieces are taken instead,
+    in the chief's order, each read up to the chief's byte. Then the files
+    that left the chief's window leave this worker's too. Nothing is
+    quarantined here, whatever `on_bad_file` says: only the chief may move a file.
 
     Raises:
         SnapshotError: the follower cannot reproduce the snapshot.
@@ -27,15 +30,31 @@ def ingest_snapshot(ingest: FolderIngest, snapshot: EpochSnapshot) -> list[str]:
             f"first, in that order (this worker: {have[:5]}..., snapshot: {paths[:5]}...). "
             "Followers take files from the chief only: give them their own state_dir, or none."
         )
-    todo = list(zip(snapshot.files[len(have) :], paths[len(have) :], strict=True))
+    if snapshot.pieces:
+        new = _follow_pieces(ingest, snapshot, paths)
+    else:
+        new = _follow_files(ingest, snapshot, paths, len(have))
+    ingest.leave_before(snapshot.files_left)
+    return new
+
+
+def _current(ingest: FolderIngest, path: str, where: str) -> FileStat:
+    """A fresh stat of a file the chief took, which this worker must be able to read too."""
+    stat = ingest.watcher.current(path)
+    if stat is None:
+        raise SnapshotError(f"{where} does not exist on this worker: is the data folder shared?")
+    if stat.problem:
+        raise SnapshotError(f"{where} cannot be read on this worker: it {stat.problem}")
+    return stat
+
+
+def _follow_files(ingest: FolderIngest, snapshot: EpochSnapshot, paths: list[str], have: int) -> list[str]:
+    """Takes the snapshot's files after the first `have`, each whole, as the chief accepted it."""
+    todo = list(zip(snapshot.files[have:], paths[have:], strict=True))
     stats = []
     for record, path in todo:
         where = f"{path} (accepted by the chief for epoch {snapshot.epoch})"
-        stat = ingest.watcher.current(path)
-        if stat is None:
-            raise SnapshotError(f"{where} does not exist on this worker: is the data folder shared?")
-        if stat.problem:
-            raise SnapshotError(f"{where} cannot be read on this worker: it {stat.problem}")
+        stat = _current(ingest, path, where)
         if (stat.size, stat.mtime_ns) != (record.size, record.mtime_ns):
             raise SnapshotError(
                 f"{where} is not the version the chief accepted: size {record.size} -> {stat.size} "
@@ -55,3 +74,29 @@ def ingest_snapshot(ingest: FolderIngest, snapshot: EpochSnapshot) -> list[str]:
                 "(different on_bad_row or max_line_bytes?)."
             )
     return [path for _, path in todo]
+
+
+def _follow_pieces(ingest: FolderIngest, snapshot: EpochSnapshot, paths: list[str]) -> list[str]:
+    """Takes the snapshot's pieces this worker lacks, in order: new files and what was appended.
+
+    A tailed file keeps growing, so its version is not compared: each piece
+    must give the chief's rows, read up to the chief's byte.
+    """
+    new = []
+    for index, end, rows in snapshot.pieces[len(ingest.piece_ends) :]:
+        path = paths[index]
+        where = f"{path} (read up to byte {end} by the chief for epoch {snapshot.epoch})"
+        stat = _current(ingest, path, where)
+        if stat.size < end:
+            raise SnapshotError(f"{where} holds {stat.size} bytes on this worker: is the data folder shared?")
+        if path not in ingest.accepted:
+            new.append(path)
+        got = ingest.take_piece(stat, end)
+        if path in ingest.rejected:
+            raise SnapshotError(f"{where} is rejected on this worker: {ingest.rejected[path].reason}")
+        if got != rows:
+            raise SnapshotError(
+                f"{where} gives {got} rows on this worker and {rows} on the chief "
+                "(different on_bad_row or max_line_bytes, or it changed in the part the chief read?)."
+            )
+    return new

@@ -30,7 +30,7 @@ class SnapshotTimeoutError(SnapshotError, TimeoutError):
 
 @dataclasses.dataclass(frozen=True)
 class SnapshotFile:
-    """One accepted file of a snapshot: its name in the folder and its version."""
+    """One accepted file of a snapshot: its path in the folder and its version (when last read)."""
 
     name: str
     rows: int
@@ -47,6 +47,10 @@ class EpochSnapshot:
     that workers may mount it at different paths. `schema` is the chief's
     (name, dtype) pairs and `vocabularies` a digest of its string columns'
     vocabularies: a follower that took the same files must hold the same.
+    `files_left` of them left the chief's `Window` before the epoch. With
+    `appends="tail"`, `pieces` lists the store's pieces in order, each
+    `(file index, end offset, rows)`: a file's first read up to that byte,
+    or what was appended to it up to there.
     """
 
     run: str
@@ -60,10 +64,13 @@ class EpochSnapshot:
     vocabularies: str
     on_bad_row: str
     files: tuple[SnapshotFile, ...]
+    files_left: int = 0
+    pieces: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def rows(self) -> int:
-        return sum(f.rows for f in self.files)
+        """The rows the epoch trains on: those of the files still in the window."""
+        return sum(f.rows for f in self.files[self.files_left :])
 
     def to_json(self) -> str:
         state = dataclasses.asdict(self)
@@ -78,6 +85,7 @@ class EpochSnapshot:
         state["labels"] = tuple(state["labels"])
         state["schema"] = tuple((name, dtype) for name, dtype in state["schema"])
         state["files"] = tuple(SnapshotFile(**f) for f in state["files"])
+        state["pieces"] = tuple(tuple(piece) for piece in state.get("pieces", ()))
         return cls(**state)
 
 

@@ -138,6 +138,10 @@ class WorkerDataCallback(GrowingDataCallback):
             return []
         return super().poll()
 
+    def _poll_slice(self) -> list[str]:
+        """A background poll, on the chief only: a follower takes files from the snapshots alone."""
+        return super()._poll_slice() if self.is_chief else []
+
     def wait_for_rows(self, seconds: float = 0) -> None:
         """Waits for the first rows: the chief polls, a follower waits for its first snapshot.
 
@@ -185,6 +189,7 @@ class WorkerDataCallback(GrowingDataCallback):
     def _snapshot(self, epoch: int) -> EpochSnapshot:
         if self._run_seed is None:
             self._run_seed = self.seed if self.seed is not None else secrets.randbits(63)
+        index = {path: i for i, path in enumerate(self.accepted)}
         return EpochSnapshot(
             run=self._run.run,
             epoch=epoch,
@@ -197,9 +202,11 @@ class WorkerDataCallback(GrowingDataCallback):
             vocabularies=digest(self.ingest.vocabularies),
             on_bad_row=self.ingest.on_bad_row,
             files=tuple(
-                SnapshotFile(posixpath.basename(r.path), r.rows, r.size, r.mtime_ns)
+                SnapshotFile(self.ingest.watcher.relative(r.path), r.rows, r.size, r.mtime_ns)
                 for r in self.accepted.values()
             ),
+            files_left=self.ingest.files_left,
+            pieces=tuple((index[path], end, rows) for path, end, rows in self.ingest.piece_ends),
         )
 
     def _schema_pairs(self) -> tuple[tuple[str, str], ...]:

@@ -2,6 +2,7 @@
 
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -17,7 +18,7 @@ from keras_growing_data.sources.float32_values import float32_losses, loss_notes
 from keras_growing_data.sources.header import match_header, parse_header, require_labels
 from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
-from keras_growing_data.sources.partitions import partition_defaults
+from keras_growing_data.sources.partitions import fill_partition, placeholders, typed_partition
 from keras_growing_data.sources.records import BadFileError, BadRow, UnreadableFileError
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
 from keras_growing_data.sources.tf_parser import (
@@ -47,7 +48,8 @@ class ParsedFile:
     what a person should know of values that were read (float32 rounding
     an integer or flushing a small number to 0). `size` is the number of
     bytes read of the file (of a compressed file: compressed bytes), to be
-    compared with its listed size.
+    compared with its listed size; `lines` the number of lines read (the
+    header included), `compressed` whether the file is an archive.
     """
 
     header: tuple[str, ...]
@@ -58,10 +60,12 @@ class ParsedFile:
     skipped: tuple[BadRow, ...] = ()
     ignored: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    lines: int = 0
+    compressed: bool = False
 
     @property
     def num_rows(self) -> int:
-        return len(next(iter(self.arrays.values())))
+        return len(next(iter(self.arrays.values()), ()))
 
 
 # Measured on TF 2.21 / pandas 3.1, 2 cores: per-line parsing through tf.data
@@ -140,6 +144,7 @@ class CsvReader:
         schema: Schema | None = None,
         skip_bad_rows: bool = False,
         partition: Mapping[str, str] | None = None,
+        end: int | None = None,
     ) -> ParsedFile:
         """Parses the file at `path`.
 
@@ -152,6 +157,9 @@ class CsvReader:
             partition: column -> value that the file's folders give every
                 one of its rows (`partition_values`): typed as the column,
                 or, being inferred, as a number if it reads as one.
+            end: read a plain file only up to this byte (the end of its last
+                complete line, for a file that is appended to); `None`
+                reads it whole. An archive is always read whole.
 
         Raises:
             BadFileError: the file is empty, a truncated or corrupt archive,
@@ -160,20 +168,74 @@ class CsvReader:
             UnreadableFileError: the file cannot be read now (permissions,
                 an I/O or network error): its content was not judged.
         """
-        try:
-            with _open(path) as f:
-                return self._read(f, path, schema or self.declared, skip_bad_rows, partition or {})
-        except (FileNotFoundError, tf.errors.NotFoundError):
-            raise BadFileError("vanished while being read") from None
-        except tf.errors.InvalidArgumentError as e:  # The content, not the reading.
-            raise BadFileError(f"does not parse: {tf_message(e)}") from None
-        except tf.errors.OpError as e:
-            raise UnreadableFileError(f"cannot be read now: {e.message}") from None
-        except OSError as e:
-            raise UnreadableFileError(f"cannot be read now: {e.strerror or e}") from None
+        with _judged_reading(), _open(path) as f:
+            return self._read(f, path, schema or self.declared, skip_bad_rows, partition or {}, end)
 
-    def _read(self, f, path: str, schema: Schema | None, skip_bad_rows: bool, partition) -> ParsedFile:
+    def read_lines(
+        self,
+        path: str,
+        schema: Schema,
+        skip_bad_rows: bool,
+        partition: Mapping[str, str],
+        start: int,
+        end: int,
+        first_line: int,
+    ) -> ParsedFile:
+        """Parses the lines between bytes `start` and `end` of a plain file, by the file's header.
+
+        For the lines appended to a file already read: `first_line` is the
+        number of the line at `start`, which the reasons name. There may be
+        no rows (blank lines, or every line skipped): `arrays` is then empty.
+
+        Raises:
+            BadFileError, UnreadableFileError: as `read`.
+        """
+        with _judged_reading(), _open(path) as f:
+            header = f.readline(self.max_line_bytes + 1)
+            if len(header) > self.max_line_bytes:
+                raise self._too_long("line 1 (the header)")
+            columns = parse_header(header.removesuffix(b"\n"))
+            given, not_in_schema = typed_partition(
+                partition, columns, schema.dtypes, self.defaults, self.na_values
+            )
+            plan, ignored = self._plan(columns, schema, given)
+            f.seek(start)
+            chunks = self._line_chunks(self._blocks(_Limited(f, end - start)))
+            try:
+                rows = self._rows(chunks, plan, skip_bad_rows, first_line, given)
+            except _LineTooLong:
+                raise self._too_long("a line after the ones read before") from None
+            arrays, strings = rows.stacked(schema) if rows.parts else ({}, {})
+            return ParsedFile(
+                tuple(columns),
+                schema,
+                arrays,
+                strings,
+                end - start,
+                tuple(rows.skipped),
+                ignored + not_in_schema,
+                rows.notes(),
+                lines=rows.line - first_line,
+            )
+
+    def _plan(
+        self, columns: Sequence[str], schema: Schema, given: Mapping[str, object]
+    ) -> tuple[ChunkPlan, tuple[str, ...]]:
+        """The chunk plan of a file with this header, and its columns the schema lacks.
+
+        `given` are the values its folders give (`typed_partition`). The plan
+        holds placeholders in their place, not the values, so that one plan,
+        and one traced parser, serves every partition; the values fill their
+        columns once the rows are stacked.
+        """
+        return match_header(columns, schema, {**self.defaults, **placeholders(given, schema)}, self.na_values)
+
+    def _read(
+        self, f, path: str, schema: Schema | None, skip_bad_rows: bool, partition, end: int | None = None
+    ) -> ParsedFile:
         content = content_of(f)
+        if end is not None and not content.compressed:
+            content = _Limited(content, end)
         try:
             return self._parsed(f, content, path, schema, skip_bad_rows, partition)
         except BadFileError:
@@ -194,18 +256,52 @@ class CsvReader:
         header, _, body = first.partition(b"\n")
         columns = parse_header(header)
         dtypes = None if schema is None else schema.dtypes
-        given, not_in_schema = partition_defaults(partition, columns, dtypes, self.defaults, self.na_values)
+        given, not_in_schema = typed_partition(partition, columns, dtypes, self.defaults, self.na_values)
         if schema is None:
             require_labels(columns, self.labels)  # Before inference, which reads the whole file.
             schema = self.infer_schema(path, columns, given)
-        plan, ignored = match_header(columns, schema, {**self.defaults, **given}, self.na_values)
+        plan, ignored = self._plan(columns, schema, given)
         ignored += not_in_schema
-        rows = _FileRows(plan, self._parser(plan), skip_bad_rows)
+        try:
+            rows = self._rows(itertools.chain([body], chunks), plan, skip_bad_rows, first_line=2, given=given)
+        except _LineTooLong as e:
+            raise self._too_long(f"line {e.args[0]}") from None
+        arrays, strings = rows.stacked(schema)
+        size = f.tell()  # Read to its end: the bytes of the file, compressed or not, not of the lines.
+        return ParsedFile(
+            tuple(columns),
+            schema,
+            arrays,
+            strings,
+            size,
+            tuple(rows.skipped),
+            ignored,
+            rows.notes(),
+            lines=rows.line - 1,
+            compressed=content.compressed,
+        )
+
+    def _rows(
+        self,
+        chunks: Iterable[bytes],
+        plan: ChunkPlan,
+        skip_bad_rows: bool,
+        first_line: int,
+        given: Mapping[str, object],
+    ) -> "_FileRows":
+        """The rows of these chunks of whole lines, the first numbered `first_line`.
+
+        `given` are the values the file's folders give (`typed_partition`).
+
+        Raises:
+            _LineTooLong: with the number of the long line.
+        """
+        rows = _FileRows(plan, self._parser(plan), skip_bad_rows, given, line=first_line)
         pending = collections.deque()
         # Chunks go to the pool as they are read, at most two per thread
         # ahead, so reading overlaps parsing and memory stays bounded.
         try:
-            for data in itertools.chain([body], chunks):
+            for data in chunks:
                 pending.append((data, self._pool.submit(rows.parse, data)))
                 if len(pending) > 2 * self._workers:
                     rows.take(*pending.popleft())
@@ -213,14 +309,10 @@ class CsvReader:
             # Workers count the lines; the ones before say which line it is.
             while pending:
                 rows.take(*pending.popleft())
-            raise self._too_long(f"line {rows.line}") from None
+            raise _LineTooLong(rows.line) from None
         while pending:
             rows.take(*pending.popleft())
-        arrays, strings = rows.stacked(schema)
-        size = f.tell()  # Read to its end: the bytes of the file, compressed or not, not of the lines.
-        return ParsedFile(
-            tuple(columns), schema, arrays, strings, size, tuple(rows.skipped), ignored, rows.notes()
-        )
+        return rows
 
     def infer_schema(
         self, path: str, columns: Sequence[str], given: Mapping[str, object] | None = None
@@ -396,17 +488,53 @@ class _LineTooLong(Exception):
     """A line longer than `max_line_bytes`, found while reading."""
 
 
+class _Limited:
+    """The first `size` bytes of a file's content (`content_of`): its lines up to a byte."""
+
+    compressed = False
+
+    def __init__(self, content, size: int):
+        self._content = content
+        self._left = size
+
+    def check_archive(self) -> None:
+        self._content.check_archive()
+
+    def read(self, size: int) -> bytes:
+        data = self._content.read(min(size, self._left)) if self._left > 0 else b""
+        self._left -= len(data)
+        return data
+
+
+@contextlib.contextmanager
+def _judged_reading():
+    """Turns what reading a file raises into `BadFileError` (its content) or `UnreadableFileError`."""
+    try:
+        yield
+    except (FileNotFoundError, tf.errors.NotFoundError):
+        raise BadFileError("vanished while being read") from None
+    except tf.errors.InvalidArgumentError as e:  # The content, not the reading.
+        raise BadFileError(f"does not parse: {tf_message(e)}") from None
+    except tf.errors.OpError as e:
+        raise UnreadableFileError(f"cannot be read now: {e.message}") from None
+    except OSError as e:
+        raise UnreadableFileError(f"cannot be read now: {e.strerror or e}") from None
+
+
 @dataclasses.dataclass
 class _FileRows:
     """The rows of one file's chunks, taken in file order, and its bad lines.
 
     A chunk's string indices point into that chunk's distinct strings; they
     are renumbered here into the file's, in the order first seen in the file.
+    The columns of `partition` (column -> typed value, `typed_partition`)
+    hold placeholders until the rows are stacked, then their values.
     """
 
     plan: ChunkPlan
     parse: Callable[[bytes], tuple[tuple | str | None, int]]
     skip_bad_rows: bool
+    partition: Mapping[str, object]
     parts: list[tuple[np.ndarray, ...]] = dataclasses.field(default_factory=list)
     skipped: list[BadRow] = dataclasses.field(default_factory=list)
     line: int = 2  # The number of the next chunk's first line.
@@ -484,7 +612,11 @@ class _FileRows:
         return loss_notes(names, self.losses) if self.losses else ()
 
     def stacked(self, schema: Schema) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
-        """All rows taken, one array per stored dtype, and each string column's distinct strings."""
+        """All rows taken, one array per stored dtype, and each string column's distinct strings.
+
+        The partition columns get their values here, once per file, and what
+        float32 loses of them joins the file's losses.
+        """
         if not self.parts:
             if self.skipped:
                 first = self.skipped[0]
@@ -493,7 +625,10 @@ class _FileRows:
         arrays = {dtype: self._stack(i) for i, (dtype, _) in enumerate(self.plan.groups)}
         self.parts = []
         names = schema.stored_order("string")
-        return arrays, {name: tuple(self.distinct[j]) for j, name in enumerate(names)}
+        strings = {name: tuple(self.distinct[j]) for j, name in enumerate(names)}
+        for j, losses in fill_partition(self.partition, schema, arrays, strings).items():
+            self.losses[j] = losses
+        return arrays, strings
 
     def _stack(self, i: int) -> np.ndarray:
         """The chunks' arrays at `i` as one 64-byte aligned array (which a store shares, not copies).

@@ -10,7 +10,7 @@ except ImportError:
     inflating = zlib
 
 from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
-from keras_growing_data.sources.records import BadFileError
+from keras_growing_data.sources.records import BadFileError, TruncatedArchiveError
 
 # The decompressed bytes one read takes when an archive is only checked.
 CHECK_BYTES = 1 << 20
@@ -47,6 +47,8 @@ def content_of(raw):
 
 class _Unread:
     """An open file read from its start again, its first bytes (`head`) already read from it."""
+
+    compressed = False
 
     def __init__(self, head: bytes, raw):
         self._head = head
@@ -128,6 +130,8 @@ class _Decompressed:
     errno) stays an `OSError`.
     """
 
+    compressed = True
+
     def __init__(self, raw, compression: str):
         self._raw = raw
         self._reader = READERS[compression](raw)
@@ -156,7 +160,7 @@ class _Decompressed:
         try:
             data = self._reader.read(size)
         except EOFError:
-            raise BadFileError(
+            raise TruncatedArchiveError(
                 f"is a truncated {self._compression} archive (it ends before its end-of-stream marker): "
                 "still being written, or cut short when copied"
             ) from None

@@ -22,6 +22,7 @@ from keras_growing_data.sources.records import (
     DamagedStateError,
     EpochLineage,
     RejectedFile,
+    TruncatedArchiveError,
     UnreadableFileError,
     WaitingFile,
     excerpt,
@@ -29,8 +30,10 @@ from keras_growing_data.sources.records import (
     records_of,
 )
 from keras_growing_data.sources.schema import Schema
+from keras_growing_data.sources.tail import TailState, complete_end, is_tailable, read_appended
 from keras_growing_data.sources.vocabulary import Vocabulary
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
+from keras_growing_data.sources.window import Window
 from keras_growing_data.storage.disk_store import DiskRowStore
 from keras_growing_data.storage.memory_store import MemoryRowStore
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_path
@@ -46,6 +49,9 @@ RECHECKS_PER_POLL = 64
 MAX_RETRY_SECONDS = 300.0
 # Rows a restart reads at once into a disk store.
 RESTORE_BATCH_BYTES = 256 << 20
+# With a window, files accepted in one poll before the window is applied
+# again: a backlog far larger than the window never sits in memory whole.
+WINDOW_SLACK_FILES = 64
 
 
 class FolderIngest:
@@ -96,6 +102,13 @@ class FolderIngest:
         partition_columns: whether the `key=value` folders a file is in
             (`dt=2026-12-01/hour=03/`) give it columns, one value for all
             its rows (see `partition_values`); typed like any column.
+        window: a `Window`: only the newest files train, the older leave
+            (their rows freed, in memory, on disk and in `state_dir`);
+            `None` keeps every file.
+        appends: what lines appended to an accepted file do: `"warn"`
+            (a warning says the change is not read) or `"tail"`: each
+            complete new line joins, read from where the last read stopped
+            (see `TailState`); a partial last line waits until it ends.
     """
 
     def __init__(
@@ -118,6 +131,8 @@ class FolderIngest:
         na_values: Sequence[str] | None = None,
         recursive: bool = False,
         partition_columns: bool = False,
+        window: Window | None = None,
+        appends: str = "warn",
     ):
         check_choice("on_bad_file", on_bad_file, ("reject", "quarantine"))
         check_choice("on_bad_row", on_bad_row, ("reject", "skip"))
@@ -130,6 +145,13 @@ class FolderIngest:
         self.on_bad_file = on_bad_file
         self.on_bad_row = on_bad_row
         self.partition_columns = check_bool("partition_columns", partition_columns)
+        if window is not None and not isinstance(window, Window):
+            raise TypeError(f"window must be a keras_growing_data.Window or None, got {window!r}.")
+        self.window = window
+        self.appends = check_choice("appends", appends, ("warn", "tail"))
+        self._tails = {}  # Path -> `TailState` of each accepted file that is tailed (plain, local).
+        # With "tail", the store's pieces in order, as (path, end offset, rows): what a follower reproduces.
+        self.piece_ends = []
         self.reader = CsvReader(
             label,
             max_line_bytes=max_line_bytes,
@@ -149,13 +171,18 @@ class FolderIngest:
         self._report = None  # The progress of reading a backlog, until it is read.
         self._accepted_paths = []
         self._rows_refs = {}  # Where each accepted file's rows are in `state_dir`.
+        self._pieces_of = {}  # The store's pieces of each file in training.
         self.lineage = Lineage(self._accepted_paths, self.directory)
+        self._first = 0  # The first accepted file still in training: those before left the window.
+        self._newest_mtime_ns = 0  # Of the files that joined the window.
         self._rows_skipped = 0
         self._changed_after_accept = {}
         self._recheck_from = 0
         self._unsaved = []  # Journal records not yet written (the disk was full).
         self._short_of_space = None  # What a full disk stopped, while it does.
-        self.manifest = Manifest(state_dir) if state_dir is not None else None
+        self.manifest = None
+        if state_dir is not None:
+            self.manifest = Manifest(state_dir, rolling=window is not None)
         if self.manifest is not None:
             self.manifest.open_for_writing()
             self._restore()
@@ -172,6 +199,21 @@ class FolderIngest:
     def columns(self) -> tuple[str, ...] | None:
         """The schema's columns, once there is a schema."""
         return None if self.schema is None else self.schema.names
+
+    @property
+    def in_window(self) -> list[str]:
+        """The accepted files in training now, in acceptance order: all, or the window's."""
+        return self._accepted_paths[self._first :]
+
+    @property
+    def files_left(self) -> int:
+        """How many accepted files left the window."""
+        return self._first
+
+    @property
+    def tails(self) -> dict[str, TailState]:
+        """Path -> how far each tailed file was read (`appends="tail"`)."""
+        return self._tails
 
     @property
     def skip_bad_rows(self) -> bool:
@@ -199,6 +241,7 @@ class FolderIngest:
         max_seconds: float | None = None,
         skip: Collection[str] = (),
         progress: Callable[[IngestProgress], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> list[str]:
         """Ingests every complete new file; returns the accepted paths.
 
@@ -214,6 +257,7 @@ class FolderIngest:
                 one file at least); `None` reads them all.
             skip: paths of files not to read in this poll.
             progress: called with the `IngestProgress` after each file, when reported.
+            stop: called after each file read: the poll reads no more once it returns True.
         """
         # Measured on TF 2.21, 2 cores: a stat costs ~5 us, and re-stating
         # 1,000 accepted files cost ~17 ms a poll, a third of an epoch over
@@ -232,7 +276,8 @@ class FolderIngest:
         to_read = []
         for stat in stats:
             if stat.path in self.accepted:
-                self._warn_if_changed(stat)
+                if stat.path not in self._tails:
+                    self._warn_if_changed(stat)
             elif not _same_version(stat, self.rejected.get(stat.path)) and self._due(stat, started):
                 to_read.append(stat)
         listed = {stat.path for stat in stats}
@@ -246,15 +291,22 @@ class FolderIngest:
             rows = self.num_rows
             if self._judge(stat):
                 new.append(stat.path)
+                if len(new) % WINDOW_SLACK_FILES == 0:
+                    self._apply_window()
             del self.pending[stat.path]
             if report is not None:
                 report.advance(self.num_rows - rows, stat.size)
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
+            if stop is not None and stop():
+                break
         if report is not None and not self.pending:
             report.finish()
             self._report = None
-        if to_read:
+        grown = self._read_appends()
+        if new or grown:
+            self._apply_window()
+        if to_read or grown:
             release_parse_memory()
         self._save()
         return new
@@ -305,17 +357,44 @@ class FolderIngest:
         return new
 
     def record_epoch(self, epoch: int) -> EpochLineage:
-        """Notes that epoch `epoch` trains on everything accepted now."""
-        counts = (len(self._accepted_paths), self.num_rows, self.rows_skipped)
+        """Notes that epoch `epoch` trains on everything in training now."""
+        counts = (len(self._accepted_paths), self.num_rows, self.rows_skipped, self._first)
         self.lineage.record(epoch, *counts)
-        self._unsaved.append({"type": "epoch", "epoch": epoch, "lineage": list(counts)})
+        self._unsaved.append({"type": "epoch", "epoch": epoch, "lineage": _lineage_json(counts)})
         self._save()
         return self.lineage[epoch]
 
-    def _judge(self, stat: FileStat, quarantine: bool = True) -> bool:
+    def take_piece(self, stat: FileStat, end: int) -> int:
+        """Reads a file up to byte `end`: whole if new, else what was appended; returns the rows taken.
+
+        For a follower worker, which takes exactly the pieces its chief took
+        (`appends="tail"`). A file that cannot be taken lands in `rejected`
+        (or `waiting`), as in `poll()`; nothing is quarantined.
+        """
+        if stat.path not in self.accepted:
+            return self.accepted[stat.path].rows if self._judge(stat, False, end) else 0
+        rows = self.accepted[stat.path].rows
+        tail = self._tails.get(stat.path)
+        if tail is None:
+            return 0
+        appended = read_appended(
+            self.reader,
+            stat,
+            self.accepted[stat.path],
+            tail,
+            self.schema,
+            self.skip_bad_rows,
+            self._partition(stat),
+            until=end,
+        )
+        self._take_appended(stat, self.accepted[stat.path], appended)
+        self._save()
+        return self.accepted[stat.path].rows - rows
+
+    def _judge(self, stat: FileStat, quarantine: bool = True, end: int | None = None) -> bool:
         """Ingests one file version; whatever goes wrong with it, lands it in `rejected` or `waiting`."""
         try:
-            return self._ingest(stat, quarantine)
+            return self._ingest(stat, quarantine, end)
         except UnreadableFileError as e:  # Its stat failed now (an NFS hiccup): not a verdict.
             self._wait(stat, str(e), logging.WARNING)
             return False
@@ -327,13 +406,27 @@ class FolderIngest:
             self._reject(stat, f"cannot be judged: {type(e).__name__}: {excerpt(str(e))}", quarantine=False)
             return False
 
-    def _ingest(self, stat: FileStat, quarantine: bool = True) -> bool:
+    def _ingest(self, stat: FileStat, quarantine: bool = True, end: int | None = None) -> bool:
         if stat.problem:
             self._reject(stat, stat.problem, quarantine=False)  # Only regular files are moved.
             return False
+        if self.window is not None and self.window.too_old(stat.mtime_ns, self._newest_mtime_ns):
+            days = (self._newest_mtime_ns - stat.mtime_ns) / 86400e9
+            reason = (
+                f"is older than the window: it was last modified {days:.3g} days before the newest "
+                f"file in training, more than Window(seconds={self.window.seconds:g}) allows"
+            )
+            self._reject(stat, reason, quarantine=False)
+            return False
+        if end is None and self.appends == "tail" and is_tailable(stat.path):
+            end = complete_end(stat.path, 0, stat.size)  # Up to the last complete line.
+            if end == 0:
+                self._wait(stat, "has no complete line yet", logging.DEBUG)
+                return False
         try:
-            partition = partition_values(self.watcher.relative(stat.path)) if self.partition_columns else {}
-            parsed = self.reader.read(stat.path, self.schema, self.skip_bad_rows, partition)
+            parsed = self.reader.read(
+                stat.path, self.schema, self.skip_bad_rows, self._partition(stat), end=end
+            )
         except UnreadableFileError as e:
             changed = self._changed_reason(stat)
             if changed:
@@ -343,9 +436,13 @@ class FolderIngest:
             return False
         except BadFileError as e:
             changed = self._changed_reason(stat)
-            self._reject(stat, changed or str(e), quarantine=quarantine and not changed)
+            # A truncated archive may be one still written (slower than settle_seconds): it stays put.
+            moved = quarantine and not changed and not isinstance(e, TruncatedArchiveError)
+            self._reject(stat, changed or str(e), quarantine=moved)
             return False
-        changed = self._changed_reason(stat, parsed.size)
+        if parsed.compressed:
+            end = None  # Read whole; an archive is not tailed.
+        changed = self._changed_reason(stat, parsed.size, stat.size if end is None else end)
         if changed:
             self._reject(stat, changed, quarantine=False)
             return False
@@ -377,8 +474,20 @@ class FolderIngest:
         self._space_again()
         self.waiting.pop(stat.path, None)
         self.rejected.pop(stat.path, None)
-        self._rows_refs[stat.path] = rows_ref
-        self._unsaved.append({"type": "accept", "file": {**_record_json(record), "rows_ref": rows_ref}})
+        if rows_ref is not None:
+            rows_ref["end"] = end if end is not None else stat.size
+        self._rows_refs[stat.path] = [rows_ref]
+        entry = {**_record_json(record), "rows_ref": rows_ref}
+        if self.appends == "tail":
+            self.piece_ends.append((stat.path, end if end is not None else stat.size, parsed.num_rows))
+        if end is not None:
+            tail = self._tails[stat.path] = TailState.of(stat.path, end, parsed.lines)
+            entry["tail"] = tail.to_json()
+            if end < stat.size:
+                logger.info(
+                    "%s: its last line has no newline yet; it joins once it ends", printable(stat.path)
+                )
+        self._unsaved.append({"type": "accept", "file": entry})
         logger.info(
             "Accepted %s: %d rows%s (%d rows from %d files in all)",
             printable(stat.path),
@@ -412,14 +521,55 @@ class FolderIngest:
         try:
             if "string" in arrays:
                 self._renumber(arrays["string"], strings)
-            self.store.append(arrays, owned=True)
+            pieces = self.store.append(arrays, owned=True)
         except BaseException:
             for name, length in lengths.items():
                 self.vocabularies[name].truncate(length)
             raise
         self.accepted[record.path] = record
+        self._joined(record, pieces)
+
+    def _joined(self, record: AcceptedFile, pieces: list[int]) -> None:
+        """Notes that an accepted file's rows, these pieces of the store, train from now on."""
         self._accepted_paths.append(record.path)
+        self._pieces_of[record.path] = pieces
         self._rows_skipped += len(record.skipped)
+        self._newest_mtime_ns = max(self._newest_mtime_ns, record.mtime_ns)
+
+    def _apply_window(self) -> None:
+        """Lets the oldest files leave training where the window says so."""
+        if self.window is None:
+            return
+        files = [self.accepted[path] for path in self.in_window]
+        leaving = self.window.leaving([r.rows for r in files], [r.mtime_ns for r in files])
+        self.leave_before(self._first + leaving)
+
+    def leave_before(self, first: int) -> None:
+        """Takes the accepted files before the `first` out of training: their rows are freed.
+
+        The window does so itself (`window`); a follower worker calls it with its chief's window edge.
+        """
+        if first <= self._first:
+            return
+        leaving = self._accepted_paths[self._first : first]
+        self.store.drop([piece for path in leaving for piece in self._pieces_of.pop(path)])
+        for path in leaving:
+            self._rows_skipped -= len(self.accepted[path].skipped)
+        refs = [ref for path in leaving for ref in self._rows_refs.pop(path)]
+        if self.manifest is not None:
+            self.manifest.rows.release(refs)
+        for path in leaving:
+            self._tails.pop(path, None)
+        self._first = first
+        self._unsaved.append({"type": "leave", "first": first})
+        logger.info(
+            "%d files left the window (%s ... %s); %d rows from %d files train",
+            len(leaving),
+            printable(leaving[0]),
+            printable(leaving[-1]),
+            self.num_rows,
+            len(self.in_window),
+        )
 
     def _vocabularies(self) -> dict[str, Vocabulary]:
         """Each string column's vocabulary, in stored order."""
@@ -435,16 +585,125 @@ class FolderIngest:
         """The strings of column `name`: item i is the string of id i, item 0 `"[UNK]"`."""
         return list(self.vocabularies.get(name, Vocabulary()).strings)
 
-    def _changed_reason(self, stat: FileStat, size_read: int | None = None) -> str | None:
-        """Why the file is not the version that was listed, if it is not."""
+    def _changed_reason(
+        self, stat: FileStat, size_read: int | None = None, expected: int | None = None
+    ) -> str | None:
+        """Why the file is not the version that was listed (of which `expected` bytes were to be read)."""
         now = self.watcher.current(stat.path)
         if now is None:
             return "vanished while being read"
         if now.version != stat.version:
             return f"changed while being read (size {stat.size} -> {now.size} bytes)"
-        if size_read not in (None, stat.size):
-            return f"changed while being read ({size_read} bytes read, {stat.size} listed)"
+        if size_read not in (None, expected):
+            return f"changed while being read ({size_read} bytes read, {expected} listed)"
         return None
+
+    def _partition(self, stat: FileStat) -> dict[str, str]:
+        """The columns a file's folders give it, if `partition_columns`."""
+        return partition_values(self.watcher.relative(stat.path)) if self.partition_columns else {}
+
+    def _read_appends(self) -> int:
+        """Reads the complete lines appended to the tailed files in training; returns how many files grew."""
+        grown = 0
+        for path in [path for path in self.in_window if path in self._tails]:
+            try:
+                stat = self.watcher.current(path)
+            except UnreadableFileError:
+                continue  # Looked at again at the next poll.
+            record = self.accepted[path]
+            if stat is None or stat.version == record.version:
+                continue  # Gone (its rows stay), or as last read.
+            try:
+                appended = read_appended(
+                    self.reader,
+                    stat,
+                    record,
+                    self._tails[path],
+                    self.schema,
+                    self.skip_bad_rows,
+                    self._partition(stat),
+                )
+                grown += self._take_appended(stat, record, appended)
+            except Exception as e:  # poll() must never raise for a file; it is looked at again next poll.
+                if is_no_space(e):
+                    if self._short_of_space is None:
+                        self._short_of_space = self._where_rows_go()
+                        logger.error(
+                            "No space left on the disk in %s: the lines appended to %s wait, and join "
+                            "once space returns (logged once).",
+                            self._short_of_space,
+                            printable(path),
+                        )
+                elif isinstance(e, OSError):
+                    logger.warning("Cannot read what was appended to %s now: %s", printable(path), e)
+                else:
+                    logger.exception("Unexpected error reading what was appended to %s", printable(path))
+        return grown
+
+    def _where_rows_go(self) -> str:
+        """Where new rows are written: the state folder, else the store's."""
+        if self.manifest is not None:
+            return self.manifest.state_dir
+        return getattr(self.store, "folder", "memory")
+
+    def _take_appended(self, stat: FileStat, record: AcceptedFile, appended) -> bool:
+        """Keeps what `read_appended` found; returns whether rows joined."""
+        tail, parsed = appended.tail, appended.parsed
+        if tail.stopped:
+            del self._tails[stat.path]
+            self._changed_after_accept[stat.path] = stat
+            self._unsaved.append({"type": "append", "file": _record_json(record), "tail": tail.to_json()})
+            logger.warning(
+                "%s %s; it is no longer tailed, and its %d rows stay as they were",
+                printable(stat.path),
+                tail.stopped,
+                record.rows,
+            )
+            return False
+        rows = 0 if parsed is None else parsed.num_rows
+        skipped = () if parsed is None else parsed.skipped
+        record = dataclasses.replace(
+            record,
+            rows=record.rows + rows,
+            size=stat.size,
+            mtime_ns=stat.mtime_ns,
+            ctime_ns=stat.ctime_ns,
+            skipped=record.skipped + skipped,
+        )
+        rows_ref = None
+        if rows:
+            if self.manifest is not None:
+                rows_ref = {**self.manifest.rows.write(parsed.arrays, parsed.strings), "end": tail.offset}
+            self._store_appended(record, parsed, rows_ref)
+            self.piece_ends.append((stat.path, tail.offset, rows))
+        self._space_again()
+        self.accepted[stat.path] = record
+        self._tails[stat.path] = tail
+        self._rows_skipped += len(skipped)
+        self._newest_mtime_ns = max(self._newest_mtime_ns, record.mtime_ns)
+        entry = {"type": "append", "file": _record_json(record), "tail": tail.to_json()}
+        if rows_ref is not None:
+            entry["rows_ref"] = rows_ref
+        self._unsaved.append(entry)
+        if rows:
+            logger.info("Appended to %s: %d rows (%d in all)", printable(stat.path), rows, record.rows)
+        return bool(rows)
+
+    def _store_appended(self, record: AcceptedFile, parsed, rows_ref: dict | None) -> None:
+        """Adds the rows appended to an accepted file, as a piece of its own."""
+        lengths = {name: len(vocabulary) for name, vocabulary in self._vocabularies().items()}
+        try:
+            if "string" in parsed.arrays:
+                self._renumber(parsed.arrays["string"], parsed.strings)
+            [piece] = self.store.append(parsed.arrays, owned=True)
+        except BaseException:
+            for name, length in lengths.items():
+                self.vocabularies[name].truncate(length)
+            if rows_ref is not None:
+                self.manifest.rows.discard(rows_ref)
+            raise
+        self._pieces_of[record.path].append(piece)
+        self._rows_refs[record.path].append(rows_ref)
 
     def _wait(self, stat: FileStat, reason: str, level: int) -> WaitingFile:
         """Sets a file aside for a while: it is tried again later, never rejected for this."""
@@ -547,12 +806,21 @@ class FolderIngest:
             "labels": self.reader.labels,
             "schema": None if self.schema is None else self.schema.to_json(),
             "read_with": self._read_with(),
-            "accepted": [
-                {**_record_json(r), "rows_ref": self._rows_refs.get(r.path)} for r in self.accepted.values()
-            ],
+            "accepted": [self._accepted_json(record) for record in self.accepted.values()],
+            "first": self._first,
             "rejected": [_record_json(r) for r in self.rejected.values()],
-            "epochs": {str(epoch): list(self.lineage.counts(epoch)) for epoch in self.lineage},
+            "epochs": {str(epoch): _lineage_json(self.lineage.counts(epoch)) for epoch in self.lineage},
         }
+
+    def _accepted_json(self, record: AcceptedFile) -> dict:
+        """An accepted file as the state keeps it: its record, where its rows are, how far it was tailed."""
+        refs = self._rows_refs.get(record.path) or [None]
+        entry = {**_record_json(record), "rows_ref": refs[0]}
+        if len(refs) > 1:
+            entry["appends"] = refs[1:]
+        if record.path in self._tails:
+            entry["tail"] = self._tails[record.path].to_json()
+        return entry
 
     def _restore(self) -> None:
         state = self.manifest.load()
@@ -579,56 +847,76 @@ class FolderIngest:
         if saved:
             self.schema = saved
         accepted, self.rejected = records_of(state)
-        refs = {item["path"]: item["rows_ref"] for item in state["accepted"]}
-        for batch in self._restore_batches(list(accepted.values()), refs):
-            self._restore_rows(batch, refs)
-        for record in accepted.values():
-            self.accepted[record.path] = record
-            self._accepted_paths.append(record.path)
+        self._first = first = state.get("first", 0)
+        self._accepted_paths.extend(accepted)
+        self.accepted.update(accepted)
+        in_window = state["accepted"][first:]
+        for item in in_window:
+            self._rows_refs[item["path"]] = [item["rows_ref"], *item.get("appends", ())]
+            self._pieces_of[item["path"]] = []
+            tail = item.get("tail")
+            if tail is not None and tail["stopped"] is None:
+                self._tails[item["path"]] = TailState(**tail)
+        # In the order they were written, which is the order they joined the store.
+        pieces = sorted(
+            ((path, ref) for path, refs in self._rows_refs.items() for ref in refs),
+            key=lambda piece: (piece[1]["segment"], piece[1]["offset"]),
+        )
+        for batch in self._restore_batches(pieces):
+            self._restore_rows(batch)
+        for item in in_window:
+            record = accepted[item["path"]]
+            rows = sum(ref["arrays"][0][2] for ref in self._rows_refs[record.path])
+            if rows != record.rows:
+                raise DamagedStateError(
+                    f"The saved rows of {record.path} hold {rows} rows, its record {record.rows}: "
+                    "the state cannot be trusted. Move the state_dir away to start afresh."
+                )
             self._rows_skipped += len(record.skipped)
-        self._rows_refs.update(refs)
+            self._newest_mtime_ns = max(self._newest_mtime_ns, record.mtime_ns)
+        self.manifest.rows.keep_only(ref for _, ref in pieces)
         for epoch, counts in state["epochs"].items():
             self.lineage.record(int(epoch), *counts)
         logger.info(
-            "Restored %d accepted files (%d rows) and %d rejected files from %s",
+            "Restored %d accepted files (%d rows in training%s) and %d rejected files from %s",
             len(self.accepted),
             self.num_rows,
+            f"; {first} files left the window" if first else "",
             len(self.rejected),
             self.manifest.state_dir,
         )
 
-    def _restore_batches(self, records: list[AcceptedFile], refs: dict) -> list[list[AcceptedFile]]:
-        """The accepted files in groups whose rows are read and stored at once.
+    def _restore_batches(self, pieces: list[tuple[str, dict]]) -> list[list[tuple[str, dict]]]:
+        """The saved pieces of rows, `(path, ref)`, in groups that are read and stored at once.
 
         In memory, one group: a restart at 100k files takes seconds. On disk,
         groups of `RESTORE_BATCH_BYTES`, so that restoring needs no more memory
         than that, however large the rows.
         """
         if not isinstance(self.store, DiskRowStore):
-            return [records] if records else []
+            return [pieces] if pieces else []
         batches, size = [], math.inf
-        for record in records:
+        for piece in pieces:
             if size >= RESTORE_BATCH_BYTES:
                 batches.append([])
                 size = 0
-            batches[-1].append(record)
-            size += refs[record.path]["bytes"]
+            batches[-1].append(piece)
+            size += piece[1]["bytes"]
         return batches
 
-    def _restore_rows(self, records: list[AcceptedFile], refs: dict) -> None:
-        """Reads, checks and stores the saved rows of these files, in one read and one append."""
-        arrays, files = self.manifest.rows.read_all([(record.path, refs[record.path]) for record in records])
+    def _restore_rows(self, pieces: list[tuple[str, dict]]) -> None:
+        """Reads, checks and stores these saved pieces of rows, in one read and one append."""
+        arrays, read = self.manifest.rows.read_all(pieces)
         start = 0
-        for record, (rows, strings) in zip(records, files, strict=True):
-            if rows != record.rows:
-                raise DamagedStateError(
-                    f"The saved rows of {record.path} hold {rows} rows, its record {record.rows}: "
-                    "the state cannot be trusted. Move the state_dir away to start afresh."
-                )
+        for rows, strings in read:
             if "string" in arrays:
                 self._renumber(arrays["string"][start : start + rows], strings)
             start += rows
-        self.store.append(arrays, owned=True)
+        ids = self.store.append(arrays, owned=True, pieces=[rows for rows, _ in read])
+        for (path, ref), piece in zip(pieces, ids, strict=True):
+            self._pieces_of[path].append(piece)
+            if self.appends == "tail":
+                self.piece_ends.append((path, ref.get("end"), ref["arrays"][0][2]))
 
     def _read_with(self) -> dict:
         """The rules rows are read by, as saved: a restart must read by the same."""
@@ -641,6 +929,11 @@ class FolderIngest:
         if self.partition_columns:  # Only then, so that the states saved before it was an option still fit.
             rules["partition_columns"] = True
         return rules
+
+
+def _lineage_json(counts: tuple[int, ...]) -> list[int]:
+    """An epoch's lineage counts as saved: without the files that left, when none had (as before windows)."""
+    return list(counts[:3] if counts[3] == 0 else counts)
 
 
 def _json_value(value) -> object:

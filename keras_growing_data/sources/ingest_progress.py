@@ -67,7 +67,8 @@ class IngestProgress:
         self.bytes_done += nbytes
         if self.listener is not None:
             self.listener(self)
-        if time.monotonic() - self._logged >= LOG_EVERY_SECONDS:
+        # The last file's line is `finish`'s: logged here too, it would show twice.
+        if self.files_done < self.files and time.monotonic() - self._logged >= LOG_EVERY_SECONDS:
             self._logged = time.monotonic()
             logger.info("%s", self.line())
 

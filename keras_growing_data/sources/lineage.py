@@ -8,9 +8,10 @@ from keras_growing_data.sources.records import EpochLineage
 class Lineage(Mapping):
     """A mapping epoch -> `EpochLineage`, kept as counts over the accepted files' order.
 
-    Epoch e trained on the first `files` accepted files (files are only
-    ever added), so an epoch costs three numbers, not a list of paths; the
-    `EpochLineage` with its paths is built when asked for.
+    Epoch e trained on the accepted files from the `first` to the `files`-th
+    (files are only ever added, and leave a window oldest first), so an
+    epoch costs four numbers, not a list of paths; the `EpochLineage` with
+    its paths is built when asked for.
 
     Example:
 
@@ -29,16 +30,16 @@ class Lineage(Mapping):
         self._folder = folder
         self._counts = {}
 
-    def record(self, epoch: int, files: int, rows: int, rows_skipped: int) -> None:
-        self._counts[epoch] = (files, rows, rows_skipped)
+    def record(self, epoch: int, files: int, rows: int, rows_skipped: int, first: int = 0) -> None:
+        self._counts[epoch] = (files, rows, rows_skipped, first)
 
-    def counts(self, epoch: int) -> tuple[int, int, int]:
-        """`(files, rows, rows_skipped)` of an epoch."""
+    def counts(self, epoch: int) -> tuple[int, int, int, int]:
+        """`(files, rows, rows_skipped, first)` of an epoch: `first` files had left before it."""
         return self._counts[epoch]
 
     def __getitem__(self, epoch: int) -> EpochLineage:
-        files, rows, rows_skipped = self._counts[epoch]
-        return EpochLineage(tuple(self._accepted[:files]), rows, rows_skipped, self._folder)
+        files, rows, rows_skipped, first = self._counts[epoch]
+        return EpochLineage(tuple(self._accepted[first:files]), rows, rows_skipped, self._folder, first)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._counts)

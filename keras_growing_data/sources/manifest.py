@@ -35,8 +35,9 @@ class Manifest:
       rejected files with their reasons, and each epoch's lineage), and the
       number of the journal that continues it.
     - `journal-<n>.log`: the changes since, one checksummed record a line,
-      appended: an epoch boundary or an accepted file writes one line, so
-      its cost does not grow with the files taken. Once the journal is as
+      appended: an epoch boundary, an accepted or rejected file, rows
+      appended to a tailed file, or files leaving a window write one line,
+      so its cost does not grow with the files taken. Once the journal is as
       long as the snapshot, a new snapshot replaces both.
     - `rows/<n>.bin`: the parsed rows of the accepted files (see `RowsLog`),
       so a restart re-parses nothing, keeps training on rows whose source
@@ -63,11 +64,13 @@ class Manifest:
     Args:
         state_dir: the folder that keeps the state; written only once
             `open_for_writing` is called, so that loading alone writes nothing.
+        rolling: whether rows go to small segments, soon deleted once their
+            files left (for a window; see `RowsLog`).
     """
 
-    def __init__(self, state_dir: str):
+    def __init__(self, state_dir: str, rolling: bool = False):
         self.state_dir = str(state_dir)
-        self.rows = RowsLog(self.state_dir)
+        self.rows = RowsLog(self.state_dir, rolling)
         self._lock = None
         self._journal_number = 0
         self._journal_records = 0
@@ -197,17 +200,29 @@ def replay(state: dict, records: list[dict]) -> dict:
     rejected = {item["path"]: item for item in state["rejected"]}
     epochs = dict(state["epochs"])
     schema = state["schema"]
+    first = state.get("first", 0)
     for record in records:
         kind = record["type"]
         if kind == "accept":
             accepted[record["file"]["path"]] = record["file"]
             rejected.pop(record["file"]["path"], None)
+        elif kind == "append":
+            before = accepted[record["file"]["path"]]
+            appends = before.get("appends", []) + ([record["rows_ref"]] if "rows_ref" in record else [])
+            accepted[record["file"]["path"]] = {
+                **record["file"],
+                "rows_ref": before["rows_ref"],
+                "appends": appends,
+                "tail": record["tail"],
+            }
         elif kind == "reject":
             rejected[record["file"]["path"]] = record["file"]
         elif kind == "epoch":
             epochs[str(record["epoch"])] = record["lineage"]
         elif kind == "schema":
             schema = record["schema"]
+        elif kind == "leave":
+            first = record["first"]
         else:
             raise DamagedStateError(f"a journal record of unknown type {kind!r}: {START_AFRESH}")
     return {
@@ -216,6 +231,7 @@ def replay(state: dict, records: list[dict]) -> dict:
         "accepted": list(accepted.values()),
         "rejected": list(rejected.values()),
         "epochs": epochs,
+        "first": first,
     }
 
 

@@ -4,10 +4,20 @@ import math
 import urllib.parse
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
+from keras_growing_data.sources.float32_values import float32_losses
 from keras_growing_data.sources.line_checks import parses_as_number
 from keras_growing_data.sources.number_syntax import INT
 from keras_growing_data.sources.records import BadFileError, excerpt
-from keras_growing_data.sources.schema import SPACES
+from keras_growing_data.sources.schema import SPACES, Schema
+
+# What a partition column holds in a file's parse plan, per dtype, until the
+# file's rows are stacked and its own value fills it. A plan that held the
+# values would trace a parser for every new value (a new date every day), and
+# keep each one cached for the rest of the run.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+PLACEHOLDERS = {"float32": 0.0, "int64": 0, "string": ""}
 
 
 def partition_values(relative_path: str) -> dict[str, str]:
@@ -39,19 +49,20 @@ def partition_values(relative_path: str) -> dict[str, str]:
     return values
 
 
-def partition_defaults(
+def typed_partition(
     partition: Mapping[str, str],
     columns: Sequence[str],
     dtypes: Mapping[str, str] | None,
     defaults: Mapping[str, object],
     na_values: frozenset[str],
 ) -> tuple[dict[str, object], tuple[str, ...]]:
-    """The values a file's folders give its columns, typed, as defaults of the columns the file lacks.
+    """The values a file's folders give its columns, typed; and the columns the schema ignores.
 
-    Each value fills its whole column, as a default fills a column that a
-    file lacks. With a schema (`dtypes`), a value takes its column's type,
-    and a column the schema does not have is ignored (listed second);
-    without one, a value that reads as a number is a float, any other a str.
+    Each value fills its whole column, which the file lacks, as a default
+    would (a missing value takes the column's default). With a schema
+    (`dtypes`), a value takes its column's type, and a column the schema
+    does not have is ignored (listed second); without one, a value that
+    reads as a number is a float, any other a str.
 
     Raises:
         BadFileError: the file has the column too, a value does not read as
@@ -77,6 +88,42 @@ def partition_defaults(
     return given, tuple(ignored)
 
 
+def placeholders(values: Mapping[str, object], schema: Schema) -> dict[str, object]:
+    """The defaults that hold the places of a file's partition columns (`typed_partition`) in its plan."""
+    dtypes = schema.dtypes
+    return {name: PLACEHOLDERS[dtypes[name]] for name in values}
+
+
+def fill_partition(
+    values: Mapping[str, object],
+    schema: Schema,
+    arrays: Mapping[str, np.ndarray],
+    strings: dict[str, tuple[str, ...]],
+) -> dict[int, tuple[int, float, int, float]]:
+    """Fills each partition column of a file's stacked rows with its value, in place.
+
+    A string column's distinct strings become the value alone, every index
+    0. Returns, by position among the float32 columns, what float32 loses
+    of each float32 value (`float32_losses`), counted for every row.
+    """
+    losses = {}
+    for name, value in values.items():
+        dtype, j = schema.slot(name)
+        column = arrays[dtype][:, j]
+        if dtype == "string":
+            column[:] = 0
+            strings[name] = (value,)
+        elif dtype == "float32":
+            exact = np.array([[value]], np.float64)
+            narrowed = exact.astype(np.float32)
+            column[:] = narrowed[0, 0]
+            ((integers, integer, zeros, zero),) = float32_losses(exact, narrowed)
+            losses[j] = (integers * len(column), integer, zeros * len(column), zero)
+        else:
+            column[:] = value
+    return losses
+
+
 def _typed(name: str, value: str, dtype: str | None, folder: str) -> object:
     """A folder's value as a value of its column's type (`None`: not known yet)."""
     number = value.strip(SPACES)
@@ -90,7 +137,8 @@ def _typed(name: str, value: str, dtype: str | None, folder: str) -> object:
             )
         return int(number)
     parsed = _float(number) if parses_as_number(number) else math.nan
-    if not math.isfinite(parsed):
+    # As in a file: a value float32 cannot hold (1e39) is not finite there, and is refused.
+    if not math.isfinite(parsed) or abs(parsed) > FLOAT32_MAX:
         raise BadFileError(
             f"its folder {folder} gives float32 column {excerpt(name)} the value {excerpt(value)}, "
             "which is not a finite number"

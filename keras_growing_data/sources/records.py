@@ -10,6 +10,10 @@ class BadFileError(ValueError):
     """A file that cannot be ingested; the message says why."""
 
 
+class TruncatedArchiveError(BadFileError):
+    """An archive that ends before its end-of-stream marker: maybe still being written, so never moved."""
+
+
 class UnreadableFileError(OSError):
     """A file that cannot be read now (permissions, I/O, the network): it is tried again later."""
 
@@ -100,13 +104,15 @@ class EpochLineage:
     """What one epoch trained on: the accepted files, in order, and rows.
 
     `files` are the paths as in `accepted`; `names` the same seen from the
-    watched `folder` (`dt=2026-12-01/part-0.csv`).
+    watched `folder` (`dt=2026-12-01/part-0.csv`). With a `Window`,
+    `files_left` accepted files had left training before the epoch.
     """
 
     files: tuple[str, ...]
     rows: int
     rows_skipped: int
     folder: str = dataclasses.field(default="", compare=False)
+    files_left: int = 0
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -115,12 +121,16 @@ class EpochLineage:
         return tuple(path[start:] if path.startswith(self.folder + "/") else path for path in self.files)
 
 
+# What a saved accepted file holds besides its record: where its rows are, and how far it was tailed.
+STATE_ONLY_KEYS = ("rows_ref", "appends", "tail")
+
+
 def records_of(state: dict) -> tuple[dict, dict]:
     """The accepted and rejected files of a saved state, by path."""
     accepted = {
         item["path"]: AcceptedFile(
             **{
-                **{key: value for key, value in item.items() if key != "rows_ref"},
+                **{key: value for key, value in item.items() if key not in STATE_ONLY_KEYS},
                 "skipped": tuple(BadRow(**b) for b in item["skipped"]),
                 "ignored": tuple(item["ignored"]),
             }

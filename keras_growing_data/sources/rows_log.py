@@ -1,10 +1,13 @@
 """Keeps accepted files' parsed rows in append-only segment files, each piece checksummed."""
 
+import collections
 import json
+import logging
 import os
 import posixpath
 import re
 import zlib
+from collections.abc import Iterable
 
 import numpy as np
 import tensorflow as tf
@@ -13,7 +16,13 @@ from keras_growing_data.sources.records import DamagedStateError
 from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.durable_write import append_durably, is_local, write_atomically
 
+logger = logging.getLogger("keras_growing_data")
+
 SEGMENT_BYTES = 1 << 30
+# With a window, segments are smaller, so that a segment whose files all
+# left is soon whole and deleted: the disk holds the window, not the history.
+ROLLING_SEGMENT_BYTES = 64 << 20
+ROLLING_SEGMENT_WRITES = 64
 
 
 class RowsLog:
@@ -27,7 +36,9 @@ class RowsLog:
     holds `SEGMENT_BYTES`, each write flushed to the disk; in a remote
     folder (object stores cannot append) each write is a segment of its own.
     A crash between a write and its journal record leaves bytes that no
-    record names: harmless, and the file is parsed again.
+    record names: harmless, and the file is parsed again. `release` lets
+    go of rows no longer needed (files that left a window): a segment
+    that no live reference names is deleted.
 
     Example:
 
@@ -39,12 +50,17 @@ class RowsLog:
 
     Args:
         state_dir: the state folder; segments go to its `rows/` folder.
+        rolling: whether to start a new segment every `ROLLING_SEGMENT_WRITES`
+            writes or `ROLLING_SEGMENT_BYTES` (for a window).
     """
 
-    def __init__(self, state_dir: str):
+    def __init__(self, state_dir: str, rolling: bool = False):
         self.folder = posixpath.join(state_dir, "rows")
+        self.rolling = rolling
         self._segment = None  # The local segment this run appends to.
+        self._writes = 0  # Into that segment.
         self._next = None  # The next segment number.
+        self._live = collections.Counter()  # Segment -> the live references into it.
 
     def write(self, arrays: dict[str, np.ndarray], strings: dict[str, tuple[str, ...]]) -> dict:
         """Appends one file's rows; returns the reference that reads them back."""
@@ -60,6 +76,8 @@ class RowsLog:
             append_durably(path, pieces)
         else:
             write_atomically(path, pieces)
+        self._live[segment] += 1
+        self._writes += 1
         return {
             "segment": segment,
             "offset": offset,
@@ -72,11 +90,16 @@ class RowsLog:
         """The segment a write of `size` bytes goes to, and its offset there."""
         if self._segment is not None and is_local(self.folder):
             offset = os.path.getsize(posixpath.join(self.folder, self._segment))
-            if offset + size <= SEGMENT_BYTES or offset == 0:
+            limit = ROLLING_SEGMENT_BYTES if self.rolling else SEGMENT_BYTES
+            full = offset + size > limit or (self.rolling and self._writes >= ROLLING_SEGMENT_WRITES)
+            if not full or offset == 0:
                 return self._segment, offset
         if self._next is None:
             self._next = _next_segment(self.folder)
-        self._segment, self._next = _segment_name(self._next), self._next + 1
+        finished, self._segment, self._next = self._segment, _segment_name(self._next), self._next + 1
+        self._writes = 0
+        if finished is not None and not self._live[finished]:
+            self._delete(finished)
         if is_local(self.folder):
             os.makedirs(self.folder, exist_ok=True)
             open(posixpath.join(self.folder, self._segment), "ab").close()
@@ -85,10 +108,40 @@ class RowsLog:
     def discard(self, ref: dict) -> None:
         """Takes back the last write (its file was not accepted after all), where it can."""
         path = posixpath.join(self.folder, ref["segment"])
+        self._live[ref["segment"]] -= 1
         if not is_local(path):
             tf.io.gfile.remove(path)  # A segment of its own.
         elif os.path.getsize(path) == ref["offset"] + ref["bytes"]:
             os.truncate(path, ref["offset"])
+
+    def release(self, refs: Iterable[dict | None]) -> None:
+        """Lets go of the rows of these references: each segment no live reference names is deleted.
+
+        A segment that cannot be deleted now stays; a restart deletes it (`keep_only`).
+        """
+        for ref in refs:
+            if ref is None:
+                continue
+            segment = ref["segment"]
+            self._live[segment] -= 1
+            if not self._live[segment] and segment != self._segment:
+                self._delete(segment)
+
+    def keep_only(self, refs: Iterable[dict | None]) -> None:
+        """Counts these references as the live ones (at a restart), and deletes every other segment."""
+        self._live = collections.Counter(ref["segment"] for ref in refs if ref is not None)
+        if not tf.io.gfile.isdir(self.folder):
+            return
+        for name in tf.io.gfile.listdir(self.folder):
+            if re.fullmatch(r"\d+\.bin", name) and name not in self._live:
+                self._delete(name)
+
+    def _delete(self, segment: str) -> None:
+        self._live.pop(segment, None)
+        try:
+            tf.io.gfile.remove(posixpath.join(self.folder, segment))
+        except (OSError, tf.errors.OpError) as e:
+            logger.warning("Could not delete %s (%s); a restart deletes it", segment, e)
 
     def read_all(self, refs: list[tuple[str, dict]]) -> tuple[dict[str, np.ndarray], list[tuple[int, dict]]]:
         """The rows of many files, read straight into one aligned array per type, in order.

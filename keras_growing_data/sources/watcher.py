@@ -202,7 +202,7 @@ class FolderWatcher:
         matched, folders = set(), [self.directory]
         while folders:
             folder = folders.pop()
-            for entry in tf.io.gfile.listdir(folder):
+            for entry in self._remote_entries(folder):
                 name = entry.rstrip("/")
                 path = posixpath.join(folder, name)
                 if is_temporary(name):
@@ -217,6 +217,24 @@ class FolderWatcher:
                 ):
                     folders.append(path)
         return matched
+
+    def _remote_entries(self, folder: str) -> list[str]:
+        """The entries of a folder of a URL; none for a sub-folder that cannot be listed now.
+
+        Raises:
+            tf.errors.OpError: the watched folder itself cannot be listed.
+        """
+        try:
+            return tf.io.gfile.listdir(folder)
+        except (tf.errors.OpError, OSError) as e:
+            if folder == self.directory:
+                raise  # The poll says it cannot list the folder.
+            # Gone since its folder was listed, as its files are: nothing waits.
+            if not isinstance(e, (tf.errors.NotFoundError, FileNotFoundError)):
+                logger.warning(
+                    "Cannot list %s now (%s): its files wait for a later poll", printable(folder), e
+                )
+            return []
 
     def _relist(self, folder: str, top: bool = False) -> None:
         """Brings the listing of a local folder (and, when recursive, of its sub-folders) up to date."""

@@ -1,6 +1,7 @@
 """Keeps the accepted rows in a file on disk, for data larger than memory."""
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -11,6 +12,8 @@ import tensorflow as tf
 
 from keras_growing_data.storage.row_store import RowStore
 from keras_growing_data.utils.file_lock import FileLock, held_by_nobody
+
+logger = logging.getLogger("keras_growing_data")
 
 ROWS_FOLDER_PREFIX = "kgd-rows-"
 # The rows folders this process made: never taken for abandoned, even where `flock` is emulated
@@ -28,6 +31,10 @@ class DiskRowStore(RowStore):
     memory map (`tf.numpy_function`), so an epoch costs one read per batch
     and type whatever the number of files, and pays the disk's random-read
     speed when the data does not fit in the page cache.
+
+    Dropped rows are freed once they are more than the live ones: the live
+    rows are then copied into new files, which replace the old ones (an
+    epoch still reading the old files keeps them until it ends).
 
     The files live in a folder `kgd-rows-*` of their own, deleted with the
     store or at the process's exit. The store holds a lock on it while it
@@ -65,12 +72,7 @@ class DiskRowStore(RowStore):
         weakref.finalize(self, _remove_folder, self.folder, lock)
         self._stem = os.path.join(self.folder, "rows")
         self.paths = {}
-        self._num_rows = 0
         self._layout = None
-
-    @property
-    def num_rows(self) -> int:
-        return self._num_rows
 
     @property
     def layout(self) -> dict[str, tuple[np.dtype, int]] | None:
@@ -78,7 +80,7 @@ class DiskRowStore(RowStore):
 
     @property
     def num_blocks(self) -> int:
-        return 1 if self._num_rows else 0
+        return 1 if self._stored_rows else 0
 
     def _append(self, arrays: dict[str, np.ndarray], owned: bool) -> None:
         if self._layout is None:
@@ -94,13 +96,46 @@ class DiskRowStore(RowStore):
                 os.truncate(self.paths[key], end)
             raise
         self._layout = {key: (array.dtype, array.shape[1]) for key, array in arrays.items()}
-        self._num_rows += len(next(iter(arrays.values())))
 
-    def _take_fn(self):
-        maps = {
-            key: np.memmap(self.paths[key], dtype, "r", shape=(self._num_rows, width))
+    def _release(self) -> None:
+        """Copies the live rows into new files once the dropped ones outnumber them.
+
+        Every new file is written before any replaces its old one, so that a
+        failed write (a full disk) leaves the old files, dropped rows and all.
+        """
+        if self._stored_rows - self.num_rows <= self.num_rows:
+            return
+        runs = self._live_runs()
+        new = {key: path + ".new" for key, path in self.paths.items()}
+        try:
+            for key, rows_map in self._maps().items():
+                open(new[key], "wb").close()
+                for start, rows in runs:
+                    _write(new[key], np.ascontiguousarray(rows_map[start : start + rows]))
+        except OSError as e:
+            for path in new.values():
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+            logger.warning(
+                "Could not free the dropped rows in %s (%s); they stay until a later try", self.folder, e
+            )
+            return
+        for key, path in self.paths.items():
+            os.replace(new[key], path)
+        starts, at = {}, 0
+        for piece, (_, rows) in self._pieces.items():
+            starts[piece], at = at, at + rows
+        self._moved(starts, at)
+
+    def _maps(self) -> dict[str, np.memmap]:
+        """The files as memory maps of their stored rows."""
+        return {
+            key: np.memmap(self.paths[key], dtype, "r", shape=(self._stored_rows, width))
             for key, (dtype, width) in self._layout.items()
         }
+
+    def _take_fn(self):
+        maps = self._maps()
         layout = self._layout
 
         def take(index):

@@ -20,7 +20,9 @@ class MemoryRowStore(RowStore):
     number grows only with the logarithm of the row count, and no step ever
     copies more than the tail: the store never holds two copies of its rows.
     (Chaining `Dataset.concatenate` per file instead makes every epoch slower
-    with every file: see the benchmarks.)
+    with every file: see the benchmarks.) Dropped rows are freed when they
+    make a whole block (it goes), or more than half of one (its live rows
+    are copied into a smaller block).
 
     Epochs are `RowStore`'s: each batch is gathered from the blocks.
 
@@ -40,12 +42,9 @@ class MemoryRowStore(RowStore):
         super().__init__(seed)
         self.min_block_rows = min_block_rows
         self._blocks = []
+        self._sealed_rows = 0
         self._tail = []
         self._tail_rows = 0
-
-    @property
-    def num_rows(self) -> int:
-        return sum(_rows(b) for b in self._blocks) + self._tail_rows
 
     @property
     def layout(self) -> dict[str, tuple[np.dtype, int]] | None:
@@ -61,19 +60,50 @@ class MemoryRowStore(RowStore):
     def _append(self, arrays: dict[str, np.ndarray], owned: bool) -> None:
         # Arrays handed over (the reader's are aligned) are shared, not copied.
         block = {key: shared_tensor(array) if owned else tf.constant(array) for key, array in arrays.items()}
-        sealed = self.num_rows - self._tail_rows
-        if self._tail and _rows(block) >= max(self.min_block_rows, sealed // 4):
+        if self._tail and _rows(block) >= max(self.min_block_rows, self._sealed_rows // 4):
             # A big file is a block of its own: concatenating it with the tail would copy it.
-            self._blocks.append(_concat(self._tail))
-            self._tail = []
-            self._tail_rows = 0
+            self._seal()
         self._tail.append(block)
         self._tail_rows += _rows(block)
-        sealed = self.num_rows - self._tail_rows
-        if self._tail_rows >= max(self.min_block_rows, sealed // 4):
-            self._blocks.append(_concat(self._tail))
-            self._tail = []
-            self._tail_rows = 0
+        if self._tail_rows >= max(self.min_block_rows, self._sealed_rows // 4):
+            self._seal()
+
+    def _seal(self) -> None:
+        """Makes the tail one block of its own."""
+        self._blocks.append(_concat(self._tail))
+        self._sealed_rows += self._tail_rows
+        self._tail = []
+        self._tail_rows = 0
+
+    def _release(self) -> None:
+        """Frees each block whose rows are all dropped; packs the live rows of one more than half dropped."""
+        pieces = list(self._pieces.items())
+        at = 0  # The next piece not yet placed.
+        starts, stored, block_start = {}, 0, 0
+        blocks, tail = [], []
+        for kept, block in [(blocks, b) for b in self._blocks] + [(tail, b) for b in self._tail]:
+            block_end = block_start + _rows(block)
+            inside = []
+            while at < len(pieces) and pieces[at][1][0] < block_end:
+                inside.append(pieces[at])
+                at += 1
+            live = sum(rows for _, (_, rows) in inside)
+            if live * 2 < _rows(block) and live:
+                runs = _runs([(start - block_start, rows) for _, (start, rows) in inside])
+                block = {key: tf.concat([t[s : s + n] for s, n in runs], axis=0) for key, t in block.items()}
+                packed = stored
+                for piece, (_, rows) in inside:
+                    starts[piece], packed = packed, packed + rows
+            else:
+                starts.update((piece, stored + start - block_start) for piece, (start, _) in inside)
+            if live:
+                kept.append(block)
+                stored += _rows(block)
+            block_start = block_end
+        self._blocks, self._tail = blocks, tail
+        self._sealed_rows = sum(_rows(b) for b in blocks)
+        self._tail_rows = sum(_rows(b) for b in tail)
+        self._moved(starts, stored)
 
     def _take_fn(self):
         """A function from global row indices to those rows, as a dict of tensors."""
@@ -86,6 +116,17 @@ def _concat(blocks: list[dict[str, tf.Tensor]]) -> dict[str, tf.Tensor]:
     if len(blocks) == 1:
         return blocks[0]
     return {key: tf.concat([b[key] for b in blocks], axis=0) for key in blocks[0]}
+
+
+def _runs(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Pieces `(start, rows)` in order, adjacent ones merged."""
+    runs = []
+    for start, rows in pieces:
+        if runs and sum(runs[-1]) == start:
+            runs[-1] = (runs[-1][0], runs[-1][1] + rows)
+        else:
+            runs.append((start, rows))
+    return runs
 
 
 def _rows(block: dict[str, tf.Tensor]) -> int:

@@ -1,7 +1,7 @@
 """The store interface: accepted rows in, each epoch's dataset out."""
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -16,7 +16,13 @@ class RowStore(abc.ABC):
     a gather of those rows, so it costs one `tf.data` element per batch, not
     per row, and its cardinality is known (Keras shows the true step count).
     A store says how it keeps rows: `append` takes them in, `_take_fn` gives
-    a function from row indices to a batch. Rows come as a dict of arrays
+    a function from row indices to a batch, `_release` frees dropped rows.
+
+    Rows are kept as pieces (a file's rows, or rows appended to it later),
+    each with an id that `append` returns; `drop` takes pieces out of the
+    epochs that follow (a window of recent data), and the store frees
+    their memory or disk once enough of it is dead to be worth a copy.
+    Between, an epoch maps its row indices over the live pieces. Rows come as a dict of arrays
     with the same number of rows, one per stored type (`float32`, `int64`,
     string ids as `int32`); a batch is the same dict of `[batch, width]`
     tensors, and `transform` maps it to what the model takes.
@@ -29,29 +35,47 @@ class RowStore(abc.ABC):
     """
 
     def __init__(self, seed: int | None = None):
-        self.version = 0  # Counts appends: a dataset built at one version serves until the next.
+        self.version = 0  # Counts changes: a dataset built at one version serves until the next.
+        # Live piece id -> (first row in the store's own order, rows), by
+        # first row; the store's rows not in a piece are dropped, not yet freed.
+        self._pieces = {}
+        self._next_piece = 0
+        self._stored_rows = 0
+        self._live_rows = 0
         # (seed, pass number): each pass of a dataset draws its permutation
         # from this pair and counts the pass, so one dataset reshuffles at
         # every pass, and `reseed` pins the next pass's permutation.
         self._seed = tf.Variable([_seed_or_random(seed), 0], dtype=tf.int64, trainable=False)
 
     @property
-    @abc.abstractmethod
     def num_rows(self) -> int:
-        """Rows stored."""
+        """Rows an epoch trains on: those stored, less those dropped."""
+        return self._live_rows
+
+    @property
+    def num_pieces(self) -> int:
+        """Pieces not dropped."""
+        return len(self._pieces)
 
     @property
     @abc.abstractmethod
     def layout(self) -> dict[str, tuple[np.dtype, int]] | None:
         """Each array's dtype and width, once rows are stored."""
 
-    def append(self, arrays: Mapping[str, np.ndarray], owned: bool = False) -> None:
+    def append(
+        self, arrays: Mapping[str, np.ndarray], owned: bool = False, pieces: Sequence[int] | None = None
+    ) -> list[int]:
         """Adds rows: arrays `[n, width]` of the same `n`, laid out as those stored before.
 
         Args:
             arrays: the rows, one array per stored type.
             owned: whether the arrays are handed over (never written again by
                 the caller): a store may then keep their memory instead of a copy.
+            pieces: the row counts of the consecutive pieces the rows are
+                (several files restored at once); `None` for one piece.
+
+        Returns:
+            The ids of the pieces, for `drop`.
         """
         arrays = {key: np.asarray(array) for key, array in arrays.items()}
         layout = {key: (array.dtype, array.shape[1]) for key, array in arrays.items()}
@@ -59,8 +83,54 @@ class RowStore(abc.ABC):
             raise ValueError(f"rows are laid out as {layout}, the store as {self.layout}")
         if len({len(array) for array in arrays.values()}) != 1:
             raise ValueError(f"the arrays of rows differ in length: {[len(a) for a in arrays.values()]}")
+        rows = len(next(iter(arrays.values())))
+        pieces = [rows] if pieces is None else [int(n) for n in pieces]
+        if sum(pieces) != rows or min(pieces, default=1) < 1:
+            raise ValueError(f"pieces {pieces} must each hold a row and add up to the {rows} rows appended")
         self._append(arrays, owned)
+        ids = []
+        for n in pieces:
+            ids.append(self._next_piece)
+            self._pieces[self._next_piece] = (self._stored_rows, n)
+            self._next_piece += 1
+            self._stored_rows += n
+        self._live_rows += rows
         self.version += 1
+        return ids
+
+    def drop(self, pieces: Iterable[int]) -> None:
+        """Takes pieces out of every epoch from the next dataset built on; frees them when worth it.
+
+        The memory (or disk) of dropped rows is freed once they are at least
+        half of a block (or of the store), so that a window sliding a file at
+        a time copies each row a bounded number of times.
+        """
+        dropped = 0
+        for piece in pieces:
+            dropped += self._pieces.pop(piece)[1]
+        if dropped:
+            self._live_rows -= dropped
+            self.version += 1
+            self._release()
+
+    def _live_runs(self) -> list[tuple[int, int]]:
+        """The live rows as runs `(first stored row, rows)`, adjacent pieces merged, in order."""
+        runs = []
+        for start, rows in self._pieces.values():
+            if runs and sum(runs[-1]) == start:
+                runs[-1] = (runs[-1][0], runs[-1][1] + rows)
+            elif rows:
+                runs.append((start, rows))
+        return runs
+
+    def _moved(self, starts: Mapping[int, int], stored_rows: int) -> None:
+        """Notes where the live pieces are after the store freed dropped rows, and its new size."""
+        self._pieces = {piece: (starts[piece], rows) for piece, (_, rows) in self._pieces.items()}
+        self._stored_rows = stored_rows
+
+    @abc.abstractmethod
+    def _release(self) -> None:
+        """Frees the memory or disk of dropped rows, where enough is dead (see `drop`)."""
 
     @abc.abstractmethod
     def _append(self, arrays: dict[str, np.ndarray], owned: bool) -> None:
@@ -91,7 +161,7 @@ class RowStore(abc.ABC):
         """
         num_rows = self.num_rows
         num_batches = -(-num_rows // batch_size)
-        take = self._take_fn()
+        take = _over_live_rows(self._take_fn(), self._live_runs(), self._stored_rows)
         # The permutation lives as long as the pass: 4 bytes a row, not 8.
         index_dtype = tf.int32 if num_rows < 2**31 else tf.int64
 
@@ -135,6 +205,21 @@ class RowStore(abc.ABC):
 # them to fuse or parallelise.
 _FIXED_PIPELINE = tf.data.Options()
 _FIXED_PIPELINE.experimental_optimization.apply_default_optimizations = False
+
+
+def _over_live_rows(take: Callable, runs: list[tuple[int, int]], stored_rows: int) -> Callable:
+    """`take` (of stored row indices) as a function of the indices of the live rows alone."""
+    if runs == [(0, stored_rows)] or not runs:
+        return take
+    live_starts = tf.constant(np.cumsum([0] + [rows for _, rows in runs[:-1]]), tf.int64)
+    stored_starts = tf.constant([start for start, _ in runs], tf.int64)
+
+    def take_live(index):
+        index = tf.cast(index, tf.int64)
+        run = tf.searchsorted(live_starts, index, side="right") - 1
+        return take(tf.gather(stored_starts, run) + index - tf.gather(live_starts, run))
+
+    return take_live
 
 
 def _plain(function: Callable) -> Callable:

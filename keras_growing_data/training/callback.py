@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
+from keras_growing_data.sources.window import Window
 from keras_growing_data.training.keras_batches import KerasBatches
 from keras_growing_data.training.no_rows_error import NoRowsError
 from keras_growing_data.training.padded_batches import padded_batches
@@ -172,6 +173,25 @@ class GrowingDataCallback(keras.callbacks.Callback):
             them: `%20` is a space). They are typed like any column
             (declared in `columns`, or inferred from the first file: `hour`
             float32, `dt` string) and may not be in the file as well.
+        window: a `Window(rows=, files=, seconds=)` to train on recent data
+            only: the newest files that fit the bound stay, older ones leave
+            training whole at an epoch boundary, their memory, disk and
+            `state_dir` rows freed. Every row in the window trains once per
+            epoch. `lineage` and the epoch logs (`rows`, `files`,
+            `files_left`) show what left; `accepted` still lists every
+            file ever taken (none is read twice). `None` keeps every file.
+        appends: what happens when lines are appended to an accepted file
+            (a logger writing one file a day). `"warn"` (default): a
+            warning says the change is not read; the file's rows stay as
+            they were. `"tail"`: every complete new line joins at the next
+            epoch boundary, exactly once, read from the byte where the last
+            read stopped (nothing is read twice); a partial last line waits
+            until its newline comes. A file that shrinks, is replaced, or
+            whose part already read changes is warned about, keeps its rows
+            and is no longer tailed; so is one with a bad new line (with
+            `on_bad_row="skip"`, the bad line is skipped instead). Plain
+            local files are tailed; a compressed file is read once. The
+            offsets survive a restart with `state_dir`.
     """
 
     def __init__(
@@ -200,6 +220,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
         pad_last_batch: bool | str = "auto",
         recursive: bool = False,
         partition_columns: bool = False,
+        window: Window | None = None,
+        appends: str = "warn",
     ):
         super().__init__()
         # The folder, file and storage arguments are checked by the ingest's
@@ -228,6 +250,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
             na_values=na_values,
             recursive=recursive,
             partition_columns=partition_columns,
+            window=window,
+            appends=appends,
         )
         self.features = check_choice("features", features, ("auto", "dict", "matrix"))
         self.strings_as = check_choice("strings_as", strings_as, ("string", "index"))
@@ -270,8 +294,13 @@ class GrowingDataCallback(keras.callbacks.Callback):
 
     @property
     def accepted(self) -> dict:
-        """Path -> `AcceptedFile` (`rows`, `size`, `mtime_ns`, `skipped`)."""
+        """Path -> `AcceptedFile` (`rows`, `size`, `mtime_ns`, `skipped`), every file ever taken."""
         return self.ingest.accepted
+
+    @property
+    def in_window(self) -> list[str]:
+        """The accepted files in training now, in acceptance order (with a `window`, the newest)."""
+        return self.ingest.in_window
 
     @property
     def rejected(self) -> dict:
@@ -378,10 +407,9 @@ class GrowingDataCallback(keras.callbacks.Callback):
             self.poll()
             return
         with self._lock:
-            while not self.num_rows:
-                self.ingest.poll(max_seconds=0)
-                if not self.ingest.pending:
-                    return
+            self.ingest.poll(stop=lambda: self.num_rows > 0)  # Rejected files first cost one poll.
+            if not self.ingest.pending:
+                return
             if len(self.ingest.pending) < BACKLOG_FILES:
                 self.ingest.poll(progress=self._progress)
             else:
@@ -540,15 +568,14 @@ class GrowingDataCallback(keras.callbacks.Callback):
     @contextlib.contextmanager
     def _showing_progress(self, verbose):
         """Shows the progress of long polls as a bar while it lasts, if `verbose` (as in `model.fit`)."""
-        bars = {}
+        shown = [None, None]  # The report shown, and its bar.
 
         def show(progress):
-            bar = bars.get(id(progress))
-            if bar is None:
+            if shown[0] is not progress:
                 print(f"Reading {progress.files} files ({progress.nbytes / 1e6:.1f} MB) of {self.directory}")
-                bar = bars[id(progress)] = keras.utils.Progbar(
-                    progress.files, unit_name="file", stateful_metrics=["rows", "MB/s"]
-                )
+                bar = keras.utils.Progbar(progress.files, unit_name="file", stateful_metrics=["rows", "MB/s"])
+                shown[:] = [progress, bar]
+            bar = shown[1]
             bar.update(
                 progress.files_done, [("rows", progress.rows), ("MB/s", progress.bytes_per_second / 1e6)]
             )
@@ -591,11 +618,15 @@ class GrowingDataCallback(keras.callbacks.Callback):
                 continue
             try:
                 with self._lock:
-                    if self.ingest.poll(max_seconds=self.poll_interval):
+                    if self._poll_slice():
                         self.build_dataset()  # Ready for the next boundary.
                     self._backlog.intersection_update(self.ingest.pending)
             except Exception:  # A poll error must not kill training; the boundary retries.
                 logger.exception("Background poll of %s failed", self.directory)
+
+    def _poll_slice(self) -> list[str]:
+        """One background poll: at most `poll_interval` of reading, less if a boundary comes."""
+        return self.ingest.poll(max_seconds=self.poll_interval, stop=self._at_boundary.is_set)
 
     def on_train_begin(self, logs=None):
         if not self._trainer_active:
@@ -620,6 +651,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
         if logs is not None and lineage is not None:
             logs["rows"] = lineage.rows
             logs["files"] = len(lineage.files)
+            if self.ingest.window is not None:
+                logs["files_left"] = lineage.files_left
             if self.ingest.skip_bad_rows:
                 logs["rows_skipped"] = lineage.rows_skipped
 

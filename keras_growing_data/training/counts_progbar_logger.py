@@ -17,7 +17,7 @@ class CountsProgbarLogger(keras.callbacks.ProgbarLogger):
         super()._finalize_progbar({**(logs or {}), **counts})
 
 
-COUNT_LOGS = ("rows", "files", "rows_skipped")
+COUNT_LOGS = ("rows", "files", "files_left", "rows_skipped")
 
 
 class _Count(float):

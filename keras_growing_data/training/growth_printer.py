@@ -15,6 +15,7 @@ class GrowthPrinter(keras.callbacks.Callback):
     ```python
     trainer.fit(epochs=10, callbacks=[GrowthPrinter(data)])
     # growth at epoch 2: +1 file, +250 rows -> 500 rows from 2 files
+    # growth at epoch 9: +1 file, 1 file left, +0 rows -> 500 rows from 2 files (a `Window`)
     ```
 
     Args:
@@ -32,25 +33,30 @@ class GrowthPrinter(keras.callbacks.Callback):
         self.print_fn = print_fn
         self.rows = 0
         self.files = 0
+        self.files_left = 0
 
     def on_train_begin(self, logs=None):
         self.rows = 0
         self.files = 0
+        self.files_left = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         # What the epoch trains on; `num_rows` may already count a file that
         # a background poll took in after the epoch's data was fixed.
         record = self.data.lineage.get(epoch)
         if record is not None:
-            rows, files = record.rows, len(record.files)
+            rows, files, left = record.rows, len(record.files), record.files_left
         else:
-            rows, files = self.data.num_rows, len(self.data.accepted)
-        if rows != self.rows:
+            rows, files, left = self.data.num_rows, len(self.data.in_window), self.data.ingest.files_left
+        joined = files + left - self.files - self.files_left
+        if rows != self.rows or joined or left != self.files_left:
+            gone = f", {count(left - self.files_left, 'file')} left" if left > self.files_left else ""
             self.print_fn(
-                f"growth at epoch {epoch + 1}: +{count(files - self.files, 'file')}, "
-                f"+{count(rows - self.rows, 'row')} -> {count(rows, 'row')} from {count(files, 'file')}"
+                f"growth at epoch {epoch + 1}: +{count(joined, 'file')}{gone}, "
+                f"{'+' * (rows >= self.rows)}{count(rows - self.rows, 'row')} -> {count(rows, 'row')} "
+                f"from {count(files, 'file')}"
             )
-        self.rows, self.files = rows, files
+        self.rows, self.files, self.files_left = rows, files, left
 
 
 def count(n: int, noun: str) -> str:

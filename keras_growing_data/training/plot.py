@@ -11,8 +11,9 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     The upper axes show every loss of the run (`loss`, `val_loss`, and the
     per-output losses of a model with several outputs) per epoch, with a
     dotted line at each epoch where new rows joined. The lower axes show the
-    rows each epoch trained on as bars, and the files accepted by then as a
-    line on a second scale. Epochs are numbered from 1, as in Keras's
+    rows each epoch trained on as bars, and the files it trained on as a
+    line on a second scale (with a `Window`, also the files that had left,
+    dashed). Epochs are numbered from 1, as in Keras's
     progress bar.
 
     The figure is a `matplotlib.figure.Figure` made without `pyplot`, so no
@@ -66,7 +67,17 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     loss_axes, size_axes = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     for name in losses:
         loss_axes.plot(epochs, logs[name], marker="o", markersize=3, label=name)
-    grew = [epoch for epoch, count, before in zip(epochs, rows, [0, *rows], strict=False) if count != before]
+    # Files that ever joined: with a window, rows stay level as files come and go.
+    joined = [
+        a + b for a, b in zip(logs.get("files", rows), logs.get("files_left", [0] * len(rows)), strict=True)
+    ]
+    grew = [
+        epoch
+        for epoch, count, before, files, files_before in zip(
+            epochs, rows, [0, *rows], joined, [0, *joined], strict=False
+        )
+        if count != before or files != files_before
+    ]
     for i, epoch in enumerate(grew):
         label = "new rows" if i == 0 else None
         loss_axes.axvline(epoch, color="0.6", linestyle=":", linewidth=1, label=label)
@@ -82,7 +93,17 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     if "files" in logs:
         files_axes = size_axes.twinx()
         files_axes.step(epochs, logs["files"], where="mid", color="tab:purple", label="files")
-        files_axes.set_ylabel("files accepted", color="tab:purple")
+        if "files_left" in logs:
+            files_axes.step(
+                epochs,
+                logs["files_left"],
+                where="mid",
+                color="tab:purple",
+                linestyle="--",
+                label="files left",
+            )
+            files_axes.legend(loc="upper left")
+        files_axes.set_ylabel("files trained on", color="tab:purple")
         files_axes.set_ylim(bottom=0)
         files_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     if title:

@@ -12,7 +12,9 @@ class StopWhenIdle(keras.callbacks.Callback):
     """Stops training once no new rows arrived for a number of epochs or seconds.
 
     Reads the `rows` log that `GrowingDataCallback` adds to each epoch: an
-    epoch is idle when it trained on as many rows as the one before. With a
+    epoch is idle when it trained on as many rows as the one before (and,
+    with a `Window`, on which rows stay level as files come and go, when no
+    file joined either: the `files` and `files_left` logs). With a
     fast model an epoch may take milliseconds, so "five idle epochs" can pass
     while a producer is still writing its next file; `seconds` measures idle
     time instead, from the start of the last epoch that brought new rows (or
@@ -56,7 +58,10 @@ class StopWhenIdle(keras.callbacks.Callback):
         self.epoch_began = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
-        rows = (logs or {}).get("rows")
+        logs = logs or {}
+        rows = logs.get("rows")
+        if rows is not None:
+            rows = (rows, logs.get("files", 0) + logs.get("files_left", 0))
         if rows is not None and rows == self.rows:
             self.idle += 1
         else:

@@ -1,0 +1,79 @@
+"""Which files stay in training: the newest ones, within a bound of rows, files or age."""
+
+import dataclasses
+from collections.abc import Sequence
+
+from keras_growing_data.utils.arguments import check_int, check_number
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A window of recent data: only the newest accepted files train.
+
+    The window holds the newest files, in the order they were accepted,
+    such that every bound given holds: at most `rows` rows, at most
+    `files` files, and no file whose modification time is more than
+    `seconds` before the newest file's (not the clock's: a folder that
+    goes quiet keeps training on its last data). The newest file always
+    stays, even if it alone holds more than `rows`. Older files leave
+    training whole, at the next epoch boundary, and their memory and
+    disk are released; `lineage` and the epoch logs (`rows`, `files`,
+    `files_left`) show it. A file that is already older than `seconds`
+    when it comes is rejected with that reason, rather than read.
+
+    Like TFX's `rolling_range` (the latest N spans) and Spark's
+    `maxFileAge`; unlike a reservoir, every row in the window trains once
+    per epoch.
+
+    Example:
+
+    ```python
+    data = GrowingDataCallback(
+        "incoming/", label="price", window=Window(files=500, seconds=7 * 86400)
+    )
+    ```
+
+    Args:
+        rows: the most rows to keep, or `None`.
+        files: the most files to keep, or `None`.
+        seconds: the most seconds a file's modification time may lie before
+            the newest file's, or `None`.
+    """
+
+    rows: int | None = None
+    files: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self):
+        if self.rows is None and self.files is None and self.seconds is None:
+            raise ValueError("A Window needs a bound: rows=, files= or seconds=.")
+        if self.rows is not None:
+            check_int("Window rows", self.rows, minimum=1)
+        if self.files is not None:
+            check_int("Window files", self.files, minimum=1)
+        if self.seconds is not None:
+            check_number("Window seconds", self.seconds, positive=True)
+
+    def too_old(self, mtime_ns: int, newest_ns: int) -> bool:
+        """Whether a file written at `mtime_ns` lies outside `seconds` of the newest file's time."""
+        return self.seconds is not None and newest_ns - mtime_ns > self.seconds * 1e9
+
+    def leaving(self, rows: Sequence[int], mtimes_ns: Sequence[int]) -> int:
+        """How many of the oldest files leave, given the files' rows and times, oldest first."""
+        count = len(rows)
+        if count <= 1:
+            return 0
+        leave = 0
+        if self.files is not None:
+            leave = max(leave, count - self.files)
+        if self.rows is not None:
+            kept, total = 0, 0
+            while kept < count and total + rows[count - 1 - kept] <= self.rows:
+                total += rows[count - 1 - kept]
+                kept += 1
+            leave = max(leave, count - kept)
+        if self.seconds is not None:
+            newest = max(mtimes_ns)
+            old = [i for i, mtime in enumerate(mtimes_ns) if self.too_old(mtime, newest)]
+            leave = max(leave, old[-1] + 1 if old else 0)
+        return min(leave, count - 1)

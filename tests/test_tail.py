@@ -1,0 +1,186 @@
+import logging
+import os
+
+import keras
+import numpy as np
+import pytest
+from helpers import OLD, counting_model, id_rows, write_csv
+
+import keras_growing_data as kgd
+from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.tail import TailState, complete_end
+
+
+def append(path, text, mtime=None):
+    with open(path, "a") as f:
+        f.write(text)
+    if mtime is not None:
+        os.utime(path, ns=(mtime, mtime))
+
+
+def lines(first_id, count):
+    return "".join(f"{i},{i % 7},{2 * (i % 7) + 1}\n" for i in range(first_id, first_id + count))
+
+
+def ids_of(ingest):
+    return sorted(int(v) for batch in ingest.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0])
+
+
+def test_complete_end_is_after_the_last_newline(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"h\n1\n22\n33")
+    assert complete_end(str(path), 0, 9) == 7
+    assert complete_end(str(path), 7, 9) == 7
+    assert complete_end(str(path), 0, 2) == 2
+    assert complete_end(str(path), 0, 1) == 0
+
+
+def test_a_tail_state_tells_a_rewritten_part_from_an_append(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"id,x\n1,2\n")
+    state = TailState.of(str(path), offset=9, lines=2)
+    append(path, "3,4\n")
+    assert state.unchanged(str(path))
+    path.write_bytes(b"id,x\n1,3\n3,4\n")
+    assert not state.unchanged(str(path))
+
+
+def test_appended_lines_join_once_each_read_from_the_offset(folder, caplog):
+    path = write_csv(folder / "day.csv", id_rows(0, 5))
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    assert ingest.poll() == [path]
+    assert ingest.tails[path].offset == os.path.getsize(path)
+    append(path, lines(5, 3) + "8,1", mtime=OLD + 1)  # A partial last line waits.
+    assert ingest.poll() == []
+    assert (ingest.num_rows, ingest.accepted[path].rows) == (8, 8)
+    offset = ingest.tails[path].offset
+    assert offset == os.path.getsize(path) - 3
+    assert ingest.poll() == [] and ingest.num_rows == 8  # Unchanged: nothing read again.
+    append(path, ",3\n" + lines(9, 2), mtime=OLD + 2)
+    ingest.poll()
+    assert ids_of(ingest) == list(range(11))
+    assert ingest.tails[path].lines == 12
+    # Line numbers go on from the first read: line 13 is the bad one.
+    append(path, "11,1,3\n12,oops,1\n", mtime=OLD + 3)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        ingest.poll()
+    assert "has appended lines that are bad" in caplog.text and "line 14" in caplog.text
+    assert "is no longer tailed, and its 11 rows stay as they were" in caplog.text
+    assert path not in ingest.tails and ingest.num_rows == 11
+
+
+def test_bad_appended_lines_are_skipped_with_their_line_numbers(folder):
+    path = write_csv(folder / "day.csv", id_rows(0, 2))
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", on_bad_row="skip")
+    ingest.poll()
+    append(path, "2,1,3\n3,x,1\n4,1,3\n", mtime=OLD + 1)
+    ingest.poll()
+    assert ids_of(ingest) == [0, 1, 2, 4]
+    assert [row.line for row in ingest.accepted[path].skipped] == [5]
+    assert ingest.rows_skipped == 1 and path in ingest.tails
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda p: p.write_text("id,x,price\n0,0,1\n"), "shrank from"),
+        (lambda p: p.write_text("id,x,price\n9,9,9\n1,1,3\n2,2,5\n"), "changed in the part already read"),
+        (
+            lambda p: os.replace(write_csv(p.with_suffix(".new"), id_rows(0, 3)), p),
+            "was replaced by another file",
+        ),
+    ],
+)
+def test_a_file_that_shrinks_or_changes_is_warned_about_and_keeps_its_rows(folder, caplog, change, reason):
+    path = write_csv(folder / "day.csv", id_rows(0, 2))
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    ingest.poll()
+    change(folder / "day.csv")
+    os.utime(path, ns=(OLD + 5, OLD + 5))
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        ingest.poll()
+        ingest.poll()
+    assert caplog.text.count(reason) == 1
+    assert ids_of(ingest) == [0, 1] and path not in ingest.tails
+
+
+def test_without_tail_an_append_is_warned_about_and_not_read(folder, caplog):
+    path = write_csv(folder / "day.csv", id_rows(0, 2))
+    ingest = FolderIngest(folder, "price", settle_seconds=0)
+    ingest.poll()
+    append(path, lines(2, 2), mtime=OLD + 1)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        ingest.poll()
+    assert "changed after it was accepted" in caplog.text and ingest.num_rows == 2
+
+
+def test_offsets_survive_a_restart_and_rows_keep_their_order(folder, tmp_path):
+    state = tmp_path / "state"
+    a = write_csv(folder / "a.csv", id_rows(0, 2))
+    b = write_csv(folder / "b.csv", id_rows(100, 2))
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", state_dir=state, seed=1)
+    ingest.poll()
+    append(a, lines(2, 2), mtime=OLD + 1)
+    append(b, lines(102, 1), mtime=OLD + 1)
+    ingest.poll()
+    append(a, lines(4, 1) + "5,", mtime=OLD + 2)
+    ingest.poll()
+    order = [int(v) for batch in ingest.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0]]
+    assert order == [0, 1, 100, 101, 2, 3, 102, 4]
+    del ingest
+
+    again = FolderIngest(folder, "price", settle_seconds=0, appends="tail", state_dir=state, seed=1)
+    assert [
+        int(v) for batch in again.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0]
+    ] == order
+    assert again.poll() == [] and again.num_rows == 8
+    append(a, "1,3\n", mtime=OLD + 3)
+    again.poll()
+    assert ids_of(again) == sorted([*order, 5])
+    assert again.accepted[a].rows == 6
+
+
+def test_a_tailed_file_trains_each_new_line_at_the_next_epoch(folder):
+    path = write_csv(folder / "log.csv", id_rows(0, 10))
+
+    class AppendEachEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            append(path, lines(10 + 5 * epoch, 5), mtime=OLD + epoch + 1)
+
+    model, counts = counting_model()
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=4, settle_seconds=0, appends="tail")
+    history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=4, callbacks=[counts, AppendEachEpoch()])
+    assert history.history["rows"] == [10, 15, 20, 25]
+    assert history.history["files"] == [1, 1, 1, 1]
+    for epoch, rows in enumerate([10, 15, 20, 25]):
+        np.testing.assert_array_equal(counts.per_epoch[epoch][:rows], 1)
+        assert counts.per_epoch[epoch][rows:].sum() == 0
+
+
+def test_a_tailed_file_leaves_a_window_with_its_appended_rows(folder):
+    a = write_csv(folder / "a.csv", id_rows(0, 2), mtime=OLD)
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", window=kgd.Window(files=1))
+    ingest.poll()
+    append(a, lines(2, 2), mtime=OLD + 1)
+    ingest.poll()
+    write_csv(folder / "b.csv", id_rows(10, 3), mtime=OLD + 2)
+    ingest.poll()
+    assert ids_of(ingest) == [10, 11, 12]
+    assert ingest.store.num_pieces == 1 and a not in ingest.tails
+
+
+def test_a_compressed_file_is_read_once_whole_and_not_tailed(folder):
+    import gzip
+
+    # An archive whose bytes hold no newline: its end is no line's end.
+    rows = next(
+        n
+        for n in range(1, 50)
+        if b"\n" not in gzip.compress(("id,x,price\n" + lines(0, n)).encode(), mtime=0)
+    )
+    path = folder / "a.csv.gz"
+    path.write_bytes(gzip.compress(("id,x,price\n" + lines(0, rows)).encode(), mtime=0))
+    os.utime(path, (OLD, OLD))
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    assert ingest.poll() == [str(path)]
+    assert ingest.num_rows == rows and ingest.tails == {}

@@ -1,0 +1,147 @@
+import logging
+import os
+
+import keras
+import numpy as np
+import pytest
+from helpers import OLD, counting_model, id_rows, write_csv
+
+import keras_growing_data as kgd
+from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.manifest import Manifest
+
+
+def test_a_window_keeps_the_newest_files_that_fit_every_bound():
+    rows = [5, 5, 5, 5]
+    times = [0, 10, 20, 30]
+    assert kgd.Window(files=2).leaving(rows, times) == 2
+    assert kgd.Window(rows=10).leaving(rows, times) == 2
+    assert kgd.Window(rows=11).leaving(rows, times) == 2
+    assert kgd.Window(rows=15).leaving(rows, times) == 1
+    assert kgd.Window(seconds=15e-9).leaving(rows, times) == 2
+    assert kgd.Window(rows=100, files=3, seconds=15e-9).leaving(rows, times) == 2
+    # The newest file stays even when it alone is over the bound.
+    assert kgd.Window(rows=3).leaving(rows, times) == 3
+    # By acceptance order: a file older than the bound cuts every file before it.
+    assert kgd.Window(seconds=15e-9).leaving(rows, [20, 0, 30, 25]) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({}, ValueError, "needs a bound"),
+        ({"files": 0}, ValueError, "Window files"),
+        ({"rows": 1.5}, TypeError, "Window rows"),
+        ({"seconds": -1}, ValueError, "Window seconds"),
+    ],
+)
+def test_a_window_checks_its_bounds(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        kgd.Window(**kwargs)
+
+
+class LandEachEpoch(keras.callbacks.Callback):
+    """Writes file `f{epoch + 1}.csv` of 10 new ids at the end of each epoch."""
+
+    def __init__(self, folder, rows=10):
+        super().__init__()
+        self.folder = folder
+        self.rows = rows
+
+    def on_epoch_end(self, epoch, logs=None):
+        n = epoch + 1
+        write_csv(self.folder / f"f{n}.csv", id_rows(n * self.rows, self.rows), mtime=OLD + n)
+
+
+@pytest.mark.parametrize("storage", ["memory", "disk"])
+def test_every_row_in_the_window_trains_once_an_epoch_and_older_files_leave(folder, tmp_path, storage):
+    write_csv(folder / "f0.csv", id_rows(0, 10), mtime=OLD)
+    model, counts = counting_model()
+    data = kgd.GrowingDataCallback(
+        folder,
+        label="price",
+        batch_size=4,
+        settle_seconds=0,
+        window=kgd.Window(files=3),
+        storage=storage,
+        storage_dir=tmp_path / "rows",
+    )
+    printed = []
+    history = kgd.GrowingDatasetTrainer(model, data).fit(
+        epochs=7, callbacks=[counts, LandEachEpoch(folder), kgd.GrowthPrinter(data, printed.append)]
+    )
+    for epoch in range(7):
+        first_file = max(0, epoch - 2)
+        trained = np.flatnonzero(counts.per_epoch[epoch])
+        np.testing.assert_array_equal(trained, np.arange(first_file * 10, (epoch + 1) * 10))
+        np.testing.assert_array_equal(counts.per_epoch[epoch][trained], 1)
+        lineage = data.lineage[epoch]
+        assert lineage.names == tuple(f"f{k}.csv" for k in range(first_file, epoch + 1))
+        assert (lineage.rows, lineage.files_left) == ((epoch + 1 - first_file) * 10, first_file)
+    assert history.history["files"] == [1, 2, 3, 3, 3, 3, 3]
+    assert history.history["files_left"] == [0, 0, 0, 1, 2, 3, 4]
+    assert history.history["rows"] == [10, 20, 30, 30, 30, 30, 30]
+    assert printed[2:4] == [
+        "growth at epoch 3: +1 file, +10 rows -> 30 rows from 3 files",
+        "growth at epoch 4: +1 file, 1 file left, +0 rows -> 30 rows from 3 files",
+    ]
+    assert len(printed) == 7
+    assert len(data.accepted) == 7 and data.in_window == [str(folder / f"f{k}.csv") for k in (4, 5, 6)]
+    store = data.ingest.store
+    assert store.num_pieces == 3
+    # What left is freed, not only hidden: at most as many dead rows as live ones.
+    assert store._stored_rows <= 2 * store.num_rows
+
+
+def test_files_that_left_are_not_read_again_and_a_restart_keeps_the_window(folder, tmp_path, caplog):
+    state = tmp_path / "state"
+    for k in range(6):
+        write_csv(folder / f"f{k}.csv", id_rows(10 * k, 10), mtime=OLD + k)
+    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(rows=25))
+    with caplog.at_level(logging.INFO, logger="keras_growing_data"):
+        assert len(ingest.poll()) == 6
+    assert "4 files left the window" in caplog.text
+    assert ingest.in_window == [str(folder / "f4.csv"), str(folder / "f5.csv")]
+    assert (ingest.num_rows, ingest.files_left) == (20, 4)
+    ingest.record_epoch(0)
+    assert ingest.poll() == []
+    del ingest
+
+    again = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(rows=25))
+    assert (again.num_rows, again.files_left, len(again.accepted)) == (20, 4, 6)
+    assert again.lineage[0].names == ("f4.csv", "f5.csv")
+    ids = sorted(int(v) for b in again.dataset(8, False, None) for v in b["float32"].numpy()[:, 0])
+    assert ids == list(range(40, 60))
+    assert again.poll() == []
+    write_csv(folder / "f6.csv", id_rows(60, 10), mtime=OLD + 6)
+    assert again.poll() == [str(folder / "f6.csv")]
+    assert again.in_window == [str(folder / "f5.csv"), str(folder / "f6.csv")]
+
+
+def test_the_rows_of_files_that_left_are_deleted_from_the_state(folder, tmp_path):
+    state = tmp_path / "state"
+    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=2))
+    for k in range(300):
+        write_csv(folder / f"f{k}.csv", id_rows(k, 1), mtime=OLD + k)
+        ingest.poll()
+        os.remove(folder / f"f{k - 2}.csv") if k >= 2 else None
+    segments = os.listdir(state / "rows")
+    # Rows go to segments of at most 64 writes; a segment whose files all left is deleted.
+    assert 1 <= len(segments) <= 2, segments
+    assert Manifest(state).load()["first"] == 298
+
+
+def test_a_file_older_than_the_window_when_it_comes_is_rejected_with_its_reason(folder):
+    day = 86400
+    write_csv(folder / "new.csv", id_rows(0, 5), mtime=OLD + 10 * day)
+    ingest = FolderIngest(folder, "price", settle_seconds=0, window=kgd.Window(seconds=7 * day))
+    assert ingest.poll() == [str(folder / "new.csv")]
+    write_csv(folder / "backfill.csv", id_rows(5, 5), mtime=OLD + 2 * day)
+    write_csv(folder / "recent.csv", id_rows(10, 5), mtime=OLD + 9 * day)
+    assert ingest.poll() == [str(folder / "recent.csv")]
+    reason = ingest.rejected[str(folder / "backfill.csv")].reason
+    assert reason == (
+        "is older than the window: it was last modified 8 days before the newest file in training, "
+        "more than Window(seconds=604800) allows"
+    )
+    assert ingest.num_rows == 10
