@@ -85,16 +85,14 @@ def section(source: CsvSource, sizes: Sizes, root: Path) -> list[Row]:
     )
     baseline = spans(runs["files"], 0, compare)
     tail = spans(runs["tail"], 0, compare)
-    rows.append(
-        Row(
-            TITLE,
-            f"baseline, a new {rows_each}-row file at every boundary: epoch boundary, median, {span}",
-            baseline["boundary"][1],
-            "ms",
-            f"tailing: {ratio(tail['boundary'][1], baseline['boundary'][1])} this",
-            f"first span: {number(baseline['boundary'][0])} ms; {runs['files']['seconds']:.0f} s in all",
-        )
-    )
+    name = f"baseline, a new {rows_each}-row file at every boundary"
+    for label, key, unit, _ in SPECS:
+        first, last = baseline[key]
+        note = f"first span: {number(first)} {unit}"
+        if key == "boundary":
+            note += f"; {runs['files']['seconds']:.0f} s in all"
+        versus = f"tailing: {ratio(tail[key][1], last)} this" if last > 0 and tail[key][1] > 0 else ""
+        rows.append(Row(TITLE, f"{name}: {label}, {span}", last, unit, versus, note))
 
     epochs, files, compare = sizes.window_epochs, sizes.window_files, sizes.soak_window
     source.write_files(root / "window-pending", epochs, rows_each)

@@ -139,3 +139,22 @@ def test_a_folder_value_float32_cannot_hold_is_refused_as_in_a_file(folder, colu
     assert record.reason == (
         "its folder 'size=1e39' gives float32 column 'size' the value '1e39', which is not a finite number"
     )
+
+
+def test_hives_null_partition_takes_the_default_or_is_rejected_without_one(folder):
+    write_tree(
+        folder, {"hour=3/a.csv": id_rows(0, 1), "hour=__HIVE_DEFAULT_PARTITION__/b.csv": id_rows(1, 2)}
+    )
+    columns = {**NUMBERS, "hour": "int64"}
+    options = {"settle_seconds": 0, "recursive": True, "partition_columns": True, "features": "dict"}
+    data = kgd.GrowingDataCallback(folder, "price", columns=columns, defaults={"hour": -1}, **options)
+    assert len(data.poll()) == 2
+    ((x, _),) = data.build_dataset(shuffle=False)
+    assert sorted(np.asarray(x["hour"]).tolist()) == [-1, -1, 3]
+    strict = kgd.GrowingDataCallback(folder, "price", columns=columns, **options)
+    assert strict.poll() == [str(folder / "hour=3" / "a.csv")]
+    (record,) = strict.rejected.values()
+    assert record.reason == (
+        "its folder 'hour=__HIVE_DEFAULT_PARTITION__' gives the column 'hour' a missing value, "
+        "and the column has no default"
+    )

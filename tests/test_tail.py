@@ -184,3 +184,33 @@ def test_a_compressed_file_is_read_once_whole_and_not_tailed(folder):
     ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
     assert ingest.poll() == [str(path)]
     assert ingest.num_rows == rows and ingest.tails == {}
+
+
+def test_a_file_appended_to_while_it_is_first_read_is_taken_up_to_its_listed_size(folder):
+    path = write_csv(folder / "log.csv", id_rows(0, 3))
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    listed = ingest.watcher.current(path)
+    append(path, lines(3, 2), mtime=OLD + 1)  # While the first read goes on.
+    assert ingest.ingest_files([listed]) == [path]
+    assert ingest.num_rows == 3 and ingest.tails[path].offset == listed.size
+    ingest.poll()
+    assert ids_of(ingest) == list(range(5))
+
+
+@pytest.mark.parametrize("start", [b"id,x,price\n", b"id,x,price\n0,0,", b"id,x"])
+def test_a_tailed_file_without_a_complete_row_waits_and_is_never_moved(folder, start):
+    path = folder / "log.csv"
+    path.write_bytes(start)
+    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", on_bad_file="quarantine")
+    assert ingest.poll() == [] and path.exists()
+    assert not ingest.rejected and str(path) in ingest.waiting
+    path.write_bytes(b"id,x,price\n0,0,1\n1,")
+    assert ingest.poll() == [str(path)] and ingest.num_rows == 1
+
+
+def test_a_file_whose_complete_part_is_shorter_than_a_magic_number_is_read(folder):
+    path = folder / "tiny.csv"
+    path.write_bytes(b"x,y\n1,2\n3,")
+    os.utime(path, (OLD, OLD))
+    ingest = FolderIngest(folder, "y", settle_seconds=0, appends="tail")
+    assert ingest.poll() == [str(path)] and ingest.num_rows == 1

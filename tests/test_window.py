@@ -145,3 +145,52 @@ def test_a_file_older_than_the_window_when_it_comes_is_rejected_with_its_reason(
         "more than Window(seconds=604800) allows"
     )
     assert ingest.num_rows == 10
+
+
+def test_string_ids_survive_a_restart_after_the_files_that_brought_them_left(folder, tmp_path):
+    state = tmp_path / "state"
+    header = ("id", "city", "price")
+    options = {"settle_seconds": 0, "state_dir": state, "window": kgd.Window(files=1)}
+    write_csv(folder / "a.csv", [(0, "Oslo", 1), (1, "Lima", 2)], header=header, mtime=OLD)
+    write_csv(folder / "b.csv", [(2, "Rome", 3), (3, "Lima", 4)], header=header, mtime=OLD + 1)
+    ingest = FolderIngest(folder, "price", **options)
+    ingest.poll()
+    assert ingest.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome"]
+    assert ingest.in_window == [str(folder / "b.csv")]
+    del ingest
+
+    again = FolderIngest(folder, "price", **options)
+    assert again.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome"]
+    ((ids, _),) = [(b["string"].numpy()[:, 0], b) for b in again.dataset(8, False, None)]
+    assert ids.tolist() == [3, 2]  # Rome and Lima keep their ids.
+    write_csv(folder / "c.csv", [(4, "Oslo", 5), (5, "Kyiv", 6)], header=header, mtime=OLD + 2)
+    again.poll()
+    assert again.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome", "Kyiv"]
+
+
+def test_a_restart_with_a_smaller_window_lets_files_leave_at_once(folder, tmp_path):
+    state = tmp_path / "state"
+    for k in range(4):
+        write_csv(folder / f"f{k}.csv", id_rows(10 * k, 10), mtime=OLD + k)
+    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=3))
+    ingest.poll()
+    assert ingest.files_left == 1
+    del ingest
+    smaller = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=2))
+    assert (smaller.files_left, smaller.num_rows) == (2, 20)
+    assert Manifest(state).load()["first"] == 2
+
+
+def test_rows_of_files_that_left_are_kept_on_disk_until_the_state_says_so(folder, tmp_path):
+    state = tmp_path / "state"
+    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state)
+    for k in range(70):  # More than a segment's 64 writes, with a window.
+        write_csv(folder / f"f{k}.csv", id_rows(k, 1), mtime=OLD + k)
+    ingest.manifest.rows.rolling = True
+    ingest.poll()
+    full = sorted(os.listdir(state / "rows"))
+    assert len(full) == 2
+    ingest.leave_before(69)  # The first segment's files all leave; that is not saved yet.
+    assert sorted(os.listdir(state / "rows")) == full
+    ingest._save()
+    assert sorted(os.listdir(state / "rows")) == full[1:]

@@ -155,6 +155,22 @@ def test_a_follower_takes_the_chiefs_appended_pieces_in_order_and_its_window_edg
     assert follower.tails[str(folder / "b.csv")].offset == 18 and a not in follower.tails
 
 
+@pytest.mark.parametrize("appends", ["warn", "tail"])
+def test_a_follower_that_comes_late_counts_the_files_that_left_without_reading_them(folder, appends):
+    options = {"label": "price", "settle_seconds": 0, "appends": appends, "window": kgd.Window(files=1)}
+    chief = kgd.WorkerDataCallback(folder, batch_size=4, strategy=tf.distribute.get_strategy(), **options)
+    for epoch in range(3):
+        write_csv(folder / f"f{epoch}.csv", id_rows(10 * epoch, 2), mtime=OLD + epoch)
+        chief.epoch_dataset(epoch)
+    os.remove(folder / "f0.csv")  # A retention job deleted what left.
+    os.remove(folder / "f1.csv")
+    late = FolderIngest(folder, **options)
+    assert ingest_snapshot(late, chief.snapshots[2]) == [str(folder / "f2.csv")]
+    assert (late.files_left, late.num_rows, len(late.accepted)) == (2, 2, 3)
+    rows = [int(v) for batch in late.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0]]
+    assert rows == [20, 21]
+
+
 def test_single_process_is_its_own_chief():
     assert WorkerRole.from_strategy(tf.distribute.get_strategy()) == WorkerRole(0, 1, True)
 

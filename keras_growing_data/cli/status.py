@@ -2,12 +2,11 @@
 
 import argparse
 import logging
-import posixpath
 import time
 
 from keras_growing_data.cli.exit_codes import EXIT_OK, EXIT_REJECTED
 from keras_growing_data.sources.manifest import Manifest
-from keras_growing_data.sources.records import printable, records_of
+from keras_growing_data.sources.records import printable, records_of, relative_to
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
 from keras_growing_data.training.callback import GrowingDataCallback
 
@@ -100,5 +99,4 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
 
 def _name(folder: str, path: str) -> str:
     """A path as seen from the watched folder (`dt=2026-12-01/part-0.csv`)."""
-    inside = path.startswith(folder + "/")
-    return printable(path[len(folder) + 1 :] if inside else posixpath.basename(path))
+    return printable(relative_to(folder, path))

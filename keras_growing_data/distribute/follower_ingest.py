@@ -14,10 +14,12 @@ def ingest_snapshot(ingest: FolderIngest, snapshot: EpochSnapshot) -> list[str]:
     the previous epoch's); the rest are ingested one by one, in the
     snapshot's order, without scanning the folder. Each must be the version
     the chief accepted (size and modification time) and give the same row
-    count. With `appends="tail"`, the snapshot's pieces are taken instead,
-    in the chief's order, each read up to the chief's byte. Then the files
-    that left the chief's window leave this worker's too. Nothing is
-    quarantined here, whatever `on_bad_file` says: only the chief may move a file.
+    count. Files that left the chief's window first leave this worker's too;
+    those it never read are only counted (`FolderIngest.note_left`). With
+    `appends="tail"`, the snapshot's pieces (those of the files in the
+    window) are taken instead of whole files, in the chief's order, each
+    read up to the chief's byte. Nothing is quarantined here, whatever
+    `on_bad_file` says: only the chief may move a file.
 
     Raises:
         SnapshotError: the follower cannot reproduce the snapshot.
@@ -30,12 +32,13 @@ def ingest_snapshot(ingest: FolderIngest, snapshot: EpochSnapshot) -> list[str]:
             f"first, in that order (this worker: {have[:5]}..., snapshot: {paths[:5]}...). "
             "Followers take files from the chief only: give them their own state_dir, or none."
         )
-    if snapshot.pieces:
-        new = _follow_pieces(ingest, snapshot, paths)
-    else:
-        new = _follow_files(ingest, snapshot, paths, len(have))
+    # Files that left the chief's window before this worker came to them are counted, never read.
+    for record, path in list(zip(snapshot.files, paths, strict=True))[len(have) : snapshot.files_left]:
+        ingest.note_left(path, record.rows, record.size, record.mtime_ns)
     ingest.leave_before(snapshot.files_left)
-    return new
+    if snapshot.pieces:
+        return _follow_pieces(ingest, snapshot, paths)
+    return _follow_files(ingest, snapshot, paths, len(ingest.accepted))
 
 
 def _current(ingest: FolderIngest, path: str, where: str) -> FileStat:
@@ -82,8 +85,15 @@ def _follow_pieces(ingest: FolderIngest, snapshot: EpochSnapshot, paths: list[st
     A tailed file keeps growing, so its version is not compared: each piece
     must give the chief's rows, read up to the chief's byte.
     """
+    mine = [(path, end) for path, end, _ in ingest.piece_ends]
+    theirs = [(paths[index], end) for index, end, _ in snapshot.pieces]
+    if mine != theirs[: len(mine)]:
+        raise SnapshotError(
+            f"This worker's pieces of rows are not the first of the chief's snapshot of epoch "
+            f"{snapshot.epoch} (this worker: {mine[:3]}..., snapshot: {theirs[:3]}...)."
+        )
     new = []
-    for index, end, rows in snapshot.pieces[len(ingest.piece_ends) :]:
+    for index, end, rows in snapshot.pieces[len(mine) :]:
         path = paths[index]
         where = f"{path} (read up to byte {end} by the chief for epoch {snapshot.epoch})"
         stat = _current(ingest, path, where)

@@ -179,9 +179,16 @@ class WorkerDataCallback(GrowingDataCallback):
                 f"{dict(schema)}, the snapshot {snapshot.rows} of {dict(snapshot.schema)}."
             )
         if digest(self.ingest.vocabularies) != snapshot.vocabularies:
+            late = (
+                " This worker never read the files that had left the chief's window before it came "
+                "to them, so it lacks their strings: start every worker together."
+                if self.ingest.files_left
+                else ""
+            )
             raise SnapshotError(
                 f"Epoch {epoch}: this worker's string vocabularies differ from the chief's, though "
-                "they took the same files (different defaults or na_values?); ids would mean other strings."
+                "they took the same files (different defaults or na_values?); ids would mean other "
+                f"strings.{late}"
             )
         self.snapshots[epoch] = snapshot
         return snapshot.seed

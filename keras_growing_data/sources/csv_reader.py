@@ -19,7 +19,13 @@ from keras_growing_data.sources.header import match_header, parse_header, requir
 from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
 from keras_growing_data.sources.partitions import fill_partition, placeholders, typed_partition
-from keras_growing_data.sources.records import BadFileError, BadRow, UnreadableFileError
+from keras_growing_data.sources.records import (
+    BadFileError,
+    BadRow,
+    NoDataRowsError,
+    UnreadableFileError,
+    VanishedFileError,
+)
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
 from keras_growing_data.sources.tf_parser import (
     NO_DEFAULT,
@@ -234,10 +240,12 @@ class CsvReader:
         self, f, path: str, schema: Schema | None, skip_bad_rows: bool, partition, end: int | None = None
     ) -> ParsedFile:
         content = content_of(f)
-        if end is not None and not content.compressed:
+        if content.compressed:
+            end = None  # An archive is read whole.
+        if end is not None:
             content = _Limited(content, end)
         try:
-            return self._parsed(f, content, path, schema, skip_bad_rows, partition)
+            return self._parsed(f, content, path, schema, skip_bad_rows, partition, end)
         except BadFileError:
             # A damaged archive may decompress to bad lines before its checksum
             # fails; then the damage is the reason.
@@ -245,9 +253,9 @@ class CsvReader:
             raise
 
     def _parsed(
-        self, f, content, path: str, schema: Schema | None, skip_bad_rows: bool, partition
+        self, f, content, path: str, schema: Schema | None, skip_bad_rows: bool, partition, end: int | None
     ) -> ParsedFile:
-        """The file `f` parsed from `content`, what it holds."""
+        """The file `f` parsed from `content` (up to byte `end` of a plain file, if given), what it holds."""
         chunks = self._chunks_after_checks(content)
         try:
             first = next(chunks)
@@ -267,7 +275,9 @@ class CsvReader:
         except _LineTooLong as e:
             raise self._too_long(f"line {e.args[0]}") from None
         arrays, strings = rows.stacked(schema)
-        size = f.tell()  # Read to its end: the bytes of the file, compressed or not, not of the lines.
+        # Read to its end (or to `end`, past which nothing is read but the first bytes that told
+        # the format): the bytes of the file, compressed or not, not of the lines.
+        size = f.tell() if end is None or content.compressed else min(f.tell(), end)
         return ParsedFile(
             tuple(columns),
             schema,
@@ -512,7 +522,7 @@ def _judged_reading():
     try:
         yield
     except (FileNotFoundError, tf.errors.NotFoundError):
-        raise BadFileError("vanished while being read") from None
+        raise VanishedFileError("vanished while being read") from None
     except tf.errors.InvalidArgumentError as e:  # The content, not the reading.
         raise BadFileError(f"does not parse: {tf_message(e)}") from None
     except tf.errors.OpError as e:
@@ -621,7 +631,7 @@ class _FileRows:
             if self.skipped:
                 first = self.skipped[0]
                 raise BadFileError(f"every data row is bad; the first: line {first.line}: {first.reason}")
-            raise BadFileError("the file has a header but no data rows")
+            raise NoDataRowsError("the file has a header but no data rows")
         arrays = {dtype: self._stack(i) for i, (dtype, _) in enumerate(self.plan.groups)}
         self.parts = []
         names = schema.stored_order("string")

@@ -21,6 +21,7 @@ from keras_growing_data.sources.records import (
     BadFileError,
     DamagedStateError,
     EpochLineage,
+    NoDataRowsError,
     RejectedFile,
     TruncatedArchiveError,
     UnreadableFileError,
@@ -31,7 +32,7 @@ from keras_growing_data.sources.records import (
 )
 from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.tail import TailState, complete_end, is_tailable, read_appended
-from keras_growing_data.sources.vocabulary import Vocabulary
+from keras_growing_data.sources.vocabulary import UNKNOWN, Vocabulary
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
 from keras_growing_data.sources.window import Window
 from keras_growing_data.storage.disk_store import DiskRowStore
@@ -289,13 +290,14 @@ class FolderIngest:
         new = []
         for stat in to_read:
             rows = self.num_rows
-            if self._judge(stat):
-                new.append(stat.path)
-                if len(new) % WINDOW_SLACK_FILES == 0:
-                    self._apply_window()
+            accepted = self._judge(stat)
             del self.pending[stat.path]
             if report is not None:
                 report.advance(self.num_rows - rows, stat.size)
+            if accepted:
+                new.append(stat.path)
+                if len(new) % WINDOW_SLACK_FILES == 0:
+                    self._apply_window()
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
             if stop is not None and stop():
@@ -350,7 +352,7 @@ class FolderIngest:
         others land in `rejected` (or `waiting`), as in `poll()`, and are
         moved only with `quarantine` (and `on_bad_file="quarantine"`).
         """
-        new = [stat.path for stat in stats if self._judge(stat, quarantine)]
+        new = [stat.path for stat in stats if self._judge(stat, quarantine, follow=True)]
         if stats:
             release_parse_memory()
             self._save()
@@ -372,7 +374,7 @@ class FolderIngest:
         (or `waiting`), as in `poll()`; nothing is quarantined.
         """
         if stat.path not in self.accepted:
-            return self.accepted[stat.path].rows if self._judge(stat, False, end) else 0
+            return self.accepted[stat.path].rows if self._judge(stat, False, end, follow=True) else 0
         rows = self.accepted[stat.path].rows
         tail = self._tails.get(stat.path)
         if tail is None:
@@ -391,10 +393,12 @@ class FolderIngest:
         self._save()
         return self.accepted[stat.path].rows - rows
 
-    def _judge(self, stat: FileStat, quarantine: bool = True, end: int | None = None) -> bool:
+    def _judge(
+        self, stat: FileStat, quarantine: bool = True, end: int | None = None, follow: bool = False
+    ) -> bool:
         """Ingests one file version; whatever goes wrong with it, lands it in `rejected` or `waiting`."""
         try:
-            return self._ingest(stat, quarantine, end)
+            return self._ingest(stat, quarantine, end, follow)
         except UnreadableFileError as e:  # Its stat failed now (an NFS hiccup): not a verdict.
             self._wait(stat, str(e), logging.WARNING)
             return False
@@ -406,11 +410,23 @@ class FolderIngest:
             self._reject(stat, f"cannot be judged: {type(e).__name__}: {excerpt(str(e))}", quarantine=False)
             return False
 
-    def _ingest(self, stat: FileStat, quarantine: bool = True, end: int | None = None) -> bool:
+    def _ingest(
+        self, stat: FileStat, quarantine: bool = True, end: int | None = None, follow: bool = False
+    ) -> bool:
+        """Judges one file version, and takes it in if it is good (see `_judge`).
+
+        With `appends="tail"`, a plain local file is read up to its last
+        newline, or to `end` (where the chief stopped, for a follower, which
+        also takes its files whatever their age: `follow`).
+        """
         if stat.problem:
             self._reject(stat, stat.problem, quarantine=False)  # Only regular files are moved.
             return False
-        if self.window is not None and self.window.too_old(stat.mtime_ns, self._newest_mtime_ns):
+        if (
+            not follow
+            and self.window is not None
+            and self.window.too_old(stat.mtime_ns, self._newest_mtime_ns)
+        ):
             days = (self._newest_mtime_ns - stat.mtime_ns) / 86400e9
             reason = (
                 f"is older than the window: it was last modified {days:.3g} days before the newest "
@@ -418,7 +434,10 @@ class FolderIngest:
             )
             self._reject(stat, reason, quarantine=False)
             return False
-        if end is None and self.appends == "tail" and is_tailable(stat.path):
+        tailed = self.appends == "tail" and is_tailable(stat.path)
+        if not tailed:
+            end = None
+        elif end is None:
             end = complete_end(stat.path, 0, stat.size)  # Up to the last complete line.
             if end == 0:
                 self._wait(stat, "has no complete line yet", logging.DEBUG)
@@ -427,22 +446,29 @@ class FolderIngest:
             parsed = self.reader.read(
                 stat.path, self.schema, self.skip_bad_rows, self._partition(stat), end=end
             )
+            tail = TailState.of(stat.path, end, parsed.lines) if tailed else None
         except UnreadableFileError as e:
-            changed = self._changed_reason(stat)
+            changed = self._changed_reason(stat, tailed_to=end)
             if changed:
                 self._reject(stat, changed, quarantine=False)
             else:
                 self._wait(stat, str(e), logging.WARNING)
             return False
         except BadFileError as e:
-            changed = self._changed_reason(stat)
+            if tailed and isinstance(e, NoDataRowsError):
+                self._wait(stat, "has no complete data row yet", logging.DEBUG)  # Tailed: rows will come.
+                return False
+            changed = self._changed_reason(stat, tailed_to=end)
             # A truncated archive may be one still written (slower than settle_seconds): it stays put.
             moved = quarantine and not changed and not isinstance(e, TruncatedArchiveError)
             self._reject(stat, changed or str(e), quarantine=moved)
             return False
-        if parsed.compressed:
-            end = None  # Read whole; an archive is not tailed.
-        changed = self._changed_reason(stat, parsed.size, stat.size if end is None else end)
+        except OSError:  # The tail's checksums: the file went away after it was read.
+            self._reject(
+                stat, self._changed_reason(stat, tailed_to=end) or "vanished while being read", False
+            )
+            return False
+        changed = self._changed_reason(stat, parsed.size, tailed_to=end)
         if changed:
             self._reject(stat, changed, quarantine=False)
             return False
@@ -463,7 +489,7 @@ class FolderIngest:
         try:
             rows_ref = None if where is None else self.manifest.rows.write(parsed.arrays, parsed.strings)
             where = getattr(self.store, "folder", "memory")
-            self._accept(record, parsed.schema, parsed.arrays, parsed.strings)
+            new_strings = self._accept(record, parsed.schema, parsed.arrays, parsed.strings)
         except Exception as e:
             if rows_ref is not None:
                 self.manifest.rows.discard(rows_ref)  # Else each retry would keep another copy.
@@ -480,14 +506,17 @@ class FolderIngest:
         entry = {**_record_json(record), "rows_ref": rows_ref}
         if self.appends == "tail":
             self.piece_ends.append((stat.path, end if end is not None else stat.size, parsed.num_rows))
-        if end is not None:
-            tail = self._tails[stat.path] = TailState.of(stat.path, end, parsed.lines)
+        if tail is not None:
+            self._tails[stat.path] = tail
             entry["tail"] = tail.to_json()
             if end < stat.size:
                 logger.info(
                     "%s: its last line has no newline yet; it joins once it ends", printable(stat.path)
                 )
-        self._unsaved.append({"type": "accept", "file": entry})
+        journal = {"type": "accept", "file": entry}
+        if new_strings:
+            journal["strings"] = new_strings
+        self._unsaved.append(journal)
         logger.info(
             "Accepted %s: %d rows%s (%d rows from %d files in all)",
             printable(stat.path),
@@ -508,15 +537,25 @@ class FolderIngest:
             )
         return True
 
-    def _accept(self, record: AcceptedFile, schema: Schema, arrays: dict, strings: dict) -> None:
-        """Adds a file's rows, its strings renumbered by the columns' vocabularies (new ones appended).
-
-        If the store cannot keep them (a full disk), nothing of them stays, vocabularies included.
-        """
+    def _accept(self, record: AcceptedFile, schema: Schema, arrays: dict, strings: dict) -> dict:
+        """Adds a file's rows (see `_keep_rows`); returns the strings new to the vocabularies."""
         if self.schema is None:
             self.schema = schema
             self._unsaved.append({"type": "schema", "schema": schema.to_json()})
             logger.info("Schema inferred from %s: %s", printable(record.path), schema.dtypes)
+        pieces, new_strings = self._keep_rows(arrays, strings)
+        self.accepted[record.path] = record
+        self._joined(record, pieces)
+        return new_strings
+
+    def _keep_rows(self, arrays: dict, strings: dict) -> tuple[list[int], dict[str, list[str]]]:
+        """Stores rows, their strings renumbered by the columns' vocabularies (new ones appended).
+
+        Returns the store's pieces and, per column, the strings the rows added
+        to its vocabulary (the state keeps them, so that ids survive a restart
+        even once the rows that brought them left a window). If the store
+        cannot keep the rows (a full disk), nothing of them stays, vocabularies included.
+        """
         lengths = {name: len(vocabulary) for name, vocabulary in self._vocabularies().items()}
         try:
             if "string" in arrays:
@@ -526,8 +565,8 @@ class FolderIngest:
             for name, length in lengths.items():
                 self.vocabularies[name].truncate(length)
             raise
-        self.accepted[record.path] = record
-        self._joined(record, pieces)
+        added = {name: self.vocabularies[name].strings[length:] for name, length in lengths.items()}
+        return pieces, {name: new for name, new in added.items() if new}
 
     def _joined(self, record: AcceptedFile, pieces: list[int]) -> None:
         """Notes that an accepted file's rows, these pieces of the store, train from now on."""
@@ -547,19 +586,24 @@ class FolderIngest:
     def leave_before(self, first: int) -> None:
         """Takes the accepted files before the `first` out of training: their rows are freed.
 
-        The window does so itself (`window`); a follower worker calls it with its chief's window edge.
+        The window does so itself (`window`); a follower worker calls it with
+        its chief's window edge. Their rows in `state_dir` are deleted once
+        the state that says they left is saved.
         """
         if first <= self._first:
             return
         leaving = self._accepted_paths[self._first : first]
-        self.store.drop([piece for path in leaving for piece in self._pieces_of.pop(path)])
+        self.store.drop([piece for path in leaving for piece in self._pieces_of.get(path, ())])
         for path in leaving:
-            self._rows_skipped -= len(self.accepted[path].skipped)
-        refs = [ref for path in leaving for ref in self._rows_refs.pop(path)]
+            if self._pieces_of.pop(path, None) is not None:
+                self._rows_skipped -= len(self.accepted[path].skipped)
+            self._tails.pop(path, None)
+        refs = [ref for path in leaving for ref in self._rows_refs.pop(path, ())]
         if self.manifest is not None:
             self.manifest.rows.release(refs)
-        for path in leaving:
-            self._tails.pop(path, None)
+        if self.piece_ends:
+            gone = set(leaving)
+            self.piece_ends = [piece for piece in self.piece_ends if piece[0] not in gone]
         self._first = first
         self._unsaved.append({"type": "leave", "first": first})
         logger.info(
@@ -570,6 +614,18 @@ class FolderIngest:
             self.num_rows,
             len(self.in_window),
         )
+
+    def note_left(self, path: str, rows: int, size: int, mtime_ns: int) -> None:
+        """Records a file that another process accepted and that left its window before this one read it.
+
+        For a follower worker that joins late: it never reads such a file
+        (it may be deleted by now), but counts it, so that its files stay
+        in the chief's order.
+        """
+        record = AcceptedFile(path, rows, size, mtime_ns)
+        self.accepted[path] = record
+        self._accepted_paths.append(path)
+        self._unsaved.append({"type": "accept", "file": {**_record_json(record), "rows_ref": None}})
 
     def _vocabularies(self) -> dict[str, Vocabulary]:
         """Each string column's vocabulary, in stored order."""
@@ -586,14 +642,24 @@ class FolderIngest:
         return list(self.vocabularies.get(name, Vocabulary()).strings)
 
     def _changed_reason(
-        self, stat: FileStat, size_read: int | None = None, expected: int | None = None
+        self, stat: FileStat, size_read: int | None = None, tailed_to: int | None = None
     ) -> str | None:
-        """Why the file is not the version that was listed (of which `expected` bytes were to be read)."""
+        """Why the file is not the version that was listed, if it is not.
+
+        A file tailed up to byte `tailed_to` may grow while read: it must only
+        still be the same file, and hold those bytes.
+        """
         now = self.watcher.current(stat.path)
         if now is None:
             return "vanished while being read"
-        if now.version != stat.version:
+        if tailed_to is not None:
+            if (now.inode, now.device) != (stat.inode, stat.device):
+                return "was replaced by another file while being read"
+            if now.size < tailed_to:
+                return f"shrank while being read (size {stat.size} -> {now.size} bytes)"
+        elif now.version != stat.version:
             return f"changed while being read (size {stat.size} -> {now.size} bytes)"
+        expected = stat.size if tailed_to is None else tailed_to
         if size_read not in (None, expected):
             return f"changed while being read ({size_read} bytes read, {expected} listed)"
         return None
@@ -635,7 +701,11 @@ class FolderIngest:
                             printable(path),
                         )
                 elif isinstance(e, OSError):
-                    logger.warning("Cannot read what was appended to %s now: %s", printable(path), e)
+                    logger.warning(
+                        "Cannot take what was appended to %s now (%s); trying again at the next poll",
+                        printable(path),
+                        e,
+                    )
                 else:
                     logger.exception("Unexpected error reading what was appended to %s", printable(path))
         return grown
@@ -671,10 +741,11 @@ class FolderIngest:
             skipped=record.skipped + skipped,
         )
         rows_ref = None
+        new_strings = {}
         if rows:
             if self.manifest is not None:
                 rows_ref = {**self.manifest.rows.write(parsed.arrays, parsed.strings), "end": tail.offset}
-            self._store_appended(record, parsed, rows_ref)
+            new_strings = self._store_appended(record, parsed, rows_ref)
             self.piece_ends.append((stat.path, tail.offset, rows))
         self._space_again()
         self.accepted[stat.path] = record
@@ -684,26 +755,24 @@ class FolderIngest:
         entry = {"type": "append", "file": _record_json(record), "tail": tail.to_json()}
         if rows_ref is not None:
             entry["rows_ref"] = rows_ref
+        if new_strings:
+            entry["strings"] = new_strings
         self._unsaved.append(entry)
         if rows:
             logger.info("Appended to %s: %d rows (%d in all)", printable(stat.path), rows, record.rows)
         return bool(rows)
 
-    def _store_appended(self, record: AcceptedFile, parsed, rows_ref: dict | None) -> None:
-        """Adds the rows appended to an accepted file, as a piece of its own."""
-        lengths = {name: len(vocabulary) for name, vocabulary in self._vocabularies().items()}
+    def _store_appended(self, record: AcceptedFile, parsed, rows_ref: dict | None) -> dict:
+        """Adds the rows appended to an accepted file, as a piece of its own; returns the new strings."""
         try:
-            if "string" in parsed.arrays:
-                self._renumber(parsed.arrays["string"], parsed.strings)
-            [piece] = self.store.append(parsed.arrays, owned=True)
+            [piece], new_strings = self._keep_rows(parsed.arrays, parsed.strings)
         except BaseException:
-            for name, length in lengths.items():
-                self.vocabularies[name].truncate(length)
             if rows_ref is not None:
                 self.manifest.rows.discard(rows_ref)
             raise
         self._pieces_of[record.path].append(piece)
         self._rows_refs[record.path].append(rows_ref)
+        return new_strings
 
     def _wait(self, stat: FileStat, reason: str, level: int) -> WaitingFile:
         """Sets a file aside for a while: it is tried again later, never rejected for this."""
@@ -797,6 +866,7 @@ class FolderIngest:
                 )
             return
         self._unsaved = []
+        self.manifest.rows.delete_released()
         self._space_again()
 
     def _state_json(self) -> dict:
@@ -808,6 +878,7 @@ class FolderIngest:
             "read_with": self._read_with(),
             "accepted": [self._accepted_json(record) for record in self.accepted.values()],
             "first": self._first,
+            "vocabularies": {name: vocabulary.strings[1:] for name, vocabulary in self.vocabularies.items()},
             "rejected": [_record_json(r) for r in self.rejected.values()],
             "epochs": {str(epoch): _lineage_json(self.lineage.counts(epoch)) for epoch in self.lineage},
         }
@@ -850,8 +921,18 @@ class FolderIngest:
         self._first = first = state.get("first", 0)
         self._accepted_paths.extend(accepted)
         self.accepted.update(accepted)
+        vocabularies = state.get("vocabularies")
+        if vocabularies is not None:  # Their rows renumber into them: ids stay, whatever rows left.
+            self.vocabularies = {
+                name: Vocabulary([UNKNOWN, *strings]) for name, strings in vocabularies.items()
+            }
         in_window = state["accepted"][first:]
         for item in in_window:
+            if item["rows_ref"] is None:
+                raise DamagedStateError(
+                    f"{where} records no saved rows for {item['path']}, which is in training: the state "
+                    "cannot be trusted. Move the state_dir away to start afresh."
+                )
             self._rows_refs[item["path"]] = [item["rows_ref"], *item.get("appends", ())]
             self._pieces_of[item["path"]] = []
             tail = item.get("tail")
@@ -860,7 +941,7 @@ class FolderIngest:
         # In the order they were written, which is the order they joined the store.
         pieces = sorted(
             ((path, ref) for path, refs in self._rows_refs.items() for ref in refs),
-            key=lambda piece: (piece[1]["segment"], piece[1]["offset"]),
+            key=lambda piece: (int(piece[1]["segment"].split(".")[0]), piece[1]["offset"]),
         )
         for batch in self._restore_batches(pieces):
             self._restore_rows(batch)
@@ -877,6 +958,12 @@ class FolderIngest:
         self.manifest.rows.keep_only(ref for _, ref in pieces)
         for epoch, counts in state["epochs"].items():
             self.lineage.record(int(epoch), *counts)
+        if vocabularies is None:
+            # A state from before the vocabularies were saved: saved now, before a window lets
+            # the rows that hold their strings go.
+            self.manifest.compact(self._state_json())
+        self._apply_window()  # A smaller window than the last run's.
+        self._save()
         logger.info(
             "Restored %d accepted files (%d rows in training%s) and %d rejected files from %s",
             len(self.accepted),
@@ -916,7 +1003,9 @@ class FolderIngest:
         for (path, ref), piece in zip(pieces, ids, strict=True):
             self._pieces_of[path].append(piece)
             if self.appends == "tail":
-                self.piece_ends.append((path, ref.get("end"), ref["arrays"][0][2]))
+                # A file accepted before it was tailed was read whole.
+                end = ref.get("end", self.accepted[path].size)
+                self.piece_ends.append((path, end, ref["arrays"][0][2]))
 
     def _read_with(self) -> dict:
         """The rules rows are read by, as saved: a restart must read by the same."""

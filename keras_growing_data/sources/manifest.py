@@ -160,12 +160,12 @@ class Manifest:
         self._journal_records += len(records)
         if self._journal_records >= max(MIN_RECORDS_BEFORE_COMPACTION, self._snapshot_items):
             try:
-                self._compact(snapshot())
+                self.compact(snapshot())
             except (OSError, tf.errors.OpError) as e:
                 # The records are in the journal; compaction is tried again at the next append.
                 logger.warning("Could not compact the state in %s: %s", self.state_dir, e)
 
-    def _compact(self, state: dict) -> None:
+    def compact(self, state: dict) -> None:
         """Replaces snapshot and journal by one snapshot of `state` (the replayed journal)."""
         self._write_snapshot(state, self._journal_number + 1)
 
@@ -201,8 +201,14 @@ def replay(state: dict, records: list[dict]) -> dict:
     epochs = dict(state["epochs"])
     schema = state["schema"]
     first = state.get("first", 0)
+    vocabularies = state.get("vocabularies")  # None in a state from before they were kept.
+    if vocabularies is not None:
+        vocabularies = {name: list(strings) for name, strings in vocabularies.items()}
     for record in records:
         kind = record["type"]
+        if vocabularies is not None:
+            for name, strings in record.get("strings", {}).items():
+                vocabularies.setdefault(name, []).extend(strings)
         if kind == "accept":
             accepted[record["file"]["path"]] = record["file"]
             rejected.pop(record["file"]["path"], None)
@@ -232,6 +238,7 @@ def replay(state: dict, records: list[dict]) -> dict:
         "rejected": list(rejected.values()),
         "epochs": epochs,
         "first": first,
+        "vocabularies": vocabularies,
     }
 
 

@@ -17,6 +17,8 @@ from keras_growing_data.sources.schema import SPACES, Schema
 # values would trace a parser for every new value (a new date every day), and
 # keep each one cached for the rest of the run.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# How Hive and Spark name the folder of rows whose partition value is null.
+HIVE_MISSING = "__HIVE_DEFAULT_PARTITION__"
 PLACEHOLDERS = {"float32": 0.0, "int64": 0, "string": ""}
 
 
@@ -59,7 +61,8 @@ def typed_partition(
     """The values a file's folders give its columns, typed; and the columns the schema ignores.
 
     Each value fills its whole column, which the file lacks, as a default
-    would (a missing value takes the column's default). With a schema
+    would (a missing value, Hive's `__HIVE_DEFAULT_PARTITION__` included,
+    takes the column's default). With a schema
     (`dtypes`), a value takes its column's type, and a column the schema
     does not have is ignored (listed second); without one, a value that
     reads as a number is a float, any other a str.
@@ -76,7 +79,7 @@ def typed_partition(
         dtype = None if dtypes is None else dtypes.get(name)
         if dtypes is not None and dtype is None:
             ignored.append(name)
-        elif value.strip(SPACES) in na_values:
+        elif value.strip(SPACES) in na_values or value == HIVE_MISSING:
             if name not in defaults:
                 raise BadFileError(
                     f"its folder {folder} gives the column {excerpt(name)} a missing value, "

@@ -8,7 +8,7 @@ import posixpath
 
 import tensorflow as tf
 
-from keras_growing_data.sources.records import printable
+from keras_growing_data.sources.records import printable, relative_to
 from keras_growing_data.utils.durable_write import is_local, write_atomically
 
 logger = logging.getLogger("keras_growing_data")
@@ -32,7 +32,7 @@ def quarantine_file(directory: str, path: str, reason: str) -> str | None:
     Returns:
         Where the file went, or None if it was not moved (logged).
     """
-    below = posixpath.dirname(path[len(directory) + 1 :]) if path.startswith(directory + "/") else ""
+    below = posixpath.dirname(relative_to(directory, path)) if path.startswith(directory + "/") else ""
     folder = posixpath.join(directory, QUARANTINE_FOLDER, below).rstrip("/")
     target = posixpath.join(folder, posixpath.basename(path))
     reason_path = posixpath.join(folder, reason_file_name(posixpath.basename(path)))

@@ -10,6 +10,14 @@ class BadFileError(ValueError):
     """A file that cannot be ingested; the message says why."""
 
 
+class NoDataRowsError(BadFileError):
+    """A file with a header but no data row yet: a file that is tailed waits for one."""
+
+
+class VanishedFileError(BadFileError):
+    """A file that was deleted or renamed away while it was read."""
+
+
 class TruncatedArchiveError(BadFileError):
     """An archive that ends before its end-of-stream marker: maybe still being written, so never moved."""
 
@@ -117,8 +125,7 @@ class EpochLineage:
     @property
     def names(self) -> tuple[str, ...]:
         """The files as seen from the watched folder (`dt=2026-12-01/part-0.csv`)."""
-        start = len(self.folder) + 1
-        return tuple(path[start:] if path.startswith(self.folder + "/") else path for path in self.files)
+        return tuple(relative_to(self.folder, path) for path in self.files)
 
 
 # What a saved accepted file holds besides its record: where its rows are, and how far it was tailed.
@@ -139,6 +146,11 @@ def records_of(state: dict) -> tuple[dict, dict]:
     }
     rejected = {item["path"]: RejectedFile(**item) for item in state["rejected"]}
     return accepted, rejected
+
+
+def relative_to(folder: str, path: str) -> str:
+    """A path below `folder` as seen from it (`dt=2026-12-01/part-0.csv`); any other path as it is."""
+    return path[len(folder) + 1 :] if path.startswith(folder + "/") else path
 
 
 def printable(path: str) -> str:

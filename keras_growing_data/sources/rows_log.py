@@ -61,6 +61,7 @@ class RowsLog:
         self._writes = 0  # Into that segment.
         self._next = None  # The next segment number.
         self._live = collections.Counter()  # Segment -> the live references into it.
+        self._released = set()  # Segments no live reference names, to delete once that is saved.
 
     def write(self, arrays: dict[str, np.ndarray], strings: dict[str, tuple[str, ...]]) -> dict:
         """Appends one file's rows; returns the reference that reads them back."""
@@ -99,7 +100,7 @@ class RowsLog:
         finished, self._segment, self._next = self._segment, _segment_name(self._next), self._next + 1
         self._writes = 0
         if finished is not None and not self._live[finished]:
-            self._delete(finished)
+            self._released.add(finished)
         if is_local(self.folder):
             os.makedirs(self.folder, exist_ok=True)
             open(posixpath.join(self.folder, self._segment), "ab").close()
@@ -115,17 +116,26 @@ class RowsLog:
             os.truncate(path, ref["offset"])
 
     def release(self, refs: Iterable[dict | None]) -> None:
-        """Lets go of the rows of these references: each segment no live reference names is deleted.
+        """Lets go of the rows of these references: a segment no live reference names is deleted later.
 
-        A segment that cannot be deleted now stays; a restart deletes it (`keep_only`).
+        Deleted at `delete_released`, once the record that no longer names it
+        is saved: until then, a restart may still read it. A segment that
+        cannot be deleted then stays; a restart deletes it (`keep_only`).
         """
         for ref in refs:
             if ref is None:
                 continue
             segment = ref["segment"]
             self._live[segment] -= 1
+            if not self._live[segment]:
+                self._released.add(segment)
+
+    def delete_released(self) -> None:
+        """Deletes the released segments that no live reference names, but the one written to."""
+        for segment in sorted(self._released):
             if not self._live[segment] and segment != self._segment:
                 self._delete(segment)
+                self._released.discard(segment)
 
     def keep_only(self, refs: Iterable[dict | None]) -> None:
         """Counts these references as the live ones (at a restart), and deletes every other segment."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from keras_growing_data.sources.csv_reader import CsvReader, ParsedFile
 from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
-from keras_growing_data.sources.records import AcceptedFile, BadFileError
+from keras_growing_data.sources.records import AcceptedFile, BadFileError, VanishedFileError
 from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.watcher import FileStat
 
@@ -96,6 +96,8 @@ def read_appended(
         parsed = reader.read_lines(
             stat.path, schema, skip_bad_rows, partition, tail.offset, end, tail.lines + 1
         )
+    except VanishedFileError:
+        return Appended(tail)  # Renamed or deleted since its stat: its rows stay; looked at again.
     except BadFileError as e:
         return _stopped(tail, f"has appended lines that are bad: {e}")
     return Appended(TailState.of(stat.path, end, tail.lines + parsed.lines), parsed)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
 
-from keras_growing_data.sources.records import FileIdentity, UnreadableFileError, printable
+from keras_growing_data.sources.records import FileIdentity, UnreadableFileError, printable, relative_to
 from keras_growing_data.utils.arguments import check_bool, check_number, check_path, check_text
 
 logger = logging.getLogger("keras_growing_data")
@@ -168,7 +168,7 @@ class FolderWatcher:
 
     def relative(self, path: str) -> str:
         """A listed path as seen from the watched folder: `dt=2026-12-01/part-0.csv`."""
-        return path[len(self.directory) + 1 :] if path.startswith(self.directory + "/") else path
+        return relative_to(self.directory, path)
 
     def candidates(self, skip: Iterable[str] = (), recheck: Iterable[str] = ()) -> list[FileStat]:
         """Every regular file whose name matches, settled or not, by path.

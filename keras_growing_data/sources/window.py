@@ -16,9 +16,12 @@ class Window:
     `seconds` before the newest file's (not the clock's: a folder that
     goes quiet keeps training on its last data). The newest file always
     stays, even if it alone holds more than `rows`. Older files leave
-    training whole, at the next epoch boundary, and their memory and
-    disk are released; `lineage` and the epoch logs (`rows`, `files`,
-    `files_left`) show it. A file that is already older than `seconds`
+    training whole when a poll finds a bound passed (at a boundary, or in
+    a background poll): the epoch training keeps its rows, the next one
+    trains without them. Their memory and disk are freed once enough is
+    dead to be worth the copy (see `RowStore.drop`), and their rows in
+    `state_dir` with the segment that held them; `lineage` and the epoch
+    logs (`rows`, `files`, `files_left`) show it. A file that is already older than `seconds`
     when it comes is rejected with that reason, rather than read.
 
     Like TFX's `rolling_range` (the latest N spans) and Spark's

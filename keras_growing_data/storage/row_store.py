@@ -1,10 +1,13 @@
 """The store interface: accepted rows in, each epoch's dataset out."""
 
 import abc
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
+
+logger = logging.getLogger("keras_growing_data")
 
 
 class RowStore(abc.ABC):
@@ -111,7 +114,13 @@ class RowStore(abc.ABC):
         if dropped:
             self._live_rows -= dropped
             self.version += 1
-            self._release()
+            try:
+                self._release()
+            except (
+                MemoryError,
+                tf.errors.OpError,
+            ) as e:  # The dropped rows stay, unused, until a later drop.
+                logger.warning("Could not free the memory of dropped rows now: %s", e)
 
     def _live_runs(self) -> list[tuple[int, int]]:
         """The live rows as runs `(first stored row, rows)`, adjacent pieces merged, in order."""
