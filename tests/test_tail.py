@@ -114,11 +114,14 @@ def test_without_tail_an_append_is_warned_about_and_not_read(folder, caplog):
     assert "changed after it was accepted" in caplog.text and ingest.num_rows == 2
 
 
-def test_offsets_survive_a_restart_and_rows_keep_their_order(folder, tmp_path):
+@pytest.mark.parametrize("storage", ["memory", "disk"])
+def test_offsets_survive_a_restart_and_rows_keep_their_order(folder, tmp_path, storage):
     state = tmp_path / "state"
     a = write_csv(folder / "a.csv", id_rows(0, 2))
     b = write_csv(folder / "b.csv", id_rows(100, 2))
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", state_dir=state, seed=1)
+    options = {"settle_seconds": 0, "appends": "tail", "state_dir": state, "seed": 1, "storage": storage}
+    options["storage_dir"] = tmp_path / "rows"
+    ingest = FolderIngest(folder, "price", **options)
     ingest.poll()
     append(a, lines(2, 2), mtime=OLD + 1)
     append(b, lines(102, 1), mtime=OLD + 1)
@@ -129,7 +132,7 @@ def test_offsets_survive_a_restart_and_rows_keep_their_order(folder, tmp_path):
     assert order == [0, 1, 100, 101, 2, 3, 102, 4]
     del ingest
 
-    again = FolderIngest(folder, "price", settle_seconds=0, appends="tail", state_dir=state, seed=1)
+    again = FolderIngest(folder, "price", **options)
     assert [
         int(v) for batch in again.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0]
     ] == order

@@ -194,3 +194,14 @@ def test_rows_of_files_that_left_are_kept_on_disk_until_the_state_says_so(folder
     assert sorted(os.listdir(state / "rows")) == full
     ingest._save()
     assert sorted(os.listdir(state / "rows")) == full[1:]
+
+
+def test_skipped_rows_count_only_the_files_in_the_window(folder):
+    write_csv(folder / "a.csv", [(0, 1, 3), (1, "bad", 3)], mtime=OLD)
+    write_csv(folder / "b.csv", [(2, 1, 3), (3, "bad", 3), (4, "bad", 3)], mtime=OLD + 1)
+    columns = {"id": "float32", "x": "float32", "price": "float32"}
+    options = {"settle_seconds": 0, "on_bad_row": "skip", "columns": columns}
+    ingest = FolderIngest(folder, "price", window=kgd.Window(files=1), **options)
+    ingest.poll()
+    assert (ingest.num_rows, ingest.rows_skipped) == (1, 2)
+    assert ingest.record_epoch(0).rows_skipped == 2

@@ -42,6 +42,7 @@ class RowStore(abc.ABC):
         # Live piece id -> (first row in the store's own order, rows), by
         # first row; the store's rows not in a piece are dropped, not yet freed.
         self._pieces = {}
+        self._runs = None  # `_live_runs`, kept as rows are appended, made anew after a drop.
         self._next_piece = 0
         self._stored_rows = 0
         self._live_rows = 0
@@ -91,6 +92,11 @@ class RowStore(abc.ABC):
         if sum(pieces) != rows or min(pieces, default=1) < 1:
             raise ValueError(f"pieces {pieces} must each hold a row and add up to the {rows} rows appended")
         self._append(arrays, owned)
+        runs = self._live_runs()
+        if runs and sum(runs[-1]) == self._stored_rows:
+            runs[-1] = (runs[-1][0], runs[-1][1] + rows)
+        else:
+            runs.append((self._stored_rows, rows))
         ids = []
         for n in pieces:
             ids.append(self._next_piece)
@@ -113,29 +119,33 @@ class RowStore(abc.ABC):
             dropped += self._pieces.pop(piece)[1]
         if dropped:
             self._live_rows -= dropped
+            self._runs = None
             self.version += 1
             try:
                 self._release()
-            except (
-                MemoryError,
-                tf.errors.OpError,
-            ) as e:  # The dropped rows stay, unused, until a later drop.
+            except (MemoryError, tf.errors.OpError) as e:  # The dropped rows stay, unused, for now.
                 logger.warning("Could not free the memory of dropped rows now: %s", e)
 
     def _live_runs(self) -> list[tuple[int, int]]:
-        """The live rows as runs `(first stored row, rows)`, adjacent pieces merged, in order."""
-        runs = []
-        for start, rows in self._pieces.values():
-            if runs and sum(runs[-1]) == start:
-                runs[-1] = (runs[-1][0], runs[-1][1] + rows)
-            elif rows:
-                runs.append((start, rows))
-        return runs
+        """The live rows as runs `(first stored row, rows)`, adjacent pieces merged, in order.
+
+        Kept up to date as rows are appended, so that a file appended to a
+        thousand times (a thousand pieces) costs no more per epoch than one.
+        """
+        if self._runs is None:
+            self._runs = []
+            for start, rows in self._pieces.values():
+                if self._runs and sum(self._runs[-1]) == start:
+                    self._runs[-1] = (self._runs[-1][0], self._runs[-1][1] + rows)
+                else:
+                    self._runs.append((start, rows))
+        return self._runs
 
     def _moved(self, starts: Mapping[int, int], stored_rows: int) -> None:
         """Notes where the live pieces are after the store freed dropped rows, and its new size."""
         self._pieces = {piece: (starts[piece], rows) for piece, (_, rows) in self._pieces.items()}
         self._stored_rows = stored_rows
+        self._runs = None
 
     @abc.abstractmethod
     def _release(self) -> None:
