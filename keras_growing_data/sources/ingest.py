@@ -577,11 +577,18 @@ class FolderIngest:
 
     def _apply_window(self) -> None:
         """Lets the oldest files leave training where the window says so."""
-        if self.window is None:
+        window = self.window
+        if window is None:
             return
-        files = [self.accepted[path] for path in self.in_window]
-        leaving = self.window.leaving([r.rows for r in files], [r.mtime_ns for r in files])
-        self.leave_before(self._first + leaving)
+        count = len(self._accepted_paths) - self._first
+        within = (window.files is None or count <= window.files) and (
+            window.rows is None or self.num_rows <= window.rows
+        )
+        if within and window.seconds is None:
+            return  # Most polls: no pass over the files in the window.
+        paths = self.in_window
+        rows, mtimes = (_RecordField(self.accepted, paths, field) for field in ("rows", "mtime_ns"))
+        self.leave_before(self._first + window.leaving(rows, mtimes, total_rows=self.num_rows))
 
     def leave_before(self, first: int) -> None:
         """Takes the accepted files before the `first` out of training: their rows are freed.
@@ -671,7 +678,7 @@ class FolderIngest:
     def _read_appends(self) -> int:
         """Reads the complete lines appended to the tailed files in training; returns how many files grew."""
         grown = 0
-        for path in [path for path in self.in_window if path in self._tails]:
+        for path in list(self._tails):  # The tailed files in training, in acceptance order.
             try:
                 stat = self.watcher.current(path)
             except UnreadableFileError:
@@ -1018,6 +1025,23 @@ class FolderIngest:
         if self.partition_columns:  # Only then, so that the states saved before it was an option still fit.
             rules["partition_columns"] = True
         return rules
+
+
+class _RecordField(Sequence):
+    """One field of the records of some paths, read when asked: a window looks at few of them."""
+
+    def __init__(self, records: Mapping[str, AcceptedFile], paths: Sequence[str], field: str):
+        self._records = records
+        self._paths = paths
+        self._field = field
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [getattr(self._records[path], self._field) for path in self._paths[i]]
+        return getattr(self._records[self._paths[i]], self._field)
 
 
 def _lineage_json(counts: tuple[int, ...]) -> list[int]:

@@ -61,8 +61,13 @@ class Window:
         """Whether a file written at `mtime_ns` lies outside `seconds` of the newest file's time."""
         return self.seconds is not None and newest_ns - mtime_ns > self.seconds * 1e9
 
-    def leaving(self, rows: Sequence[int], mtimes_ns: Sequence[int]) -> int:
-        """How many of the oldest files leave, given the files' rows and times, oldest first."""
+    def leaving(self, rows: Sequence[int], mtimes_ns: Sequence[int], total_rows: int | None = None) -> int:
+        """How many of the oldest files leave, given the files' rows and times, oldest first.
+
+        Only the files that leave are looked at for the `files` and `rows`
+        bounds (given `total_rows`, the sum of `rows`), so that a window
+        sliding a file at a time costs little however many files it holds.
+        """
         count = len(rows)
         if count <= 1:
             return 0
@@ -70,11 +75,12 @@ class Window:
         if self.files is not None:
             leave = max(leave, count - self.files)
         if self.rows is not None:
-            kept, total = 0, 0
-            while kept < count and total + rows[count - 1 - kept] <= self.rows:
-                total += rows[count - 1 - kept]
-                kept += 1
-            leave = max(leave, count - kept)
+            total = sum(rows) if total_rows is None else total_rows
+            cut = 0
+            while cut < count - 1 and total > self.rows:
+                total -= rows[cut]
+                cut += 1
+            leave = max(leave, cut)
         if self.seconds is not None:
             newest = max(mtimes_ns)
             old = [i for i, mtime in enumerate(mtimes_ns) if self.too_old(mtime, newest)]
