@@ -1038,9 +1038,7 @@ class _RecordField(Sequence):
     def __len__(self) -> int:
         return len(self._paths)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [getattr(self._records[path], self._field) for path in self._paths[i]]
+    def __getitem__(self, i: int):
         return getattr(self._records[self._paths[i]], self._field)
 
 
