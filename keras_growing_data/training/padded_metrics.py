@@ -1,89 +1,156 @@
-"""Keeps a padded batch's copies out of the compiled metrics."""
+"""Keeps a padded batch's copies out of the loss and every compiled metric that Keras logs."""
 
 import contextlib
+import threading
+from collections.abc import Collection
 
 import keras
 
+STEPS = ("train_step", "test_step")
+
 
 @contextlib.contextmanager
-def metrics_of_real_rows(model: keras.Model):
-    """While it lasts, `model`'s compiled metrics see only a padded batch's real rows.
+def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STEPS):
+    """While it lasts, `model`'s logged loss and compiled metrics see only a padded batch's real rows.
 
     A padded batch (`padded_batches`) gives its copies sample weight 0 and
-    its real rows `padded / n` times their own weight, which makes the loss
-    that of the unpadded batch. Keras gives `metrics=` no sample weight
-    (Keras 3.15, `trainers/compile_utils.py`, `CompileMetrics.update_state`),
-    so they would count the copies, and `weighted_metrics=` the `padded / n`.
-    Here `model.compute_metrics`, which every backend's `train_step` and
-    `test_step` call, gives `metrics=` the weight 1 for each real row and 0
-    for each copy, and `weighted_metrics=` the rows' own weights: each batch
-    and each epoch then has the metrics of the unpadded batches.
+    its real rows `padded / n` times their own weight, which makes each
+    batch's loss and gradient those of the unpadded batch. What Keras logs
+    counts rows by the batch's shape, though (Keras 3.15.1): the `loss`
+    tracker and, for several outputs, each output's loss tracker are means
+    weighted by `shape(x)[0]` (`backend/*/trainer.py`, `train_step` and
+    `test_step`; `trainers/compile_utils.py`, `CompileLoss.call`), so the
+    padded last batch would weigh as a full one in the epoch's mean;
+    `metrics=` get no sample weight (`CompileMetrics.update_state`), so they
+    would count the copies; and `weighted_metrics=` would see the `padded / n`.
+
+    One mechanism mends all three: each padded step (the model's own
+    `train_step` or `test_step`, on every backend) notes its batch's real
+    rows (sample weight above 0) while it runs, and every tracker and metric
+    that `compile()` made takes its weight from that note: a loss tracker
+    the count of real rows, `metrics=` 1 for a real row and 0 for a copy,
+    `weighted_metrics=` the rows' own weights. Each batch's and each epoch's
+    logs are then the unpadded run's, to float32 rounding. A step that is
+    not padded (validation arrays next to a padded training folder) notes
+    nothing, and everything runs as Keras wrote it. Metrics that a model
+    updates in its own `train_step` or `compute_metrics` are not reached.
+
+    With `tf.distribute` and several replicas, a replica's loss tracker
+    counts its own real rows, so the logged loss of a padded batch is exact
+    only when each replica holds the same number of them.
 
     Example:
 
     ```python
-    with metrics_of_real_rows(model):
-        model.fit(padded_batches(dataset, batch_size=64))
+    with metrics_of_real_rows(model, padded_steps=["train_step"]):
+        model.fit(padded_batches(dataset, batch_size=64), validation_data=(x_val, y_val))
     ```
 
     Args:
-        model: a compiled Keras model.
+        model: a compiled Keras model, built with its compiled loss and
+            metrics (as `model._symbolic_build` leaves it), or to be built
+            by the first step.
+        padded_steps: which of `"train_step"` and `"test_step"` get padded
+            batches.
     """
-    compute_metrics = model.compute_metrics
-    compile_metrics = model._compile_metrics
-    real_rows = []  # The weight of each row for `metrics=`, set for the current batch.
+    note = threading.local()  # A replica of `tf.distribute` traces its step in a thread of its own.
     wrapped = []
 
-    def weigh_unweighted_metrics():
-        for metrics in compile_metrics._flat_metrics:
-            if metrics is not None:
-                metrics.update_state = _with_weight(metrics.update_state, real_rows)
-                wrapped.append(metrics)
+    def real_rows():
+        return getattr(note, "rows", None)
 
-    def padded_compute_metrics(x, y, y_pred, sample_weight=None):
-        if sample_weight is None or compile_metrics is None:
-            return compute_metrics(x, y, y_pred, sample_weight)
-        if not compile_metrics.built:
-            compile_metrics.build(y, y_pred)
-        if not wrapped:
-            weigh_unweighted_metrics()
-        weight = keras.ops.convert_to_tensor(sample_weight, "float32")
-        real = keras.ops.cast(weight > 0, "float32")
-        # Real rows weigh `padded / n` times their own weight: undo that.
-        own_weight = weight * keras.ops.sum(real) / keras.ops.cast(keras.ops.shape(weight)[0], "float32")
-        real_rows.append(real)
-        try:
-            return compute_metrics(x, y, y_pred, own_weight)
-        finally:
-            real_rows.pop()
+    def weigh(metric, weight_of, values: int):
+        """Wraps `metric.update_state(*values, sample_weight)`, whose weight may come positionally."""
+        update_state = metric.update_state
 
-    model.compute_metrics = padded_compute_metrics
+        def update_state_of_real_rows(*args, sample_weight=None):
+            if len(args) > values:
+                args, sample_weight = args[:values], args[values]
+            rows = real_rows()
+            if rows is not None:
+                sample_weight = weight_of(rows, sample_weight)
+            return update_state(*args, sample_weight=sample_weight)
+
+        metric.update_state = update_state_of_real_rows
+        wrapped.append(metric)
+
+    def weigh_compiled_metrics():
+        loss_trackers = [model._loss_tracker]
+        if model._compile_loss is not None:
+            loss_trackers += model._compile_loss.metrics
+        for tracker in loss_trackers:
+            if tracker is not None:
+                weigh(tracker, _real_count, values=1)
+        metrics = model._compile_metrics
+        if metrics is None:
+            return
+        for unweighted in metrics._flat_metrics:
+            if unweighted is not None:
+                weigh(unweighted, lambda rows, _: rows.real, values=2)
+        for weighted in metrics._flat_weighted_metrics:
+            if weighted is not None:
+                weigh(weighted, _own_weight, values=2)
+
+    def padded(step):
+        def step_of_real_rows(*args):
+            if not wrapped and _compiled_parts_built(model):
+                weigh_compiled_metrics()
+            _, _, sample_weight = keras.utils.unpack_x_y_sample_weight(args[-1])
+            note.rows = _RealRows(sample_weight)
+            try:
+                return step(*args)
+            finally:
+                note.rows = None
+
+        return step_of_real_rows
+
+    for name in padded_steps:
+        setattr(model, name, padded(getattr(model, name)))
     _forget_compiled_steps(model)
     try:
         yield model
     finally:
-        del model.compute_metrics
-        for metrics in wrapped:
-            del metrics.update_state
+        for name in padded_steps:
+            delattr(model, name)
+        for metric in wrapped:
+            del metric.update_state
         _forget_compiled_steps(model)
 
 
-def _forget_compiled_steps(model: keras.Model) -> None:
-    """Makes the next `fit` or `evaluate` trace its step anew, with `compute_metrics` as it is now.
+class _RealRows:
+    """A padded batch's real rows, told by their sample weight: above 0 for a real row, 0 for a copy."""
 
-    A compiled step keeps the `compute_metrics` it was traced with (and
-    Keras reuses it: `make_train_function` returns early when
-    `train_function` is set), so one traced outside would ignore the
-    padding, and one traced inside would keep it for later `fit` calls.
+    def __init__(self, sample_weight):
+        weight = keras.ops.convert_to_tensor(sample_weight, "float32")
+        self.real = keras.ops.cast(weight > 0, "float32")
+        self.count = keras.ops.sum(self.real)
+        # A real row weighs `padded / n` times its own weight: this undoes that.
+        self.own_weight = self.count / keras.ops.cast(keras.ops.shape(weight)[0], "float32")
+
+
+def _real_count(rows: _RealRows, weight):
+    # Keras weighs a loss tracker by the batch's row count, but each output's by its static
+    # size, which a traced TensorFlow step does not know (`None`: each batch weighs 1); as
+    # the unpadded batch has an unknown size too (`padded_batches`), that stays as Keras has it.
+    return None if weight is None else rows.count
+
+
+def _own_weight(rows: _RealRows, weight):
+    return None if weight is None else weight * rows.own_weight
+
+
+def _compiled_parts_built(model: keras.Model) -> bool:
+    parts = (model._compile_loss, model._compile_metrics)
+    return all(part is None or part.built for part in parts)
+
+
+def _forget_compiled_steps(model: keras.Model) -> None:
+    """Makes the next `fit` or `evaluate` trace its step anew, with the steps as they are now.
+
+    A compiled step keeps the functions it was traced with (and Keras
+    reuses it: `make_train_function` returns early when `train_function`
+    is set), so one traced outside would ignore the padding, and one traced
+    inside would keep it for later `fit` calls.
     """
     model.train_function = None
     model.test_function = None
-
-
-def _with_weight(update_state, weights: list):
-    """`update_state` of unweighted metrics, given the sample weight `weights[-1]`."""
-
-    def weighted_update_state(y_true, y_pred, sample_weight=None):
-        return update_state(y_true, y_pred, sample_weight=weights[-1])
-
-    return weighted_update_state

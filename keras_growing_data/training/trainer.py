@@ -57,6 +57,7 @@ class GrowingDatasetTrainer:
         validation_freq: int | list[int] = 1,
         class_weight: dict | None = None,
         validation_split: float = 0.0,
+        validation_batch_size: int | None = None,
     ) -> keras.callbacks.History:
         """Trains for `epochs` epochs, taking in new files at each boundary.
 
@@ -75,6 +76,9 @@ class GrowingDatasetTrainer:
             validation_split: not supported, since the rows it would hold
                 out change as the folder grows; give a validation folder as
                 `validation_data` instead.
+            validation_batch_size: rows per batch of validation arrays, as in
+                `model.fit`: by default the training data's `batch_size`. A
+                validation folder or dataset brings its own batches.
 
         Returns:
             The run's `keras.callbacks.History` (also `model.history`).
@@ -91,6 +95,7 @@ class GrowingDatasetTrainer:
             validation_freq=validation_freq,
             class_weight=class_weight,
             validation_split=validation_split,
+            validation_batch_size=validation_batch_size,
         )
         self._check_can_fit(validation_data=validation_data, class_weight=class_weight)
         with self._fit_context(), self.data._showing_progress(verbose):
@@ -111,14 +116,15 @@ class GrowingDatasetTrainer:
                 class_weight = serving.enter_context(self.data._serving(model, class_weight))
                 if isinstance(validation_data, GrowingDataCallback):
                     serving.enter_context(validation_data._serving(model, None))
-                padded = any(
-                    isinstance(d, GrowingDataCallback) and d._padding is not None
-                    for d in (self.data, validation_data)
-                )
+                padded_steps = [
+                    step
+                    for step, d in (("train_step", self.data), ("test_step", validation_data))
+                    if isinstance(d, GrowingDataCallback) and d._padding is not None
+                ]
                 serving.enter_context(self.data._driven_by_trainer())
                 serving.enter_context(_finalize_once(model))
-                if padded:
-                    serving.enter_context(metrics_of_real_rows(model))
+                if padded_steps:
+                    serving.enter_context(metrics_of_real_rows(model, padded_steps))
                 run.begin_run()
                 # BackupAndRestore sets `_initial_epoch` in on_train_begin, and
                 # every later `fit` call would obey it (Keras 3.15, TF trainer's
@@ -127,7 +133,7 @@ class GrowingDatasetTrainer:
                 model._initial_epoch = None
                 while epoch < epochs:
                     dataset = self.data.epoch_dataset(epoch)
-                    _build_from_spec(model, dataset)
+                    _build_from_spec(model, dataset, padded=bool(padded_steps))
                     run.set_params(
                         {
                             "verbose": verbose,
@@ -144,6 +150,7 @@ class GrowingDatasetTrainer:
                         shuffle=False,  # The dataset shuffles itself.
                         validation_data=_validation_dataset(validation_data),
                         validation_freq=validation_freq,
+                        validation_batch_size=validation_batch_size or self.data.batch_size,
                         class_weight=class_weight,
                     )
                     epoch += 1
@@ -207,6 +214,8 @@ def _check_fit_arguments(model: keras.Model, data: GrowingDataCallback, **args) 
     check_int("initial_epoch", args["initial_epoch"], minimum=0)
     check_number("wait_for_data", args["wait_for_data"], minimum=0, infinite=True)
     _check_validation_freq(args["validation_freq"])
+    if args["validation_batch_size"] is not None:
+        check_int("validation_batch_size", args["validation_batch_size"], minimum=1)
     if args["verbose"] not in ("auto", 0, 1, 2) or isinstance(args["verbose"], bool):
         raise ValueError(f'verbose must be "auto", 0, 1 or 2, got {args["verbose"]!r}.')
     if args["class_weight"] is not None and not isinstance(args["class_weight"], dict):
@@ -285,7 +294,7 @@ def _validation_dataset(validation_data):
     return validation_data._validation_input()
 
 
-def _build_from_spec(model: keras.Model, dataset) -> None:
+def _build_from_spec(model: keras.Model, dataset, padded: bool) -> None:
     """Builds what `fit` would build from a batch (model, loss, metrics, optimizer) from the spec.
 
     On JAX and PyTorch, `fit` builds them from a batch it pulls before
@@ -295,6 +304,13 @@ def _build_from_spec(model: keras.Model, dataset) -> None:
     (TensorFlow's), and a resumed run would differ from an uninterrupted one.
     `_symbolic_build` takes anything with `shape` and `dtype`, such as the
     dataset's `tf.TensorSpec`s, and does nothing once all is built.
+    TensorFlow's `fit` builds inside its first traced step instead (without
+    a distribution strategy: `_maybe_symbolic_build`); padded, it is built
+    here too, so that `metrics_of_real_rows` finds the compiled loss
+    trackers and metrics before that step is traced.
     """
     if keras.backend.backend() in ("jax", "torch"):
         model._symbolic_build(data_batch=dataset.element_spec)
+    elif padded:
+        with model.distribute_strategy.scope():
+            model._symbolic_build(data_batch=dataset.element_spec)

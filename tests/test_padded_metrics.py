@@ -1,0 +1,198 @@
+"""Padding is invisible in every log: a padded run logs what the unpadded run on the same rows logs."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_growing_data as kgd
+
+ROWS, VALIDATION_ROWS, BATCH = 90, 37, 16  # Last batches of 10 and 5 rows.
+CLASSES = {0: 1.0, 1: 2.0, 2: 0.5}
+
+
+def table(rows, seed):
+    """Columns `a`, `b`, `price` (a regression target) and `kind` (a class id 0-2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 2)).astype("float32")
+    price = (x @ np.array([1.5, -2.0], "float32") + rng.normal(scale=0.1, size=rows)).astype("float32")
+    kind = rng.integers(0, 3, size=rows).astype("float32")
+    return x, price, kind
+
+
+def write_table(folder, x, price, kind):
+    with open(folder / "part.csv", "w") as f:
+        f.write("a,b,price,kind\n")
+        for (a, b), p, k in zip(x, price, kind, strict=True):
+            f.write(f"{a:.9g},{b:.9g},{p:.9g},{k:.0f}\n")
+
+
+class BatchLogs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append({k: float(v) for k, v in logs.items()})
+
+
+def single_output_model():
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss="mse",
+        metrics=["mae", keras.metrics.RootMeanSquaredError()],
+        weighted_metrics=["mse"],
+        jit_compile=True,
+    )
+    return model
+
+
+def two_output_model():
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((2,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    price = keras.layers.Dense(1, name="price")(hidden)
+    kind = keras.layers.Dense(3, activation="softmax", name="kind")(hidden)
+    model = keras.Model(inputs, {"price": price, "kind": kind})
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+        loss_weights={"price": 1.0, "kind": 0.5},
+        metrics={"price": ["mae"], "kind": ["sparse_categorical_accuracy"]},
+        weighted_metrics={"kind": ["sparse_categorical_accuracy"]},
+        jit_compile=True,
+    )
+    return model
+
+
+def class_model():
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["sparse_categorical_accuracy"],
+        weighted_metrics=["sparse_categorical_crossentropy"],
+        jit_compile=True,
+    )
+    return model
+
+
+# Model, label, the targets from (price, kind), class_weight.
+CASES = {
+    "one output": (single_output_model, "price", lambda price, kind: price, None),
+    "two outputs": (
+        two_output_model,
+        {"price": "price", "kind": "kind"},
+        lambda price, kind: {"price": price, "kind": kind},
+        None,
+    ),
+    "class weights": (class_model, "kind", lambda price, kind: kind, CLASSES),
+}
+
+
+def assert_logs_equal(padded: dict, unpadded: dict):
+    assert sorted(padded) == sorted(unpadded)
+    for key, values in unpadded.items():
+        np.testing.assert_allclose(padded[key], values, rtol=2e-5, atol=1e-7, err_msg=key)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("validation", ["arrays with sample weights", "dataset", "folder"])
+def test_a_padded_run_logs_what_the_unpadded_run_logs(folder, tmp_path, case, validation):
+    make_model, label, targets, class_weight = CASES[case]
+    labels = [label] if isinstance(label, str) else list(label.values())
+    x, price, kind = table(ROWS, seed=0)
+    write_table(folder, x, price, kind)
+    vx, vprice, vkind = table(VALIDATION_ROWS, seed=1)
+    vy = targets(vprice, vkind)
+    weights = np.linspace(0.0, 2.0, VALIDATION_ROWS).astype("float32")  # Row 0 weighs 0, as a copy does.
+    columns = dict.fromkeys(["a", "b", *labels], "float32")
+    (tmp_path / "validation").mkdir()
+    write_table(tmp_path / "validation", vx, vprice, vkind)
+
+    def run(pad_last_batch):
+        if validation == "arrays with sample weights":
+            validation_data = (vx, vy, weights)
+        elif validation == "dataset":
+            validation_data = tf.data.Dataset.from_tensor_slices((vx, vy)).batch(BATCH)
+        else:
+            validation_data = kgd.GrowingDataCallback(
+                tmp_path / "validation",
+                label=label,
+                batch_size=BATCH,
+                settle_seconds=0,
+                columns=columns,
+                pad_last_batch=pad_last_batch,
+            )
+        model, batches = make_model(), BatchLogs()
+        data = kgd.GrowingDataCallback(
+            folder,
+            label=label,
+            batch_size=BATCH,
+            shuffle=False,
+            settle_seconds=0,
+            columns=columns,
+            pad_last_batch=pad_last_batch,
+        )
+        history = kgd.GrowingDatasetTrainer(model, data).fit(
+            epochs=2,
+            verbose=0,
+            class_weight=class_weight,
+            validation_data=validation_data,
+            callbacks=[batches],
+        )
+        return model, history.history, batches.logs
+
+    reference, expected, reference_batches = run(pad_last_batch=False)
+    model, history, batches = run(pad_last_batch=True)
+
+    assert history["rows"] == [ROWS] * 2
+    assert_logs_equal(history, expected)
+    assert len(batches) == len(reference_batches) == 2 * 6
+    for padded_logs, logs in zip(batches, reference_batches, strict=True):
+        assert_logs_equal(padded_logs, logs)
+    for padded_weight, weight in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(padded_weight, weight, rtol=1e-5, atol=1e-6)
+    # After the fit, evaluate and predict are Keras's own again: the same on both models.
+    np.testing.assert_allclose(
+        model.evaluate(vx, vy, batch_size=BATCH, verbose=0),
+        reference.evaluate(vx, vy, batch_size=BATCH, verbose=0),
+        rtol=2e-5,
+    )
+    for got, want in zip(
+        keras.tree.flatten(model.predict(vx, batch_size=BATCH, verbose=0)),
+        keras.tree.flatten(reference.predict(vx, batch_size=BATCH, verbose=0)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_the_most_common_call_trains_with_metrics_and_validation_arrays(folder):
+    # On JAX every compiled model pads; this crashed with IndexError in 0.x.
+    x, price, kind = table(ROWS, seed=0)
+    write_table(folder, x, price, kind)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"], jit_compile=True)
+    data = kgd.GrowingDataCallback(
+        folder,
+        label="price",
+        batch_size=BATCH,
+        settle_seconds=0,
+        columns=dict.fromkeys("ab", "float32") | {"price": "float32"},
+    )
+    history = kgd.GrowingDatasetTrainer(model, data).fit(
+        epochs=2, verbose=0, validation_data=(x[:20], price[:20])
+    )
+    assert sorted(history.history) == ["files", "loss", "mae", "rows", "val_loss", "val_mae"]
+    assert history.history["rows"] == [ROWS, ROWS]
