@@ -321,6 +321,31 @@ def test_static_folder_matches_model_fit(folder, pad_last_batch, class_weight):
             np.testing.assert_array_equal(a, b)
 
 
+class BuiltAtTrainBegin(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.built = self.model.built
+
+
+def test_the_model_is_built_when_train_begins_as_model_fit_builds_it(folder):
+    # On JAX and torch `fit` builds the model before `on_train_begin` (callbacks such as
+    # BackupAndRestore need it built); on TensorFlow inside the first step, after it.
+    write_csv(folder / "a.csv", 20)
+    x = np.array([r[:2] for r in id_rows(0, 20)], "float32")
+    y = np.array([r[2] for r in id_rows(0, 20)], "float32")
+
+    def unbuilt_model():
+        model = keras.Sequential([keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    reference = BuiltAtTrainBegin()
+    unbuilt_model().fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[reference])
+    grown = BuiltAtTrainBegin()
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0)
+    kgd.GrowingDatasetTrainer(unbuilt_model(), data).fit(epochs=1, verbose=0, callbacks=[grown])
+    assert grown.built == reference.built == (keras.backend.backend() != "tensorflow")
+
+
 def test_a_seeded_run_trains_the_epochs_of_its_seed_also_when_resumed(folder, tmp_path):
     # On JAX and torch, `fit` builds an unbuilt model from a batch it pulls
     # first, which would draw a shuffle pass; the trainer builds from the spec.

@@ -157,10 +157,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
             (`model.jit_compile` and not `run_eagerly`) or a distribution is
             set. `True` always pads (needs a label); `False` never does.
             A padded batch trains as the unpadded one: each row once, the
-            same loss, gradient and metrics. Two things see the copies:
-            the epoch's mean `loss` (Keras weighs a batch's loss by its row
-            count, so a padded batch counts as full) and layers that use
-            batch statistics (`BatchNormalization`).
+            same loss and gradient, and every log (`loss`, compiled
+            metrics, `val_*`, per-batch logs) equal to the unpadded run's.
+            Layers that use batch statistics (`BatchNormalization`) see
+            the copies.
         recursive: whether to watch the sub-folders too, at any depth (a
             date-partitioned tree such as `dt=2026-12-01/part-0.csv.gz`).
             Hidden and temporary folders (leading `.` or `_`, such as

@@ -125,6 +125,10 @@ class GrowingDatasetTrainer:
                 serving.enter_context(_finalize_once(model))
                 if padded_steps:
                     serving.enter_context(metrics_of_real_rows(model, padded_steps))
+                # Built before `on_train_begin`, as `fit` builds it on JAX and torch (Keras 3.15.1,
+                # `backend/jax/trainer.py`): a callback's train begin may rely on a built model, and
+                # one may change what a build would trace (TensorBoard's summary writer).
+                _build_from_spec(model, self.data, padded=bool(padded_steps))
                 run.begin_run()
                 # BackupAndRestore sets `_initial_epoch` in on_train_begin, and
                 # every later `fit` call would obey it (Keras 3.15, TF trainer's
@@ -133,7 +137,6 @@ class GrowingDatasetTrainer:
                 model._initial_epoch = None
                 while epoch < epochs:
                     dataset = self.data.epoch_dataset(epoch)
-                    _build_from_spec(model, dataset, padded=bool(padded_steps))
                     run.set_params(
                         {
                             "verbose": verbose,
@@ -294,7 +297,7 @@ def _validation_dataset(validation_data):
     return validation_data._validation_input()
 
 
-def _build_from_spec(model: keras.Model, dataset, padded: bool) -> None:
+def _build_from_spec(model: keras.Model, data: GrowingDataCallback, padded: bool) -> None:
     """Builds what `fit` would build from a batch (model, loss, metrics, optimizer) from the spec.
 
     On JAX and PyTorch, `fit` builds them from a batch it pulls before
@@ -309,8 +312,9 @@ def _build_from_spec(model: keras.Model, dataset, padded: bool) -> None:
     here too, so that `metrics_of_real_rows` finds the compiled loss
     trackers and metrics before that step is traced.
     """
-    if keras.backend.backend() in ("jax", "torch"):
-        model._symbolic_build(data_batch=dataset.element_spec)
-    elif padded:
-        with model.distribute_strategy.scope():
-            model._symbolic_build(data_batch=dataset.element_spec)
+    on_tensorflow = keras.backend.backend() == "tensorflow"
+    if on_tensorflow and not padded:
+        return
+    spec = data._epoch_input(data.build_dataset()).element_spec
+    with model.distribute_strategy.scope() if on_tensorflow else contextlib.nullcontext():
+        model._symbolic_build(data_batch=spec)
