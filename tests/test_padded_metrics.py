@@ -46,7 +46,7 @@ def single_output_model():
         loss="mse",
         metrics=["mae", keras.metrics.RootMeanSquaredError()],
         weighted_metrics=["mse"],
-        jit_compile=True,
+        jit_compile="auto",
     )
     return model
 
@@ -64,7 +64,7 @@ def two_output_model():
         loss_weights={"price": 1.0, "kind": 0.5},
         metrics={"price": ["mae"], "kind": ["sparse_categorical_accuracy"]},
         weighted_metrics={"kind": ["sparse_categorical_accuracy"]},
-        jit_compile=True,
+        jit_compile="auto",
     )
     return model
 
@@ -83,7 +83,7 @@ def class_model():
         loss="sparse_categorical_crossentropy",
         metrics=["sparse_categorical_accuracy"],
         weighted_metrics=["sparse_categorical_crossentropy"],
-        jit_compile=True,
+        jit_compile="auto",
     )
     return model
 
@@ -183,7 +183,7 @@ def test_the_most_common_call_trains_with_metrics_and_validation_arrays(folder):
     x, price, kind = table(ROWS, seed=0)
     write_table(folder, x, price, kind)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile("sgd", "mse", metrics=["mae"], jit_compile=True)
+    model.compile("sgd", "mse", metrics=["mae"])
     data = kgd.GrowingDataCallback(
         folder,
         label="price",
