@@ -31,7 +31,7 @@ class Arrivals(keras.callbacks.Callback):
         self.padded = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.padded = self.data._padding is not None  # Set while the trainer serves padded batches.
+        self.padded = self.data.pads  # Set while the trainer serves padded batches.
         start = epoch * self.per_file
         text = b"".join(self.lines[start : start + self.per_file])
         (self.folder / f"zz-arrival-{epoch:05d}.csv").write_bytes(HEADER + text)

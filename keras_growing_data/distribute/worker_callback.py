@@ -138,9 +138,9 @@ class WorkerDataCallback(GrowingDataCallback):
             return []
         return super().poll()
 
-    def _poll_slice(self) -> list[str]:
+    def poll_slice(self) -> list[str]:
         """A background poll, on the chief only: a follower takes files from the snapshots alone."""
-        return super()._poll_slice() if self.is_chief else []
+        return super().poll_slice() if self.is_chief else []
 
     def wait_for_rows(self, seconds: float = 0) -> None:
         """Waits for the first rows: the chief polls, a follower waits for its first snapshot.
@@ -153,7 +153,7 @@ class WorkerDataCallback(GrowingDataCallback):
         else:
             self._first_wait = seconds
 
-    def _settle_epoch(self, epoch: int) -> int:
+    def settle_epoch(self, epoch: int) -> int:
         """The chief polls and publishes the epoch's snapshot; a follower waits for it and follows.
 
         Collective: every worker settles the same epochs (the first agrees on
@@ -165,7 +165,7 @@ class WorkerDataCallback(GrowingDataCallback):
         else:
             wait = self.snapshot_timeout
         if self.is_chief:
-            super()._settle_epoch(epoch)
+            super().settle_epoch(epoch)
             snapshot = self._snapshot(epoch)
             self._run.publish(snapshot)
         else:
@@ -236,11 +236,11 @@ class WorkerDataCallback(GrowingDataCallback):
             raise SnapshotError(f"This worker's settings differ from the chief's: {detail}.")
 
     @contextlib.contextmanager
-    def _serving(self, model, class_weight: dict | None):
-        """A worker pads per replica (`_epoch_input`), never to `batch_size`."""
+    def serving(self, model, class_weight: dict | None):
+        """A worker pads per replica (`epoch_input`), never to `batch_size`."""
         yield class_weight
 
-    def _epoch_input(self, dataset: tf.data.Dataset) -> tf.distribute.DistributedDataset:
+    def epoch_input(self, dataset: tf.data.Dataset) -> tf.distribute.DistributedDataset:
         """This worker's part of every global batch, as a distributed dataset."""
         strategy = self.strategy
         num_replicas = strategy.num_replicas_in_sync

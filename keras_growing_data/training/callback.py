@@ -497,15 +497,15 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self._at_boundary.set()  # The background polls give way (a lock is not fair).
         try:
             with self._lock:
-                seed = self._settle_epoch(epoch)
+                seed = self.settle_epoch(epoch)
                 self.ingest.record_epoch(epoch)
                 if seed is not None:
                     self.ingest.reseed(epoch_seed(seed, epoch))
-                return self._epoch_input(self.build_dataset())
+                return self.epoch_input(self.build_dataset())
         finally:
             self._at_boundary.clear()
 
-    def _settle_epoch(self, epoch: int) -> int | None:
+    def settle_epoch(self, epoch: int) -> int | None:
         """Takes in the files epoch `epoch` trains on; returns the seed of its shuffle, if any.
 
         The one step of the epoch boundary that differs between a single
@@ -516,21 +516,33 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self._backlog.intersection_update(self.ingest.pending)
         return self.seed
 
-    def _epoch_input(self, dataset: tf.data.Dataset):
-        """What `model.fit` is given for an epoch: the dataset, padded while `_serving` says so."""
+    # The contract with `GrowingDatasetTrainer` (and its subclasses): the hooks below are what a
+    # trainer calls, and what `WorkerDataCallback` overrides. Users need none of them.
+
+    @property
+    def pads(self) -> bool:
+        """Whether the batches served now are padded (see `pad_last_batch` and `serving`)."""
+        return self._padding is not None
+
+    def input_spec(self):
+        """The `element_spec` of what `model.fit` is given for an epoch now (for building the model)."""
+        return self.epoch_input(self.build_dataset()).element_spec
+
+    def epoch_input(self, dataset: tf.data.Dataset):
+        """What `model.fit` is given for an epoch: the dataset, padded while `serving` says so."""
         if self._padding is None:
             return dataset
         if self._padded is None or self._padded[0] is not dataset:
             self._padded = (dataset, padded_batches(dataset, self.batch_size, *self._padding))
         return self._padded[1]
 
-    def _validation_input(self) -> tf.data.Dataset:
+    def validation_input(self) -> tf.data.Dataset:
         """Polls, then returns what `model.fit` is given as `validation_data`: every row, in order."""
         self.poll()
-        return self._epoch_input(self.build_dataset(shuffle=False))
+        return self.epoch_input(self.build_dataset(shuffle=False))
 
     @contextlib.contextmanager
-    def _serving(self, model: keras.Model, class_weight: dict | None):
+    def serving(self, model: keras.Model, class_weight: dict | None):
         """Serves batches to `model` while it lasts, padded or not; yields the `class_weight` left for `fit`.
 
         A padded batch carries sample weights, which Keras does not combine
@@ -561,12 +573,12 @@ class GrowingDataCallback(keras.callbacks.Callback):
         finally:
             self._padding = self._padded = None
 
-    def _epoch_steps(self, epoch: int) -> int:
+    def epoch_steps(self, epoch: int) -> int:
         """The steps (global batches) of epoch `epoch`, once `epoch_dataset` settled it."""
         return math.ceil(self.ingest.lineage.counts(epoch)[1] / self.batch_size)
 
     @contextlib.contextmanager
-    def _showing_progress(self, verbose):
+    def showing_progress(self, verbose):
         """Shows the progress of long polls as a bar while it lasts, if `verbose` (as in `model.fit`)."""
         shown = [None, None]  # The report shown, and its bar.
 
@@ -587,7 +599,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             self._progress = None
 
     @contextlib.contextmanager
-    def _driven_by_trainer(self):
+    def driven_by_trainer(self):
         """Marks the callback as driven by `GrowingDatasetTrainer`."""
         self._trainer_active = True
         try:
@@ -618,13 +630,13 @@ class GrowingDataCallback(keras.callbacks.Callback):
                 continue
             try:
                 with self._lock:
-                    if self._poll_slice():
+                    if self.poll_slice():
                         self.build_dataset()  # Ready for the next boundary.
                     self._backlog.intersection_update(self.ingest.pending)
             except Exception:  # A poll error must not kill training; the boundary retries.
                 logger.exception("Background poll of %s failed", self.directory)
 
-    def _poll_slice(self) -> list[str]:
+    def poll_slice(self) -> list[str]:
         """One background poll: at most `poll_interval` of reading, less if a boundary comes."""
         return self.ingest.poll(max_seconds=self.poll_interval, stop=self._at_boundary.is_set)
 

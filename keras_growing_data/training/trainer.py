@@ -98,7 +98,7 @@ class GrowingDatasetTrainer:
             validation_batch_size=validation_batch_size,
         )
         self._check_can_fit(validation_data=validation_data, class_weight=class_weight)
-        with self._fit_context(), self.data._showing_progress(verbose):
+        with self._fit_context(), self.data.showing_progress(verbose):
             self.data.wait_for_rows(wait_for_data)
             _require_validation_rows(validation_data, self.data)
             progbar = [] if verbose == 0 or _has_progbar(callbacks) else [CountsProgbarLogger()]
@@ -113,15 +113,15 @@ class GrowingDatasetTrainer:
             )
             model = self.model
             with contextlib.ExitStack() as serving:
-                class_weight = serving.enter_context(self.data._serving(model, class_weight))
+                class_weight = serving.enter_context(self.data.serving(model, class_weight))
                 if isinstance(validation_data, GrowingDataCallback):
-                    serving.enter_context(validation_data._serving(model, None))
+                    serving.enter_context(validation_data.serving(model, None))
                 padded_steps = [
                     step
                     for step, d in (("train_step", self.data), ("test_step", validation_data))
-                    if isinstance(d, GrowingDataCallback) and d._padding is not None
+                    if isinstance(d, GrowingDataCallback) and d.pads
                 ]
-                serving.enter_context(self.data._driven_by_trainer())
+                serving.enter_context(self.data.driven_by_trainer())
                 serving.enter_context(_finalize_once(model))
                 if padded_steps:
                     serving.enter_context(metrics_of_real_rows(model, padded_steps))
@@ -141,7 +141,7 @@ class GrowingDatasetTrainer:
                         {
                             "verbose": verbose,
                             "epochs": epochs,
-                            "steps": self.data._epoch_steps(epoch),
+                            "steps": self.data.epoch_steps(epoch),
                         }
                     )
                     model.fit(
@@ -294,7 +294,7 @@ def _require_validation_rows(validation_data, data: GrowingDataCallback) -> None
 def _validation_dataset(validation_data):
     if not isinstance(validation_data, GrowingDataCallback):
         return validation_data
-    return validation_data._validation_input()
+    return validation_data.validation_input()
 
 
 def _build_from_spec(model: keras.Model, data: GrowingDataCallback, padded: bool) -> None:
@@ -315,6 +315,6 @@ def _build_from_spec(model: keras.Model, data: GrowingDataCallback, padded: bool
     on_tensorflow = keras.backend.backend() == "tensorflow"
     if on_tensorflow and not padded:
         return
-    spec = data._epoch_input(data.build_dataset()).element_spec
+    spec = data.input_spec()
     with model.distribute_strategy.scope() if on_tensorflow else contextlib.nullcontext():
         model._symbolic_build(data_batch=spec)
