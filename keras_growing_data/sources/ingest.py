@@ -6,9 +6,9 @@ import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 
-import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
 from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import header_names
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
@@ -32,7 +32,6 @@ from keras_growing_data.sources.records import (
 )
 from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.tail import TailState, complete_end, is_tailable, read_appended
-from keras_growing_data.sources.vocabulary import UNKNOWN, Vocabulary
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
 from keras_growing_data.sources.window import Window
 from keras_growing_data.storage.disk_store import DiskRowStore
@@ -163,7 +162,7 @@ class FolderIngest:
         )
         self.store = MemoryRowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
         self.schema = self.reader.declared
-        self.vocabularies = {}
+        self.vocabularies = ColumnVocabularies()
         self._ignored_logged = set()
         self.accepted = {}
         self.rejected = {}
@@ -549,24 +548,11 @@ class FolderIngest:
         return new_strings
 
     def _keep_rows(self, arrays: dict, strings: dict) -> tuple[list[int], dict[str, list[str]]]:
-        """Stores rows, their strings renumbered by the columns' vocabularies (new ones appended).
+        """Stores rows, their string ids made the vocabularies' (`ColumnVocabularies.keep`)."""
+        return self.vocabularies.keep(self.schema, arrays, strings, self._store_owned)
 
-        Returns the store's pieces and, per column, the strings the rows added
-        to its vocabulary (the state keeps them, so that ids survive a restart
-        even once the rows that brought them left a window). If the store
-        cannot keep the rows (a full disk), nothing of them stays, vocabularies included.
-        """
-        lengths = {name: len(vocabulary) for name, vocabulary in self._vocabularies().items()}
-        try:
-            if "string" in arrays:
-                self._renumber(arrays["string"], strings)
-            pieces = self.store.append(arrays, owned=True)
-        except BaseException:
-            for name, length in lengths.items():
-                self.vocabularies[name].truncate(length)
-            raise
-        added = {name: self.vocabularies[name].strings[length:] for name, length in lengths.items()}
-        return pieces, {name: new for name, new in added.items() if new}
+    def _store_owned(self, arrays: dict) -> list[int]:
+        return self.store.append(arrays, owned=True)
 
     def _joined(self, record: AcceptedFile, pieces: list[int]) -> None:
         """Notes that an accepted file's rows, these pieces of the store, train from now on."""
@@ -634,19 +620,9 @@ class FolderIngest:
         self._accepted_paths.append(path)
         self._unsaved.append({"type": "accept", "file": {**_record_json(record), "rows_ref": None}})
 
-    def _vocabularies(self) -> dict[str, Vocabulary]:
-        """Each string column's vocabulary, in stored order."""
-        names = self.schema.stored_order("string")
-        return {name: self.vocabularies.setdefault(name, Vocabulary()) for name in names}
-
-    def _renumber(self, ids: np.ndarray, strings: dict[str, tuple[str, ...]]) -> None:
-        """Turns a file's string ids (into its own distinct strings) into vocabulary ids, in place."""
-        for j, (name, vocabulary) in enumerate(self._vocabularies().items()):
-            ids[:, j] = vocabulary.ids_of(strings[name])[ids[:, j]]
-
     def vocabulary(self, name: str) -> list[str]:
         """The strings of column `name`: item i is the string of id i, item 0 `"[UNK]"`."""
-        return list(self.vocabularies.get(name, Vocabulary()).strings)
+        return self.vocabularies.strings(name)
 
     def _changed_reason(
         self, stat: FileStat, size_read: int | None = None, tailed_to: int | None = None
@@ -885,7 +861,7 @@ class FolderIngest:
             "read_with": self._read_with(),
             "accepted": [self._accepted_json(record) for record in self.accepted.values()],
             "first": self._first,
-            "vocabularies": {name: vocabulary.strings[1:] for name, vocabulary in self.vocabularies.items()},
+            "vocabularies": self.vocabularies.get_state(),
             "rejected": [_record_json(r) for r in self.rejected.values()],
             "epochs": {str(epoch): _lineage_json(self.lineage.counts(epoch)) for epoch in self.lineage},
         }
@@ -930,9 +906,7 @@ class FolderIngest:
         self.accepted.update(accepted)
         vocabularies = state.get("vocabularies")
         if vocabularies is not None:  # Their rows renumber into them: ids stay, whatever rows left.
-            self.vocabularies = {
-                name: Vocabulary([UNKNOWN, *strings]) for name, strings in vocabularies.items()
-            }
+            self.vocabularies.set_state(vocabularies)
         in_window = state["accepted"][first:]
         for item in in_window:
             if item["rows_ref"] is None:
@@ -1004,7 +978,7 @@ class FolderIngest:
         start = 0
         for rows, strings in read:
             if "string" in arrays:
-                self._renumber(arrays["string"][start : start + rows], strings)
+                self.vocabularies.renumber(self.schema, arrays["string"][start : start + rows], strings)
             start += rows
         ids = self.store.append(arrays, owned=True, pieces=[rows for rows, _ in read])
         for (path, ref), piece in zip(pieces, ids, strict=True):
