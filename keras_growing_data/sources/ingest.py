@@ -12,6 +12,7 @@ from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
 from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import header_names
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
+from keras_growing_data.sources.keep_everything import KeepEverything
 from keras_growing_data.sources.lineage import Lineage
 from keras_growing_data.sources.manifest import Manifest
 from keras_growing_data.sources.partitions import partition_values
@@ -32,8 +33,8 @@ from keras_growing_data.sources.records import (
 )
 from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.tail import TailState, complete_end, is_tailable, read_appended
+from keras_growing_data.sources.training_set import FilesInTraining, TrainingSetPolicy
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
-from keras_growing_data.sources.window import Window
 from keras_growing_data.storage.disk_store import DiskRowStore
 from keras_growing_data.storage.memory_store import MemoryRowStore
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_path
@@ -102,9 +103,10 @@ class FolderIngest:
         partition_columns: whether the `key=value` folders a file is in
             (`dt=2026-12-01/hour=03/`) give it columns, one value for all
             its rows (see `partition_values`); typed like any column.
-        window: a `Window`: only the newest files train, the older leave
-            (their rows freed, in memory, on disk and in `state_dir`);
-            `None` keeps every file.
+        window: the training-set policy (`TrainingSetPolicy`), such as a
+            `Window`: only the newest files train, the older leave (their
+            rows freed, in memory, on disk and in `state_dir`); `None`
+            keeps every file (`KeepEverything`).
         appends: what lines appended to an accepted file do: `"warn"`
             (a warning says the change is not read) or `"tail"`: each
             complete new line joins, read from where the last read stopped
@@ -131,7 +133,7 @@ class FolderIngest:
         na_values: Sequence[str] | None = None,
         recursive: bool = False,
         partition_columns: bool = False,
-        window: Window | None = None,
+        window: TrainingSetPolicy | None = None,
         appends: str = "warn",
     ):
         check_choice("on_bad_file", on_bad_file, ("reject", "quarantine"))
@@ -145,9 +147,9 @@ class FolderIngest:
         self.on_bad_file = on_bad_file
         self.on_bad_row = on_bad_row
         self.partition_columns = check_bool("partition_columns", partition_columns)
-        if window is not None and not isinstance(window, Window):
+        if window is not None and not isinstance(window, TrainingSetPolicy):
             raise TypeError(f"window must be a keras_growing_data.Window or None, got {window!r}.")
-        self.window = window
+        self.policy = KeepEverything() if window is None else window
         self.appends = check_choice("appends", appends, ("warn", "tail"))
         self._tails = {}  # Path -> `TailState` of each accepted file that is tailed (plain, local).
         # With "tail", the store's pieces in order, as (path, end offset, rows): what a follower reproduces.
@@ -182,7 +184,7 @@ class FolderIngest:
         self._short_of_space = None  # What a full disk stopped, while it does.
         self.manifest = None
         if state_dir is not None:
-            self.manifest = Manifest(state_dir, rolling=window is not None)
+            self.manifest = Manifest(state_dir, rolling=not self.policy.keeps_every_file)
         if self.manifest is not None:
             self.manifest.open_for_writing()
             self._restore()
@@ -421,17 +423,9 @@ class FolderIngest:
         if stat.problem:
             self._reject(stat, stat.problem, quarantine=False)  # Only regular files are moved.
             return False
-        if (
-            not follow
-            and self.window is not None
-            and self.window.too_old(stat.mtime_ns, self._newest_mtime_ns)
-        ):
-            days = (self._newest_mtime_ns - stat.mtime_ns) / 86400e9
-            reason = (
-                f"is older than the window: it was last modified {days:.3g} days before the newest "
-                f"file in training, more than Window(seconds={self.window.seconds:g}) allows"
-            )
-            self._reject(stat, reason, quarantine=False)
+        refusal = None if follow else self.policy.refusal(stat.mtime_ns, self._newest_mtime_ns)
+        if refusal is not None:
+            self._reject(stat, refusal, quarantine=False)
             return False
         tailed = self.appends == "tail" and is_tailable(stat.path)
         if not tailed:
@@ -562,19 +556,9 @@ class FolderIngest:
         self._newest_mtime_ns = max(self._newest_mtime_ns, record.mtime_ns)
 
     def _apply_window(self) -> None:
-        """Lets the oldest files leave training where the window says so."""
-        window = self.window
-        if window is None:
-            return
-        count = len(self._accepted_paths) - self._first
-        within = (window.files is None or count <= window.files) and (
-            window.rows is None or self.num_rows <= window.rows
-        )
-        if within and window.seconds is None:
-            return  # Most polls: no pass over the files in the window.
-        paths = self.in_window
-        rows, mtimes = (_RecordField(self.accepted, paths, field) for field in ("rows", "mtime_ns"))
-        self.leave_before(self._first + window.leaving(rows, mtimes, total_rows=self.num_rows))
+        """Lets the oldest files leave training where the policy says so."""
+        files = FilesInTraining(self.accepted, self.in_window, self.num_rows)
+        self.leave_before(self._first + self.policy.files_to_drop(files))
 
     def leave_before(self, first: int) -> None:
         """Takes the accepted files before the `first` out of training: their rows are freed.
@@ -999,21 +983,6 @@ class FolderIngest:
         if self.partition_columns:  # Only then, so that the states saved before it was an option still fit.
             rules["partition_columns"] = True
         return rules
-
-
-class _RecordField(Sequence):
-    """One field of the records of some paths, read when asked: a window looks at few of them."""
-
-    def __init__(self, records: Mapping[str, AcceptedFile], paths: Sequence[str], field: str):
-        self._records = records
-        self._paths = paths
-        self._field = field
-
-    def __len__(self) -> int:
-        return len(self._paths)
-
-    def __getitem__(self, i: int):
-        return getattr(self._records[self._paths[i]], self._field)
 
 
 def _lineage_json(counts: tuple[int, ...]) -> list[int]:

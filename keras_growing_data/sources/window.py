@@ -3,11 +3,12 @@
 import dataclasses
 from collections.abc import Sequence
 
+from keras_growing_data.sources.training_set import FilesInTraining, TrainingSetPolicy
 from keras_growing_data.utils.arguments import check_int, check_number
 
 
 @dataclasses.dataclass(frozen=True)
-class Window:
+class Window(TrainingSetPolicy):
     """A window of recent data: only the newest accepted files train.
 
     The window holds the newest files, in the order they were accepted,
@@ -46,6 +47,7 @@ class Window:
     rows: int | None = None
     files: int | None = None
     seconds: float | None = None
+    keeps_every_file = False
 
     def __post_init__(self):
         if self.rows is None and self.files is None and self.seconds is None:
@@ -56,6 +58,25 @@ class Window:
             check_int("Window files", self.files, minimum=1)
         if self.seconds is not None:
             check_number("Window seconds", self.seconds, positive=True)
+
+    def refusal(self, mtime_ns: int, newest_ns: int) -> str | None:
+        """Why a file is not taken: it was last written more than `seconds` before the newest file."""
+        if not self.too_old(mtime_ns, newest_ns):
+            return None
+        days = (newest_ns - mtime_ns) / 86400e9
+        return (
+            f"is older than the window: it was last modified {days:.3g} days before the newest "
+            f"file in training, more than Window(seconds={self.seconds:g}) allows"
+        )
+
+    def files_to_drop(self, files: FilesInTraining) -> int:
+        """How many of the oldest files leave; most calls look at none of them (see `leaving`)."""
+        within = (self.files is None or len(files) <= self.files) and (
+            self.rows is None or files.total_rows <= self.rows
+        )
+        if within and self.seconds is None:
+            return 0
+        return self.leaving(files.rows, files.mtimes_ns, total_rows=files.total_rows)
 
     def too_old(self, mtime_ns: int, newest_ns: int) -> bool:
         """Whether a file written at `mtime_ns` lies outside `seconds` of the newest file's time."""

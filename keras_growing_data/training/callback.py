@@ -180,6 +180,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             epoch. `lineage` and the epoch logs (`rows`, `files`,
             `files_left`) show what left; `accepted` still lists every
             file ever taken (none is read twice). `None` keeps every file.
+            Any `TrainingSetPolicy` may stand here (`sources/training_set.py`).
         appends: what happens when lines are appended to an accepted file
             (a logger writing one file a day). `"warn"` (default): a
             warning says the change is not read; the file's rows stay as
@@ -663,7 +664,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         if logs is not None and lineage is not None:
             logs["rows"] = lineage.rows
             logs["files"] = len(lineage.files)
-            if self.ingest.window is not None:
+            if not self.ingest.policy.keeps_every_file:
                 logs["files_left"] = lineage.files_left
             if self.ingest.skip_bad_rows:
                 logs["rows_skipped"] = lineage.rows_skipped
