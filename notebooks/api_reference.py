@@ -65,7 +65,11 @@ def reference() -> str:
         obj = getattr(kgd, name)
         if inspect.isclass(obj) and issubclass(obj, Exception):
             base = next(b for b in obj.__mro__[1:] if b.__module__ == "builtins")
-            lines.append(f"| `{name}` | {summary(obj)} An exception; a `{base.__name__}`. |")
+            bases = [
+                b for b in (kgd.GrowingDataError, base) if issubclass(obj, b) and b not in (obj, Exception)
+            ]
+            kinds = "".join(f"{'; a' if i == 0 else ' and a'} `{b.__name__}`" for i, b in enumerate(bases))
+            lines.append(f"| `{name}` | {summary(obj)} An exception{kinds}. |")
         elif dataclasses.is_dataclass(obj):
             fields = ", ".join(f"`{f.name}`" for f in dataclasses.fields(obj))
             lines.append(f"| `{name}` | {summary(obj)} Fields: {fields}. |")

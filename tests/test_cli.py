@@ -196,6 +196,16 @@ print(json.dumps([codes, sorted(m for m in ("tensorflow", "keras", "numpy") if m
 """
 
 
+def test_the_train_command_does_not_import_the_demo(tmp_path):
+    source = (
+        "import keras_growing_data.cli.train\n"
+        "print(sorted(m for m in sys.modules if m.startswith('keras_growing_data.demo')))\n"
+    )
+    run = run_python(tmp_path, source)
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stdout.decode().splitlines()[-1] == "[]"
+
+
 def test_help_version_and_wrong_arguments_answer_without_importing_tensorflow(tmp_path):
     run = run_python(tmp_path, HELP_WITHOUT_TENSORFLOW, tmp_path / "missing")
     assert run.returncode == 0, run.stderr.decode()

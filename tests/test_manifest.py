@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from helpers import id_rows, write_csv
 
+from keras_growing_data.errors import DamagedStateError
 from keras_growing_data.sources import ingest as ingest_module
 from keras_growing_data.sources import manifest as manifest_module
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.manifest import Manifest
-from keras_growing_data.sources.records import DamagedStateError
 
 
 def ingest_of(folder, state, **kwargs):

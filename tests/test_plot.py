@@ -103,6 +103,16 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     assert str(error.value) == 'plot_growth needs matplotlib: pip install "keras-growing-data[plot]"'
 
 
+def test_save_plot_writes_the_figure_and_prints_its_path(tmp_path):
+    from keras_growing_data.training.plot import save_plot
+
+    out = tmp_path / "growth.png"
+    lines = []
+    assert save_plot({"loss": [2.0, 1.0], "rows": [10, 20], "files": [1, 2]}, str(out), lines.append)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert lines == [f"Plot of loss and dataset size per epoch: {out}"]
+
+
 def test_plot_growth_is_exported():
     assert "plot_growth" in kgd.__all__
     from keras_growing_data.training.plot import plot_growth

@@ -5,7 +5,8 @@ import time
 import pytest
 from helpers import id_rows, snapshot_of, write_csv
 
-from keras_growing_data.distribute.snapshot import SnapshotError, SnapshotFolder, SnapshotTimeoutError
+from keras_growing_data.distribute.snapshot import SnapshotFolder
+from keras_growing_data.errors import SnapshotError, SnapshotTimeoutError
 
 
 def test_snapshot_folder_publishes_atomically_and_waits(folder, tmp_path):

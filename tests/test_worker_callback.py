@@ -17,8 +17,8 @@ import keras_growing_data as kgd
 from keras_growing_data.distribute.follower_ingest import ingest_snapshot
 from keras_growing_data.distribute.local_ports import free_ports
 from keras_growing_data.distribute.replica_batches import replica_batches
-from keras_growing_data.distribute.snapshot import SnapshotError
 from keras_growing_data.distribute.worker_role import WorkerRole
+from keras_growing_data.errors import SnapshotError
 from keras_growing_data.sources.ingest import FolderIngest
 
 

@@ -18,7 +18,7 @@ import sys
 
 from keras_growing_data import __version__
 from keras_growing_data.cli.exit_codes import EXIT_ERROR, EXIT_OK
-from keras_growing_data.training.no_rows_error import NoRowsError
+from keras_growing_data.errors import NoRowsError
 from keras_growing_data.utils.arguments import check_labels, check_text
 from keras_growing_data.utils.tensorflow_logs import import_tensorflow_quietly
 

@@ -6,9 +6,10 @@ import time
 
 from keras_growing_data.cli.exit_codes import EXIT_OK, EXIT_REJECTED
 from keras_growing_data.sources.manifest import Manifest
-from keras_growing_data.sources.records import printable, records_of, relative_to
+from keras_growing_data.sources.records import records_of
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
 from keras_growing_data.training.callback import GrowingDataCallback
+from keras_growing_data.utils.printable import printable, relative_to
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,12 +6,12 @@ import os
 import keras
 
 from keras_growing_data.cli.exit_codes import EXIT_OK
-from keras_growing_data.demo.run_demo import save_plot
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS
 from keras_growing_data.sources.window import Window
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.default_model import default_model
 from keras_growing_data.training.growth_printer import GrowthPrinter
+from keras_growing_data.training.plot import save_plot
 from keras_growing_data.training.stop_when_idle import StopWhenIdle
 from keras_growing_data.training.summary_table import summary_table
 from keras_growing_data.training.trainer import GrowingDatasetTrainer

@@ -13,6 +13,7 @@ from keras_growing_data.demo.producer import Producer, write_csv_file
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.default_model import default_model
 from keras_growing_data.training.growth_printer import GrowthPrinter, count
+from keras_growing_data.training.plot import save_plot
 from keras_growing_data.training.summary_table import summary_table
 from keras_growing_data.training.trainer import GrowingDatasetTrainer
 
@@ -101,20 +102,6 @@ def run_demo(
     if out is not None:
         save_plot(history, out, print_fn)
     return history
-
-
-def save_plot(history: keras.callbacks.History, out: str, print_fn: Callable[[str], None] = print) -> bool:
-    """Writes `plot_growth(history)` to `out` and prints its path; says so if matplotlib is missing."""
-    from keras_growing_data.training.plot import plot_growth
-
-    try:
-        figure = plot_growth(history)
-    except ImportError as e:
-        print_fn(f"No plot: {e}")
-        return False
-    figure.savefig(out, dpi=100)
-    print_fn(f"Plot of loss and dataset size per epoch: {os.path.abspath(out)}")
-    return True
 
 
 def _demo_label(source: str) -> str:

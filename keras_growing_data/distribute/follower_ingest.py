@@ -2,7 +2,8 @@
 
 import posixpath
 
-from keras_growing_data.distribute.snapshot import EpochSnapshot, SnapshotError
+from keras_growing_data.distribute.snapshot import EpochSnapshot
+from keras_growing_data.errors import SnapshotError
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.watcher import FileStat
 

@@ -13,19 +13,12 @@ import time
 
 import tensorflow as tf
 
+from keras_growing_data.errors import SnapshotError, SnapshotTimeoutError
 from keras_growing_data.utils.durable_write import write_atomically
 
 SNAPSHOT_FORMAT = 2
 # A leading "_" keeps the folder out of the watcher's listing (watcher.is_temporary).
 SNAPSHOT_FOLDER = "_workers"
-
-
-class SnapshotError(RuntimeError):
-    """A worker cannot train on the chief's epoch snapshot; the message says why."""
-
-
-class SnapshotTimeoutError(SnapshotError, TimeoutError):
-    """A follower waited too long for the chief's snapshot of an epoch."""
 
 
 @dataclasses.dataclass(frozen=True)

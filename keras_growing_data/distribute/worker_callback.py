@@ -13,11 +13,11 @@ from keras_growing_data.distribute.run_id import agree_on_run_id
 from keras_growing_data.distribute.snapshot import (
     SNAPSHOT_FOLDER,
     EpochSnapshot,
-    SnapshotError,
     SnapshotFile,
     SnapshotFolder,
 )
 from keras_growing_data.distribute.worker_role import WorkerRole
+from keras_growing_data.errors import SnapshotError
 from keras_growing_data.sources.vocabulary import digest
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.utils.arguments import check_number, check_path

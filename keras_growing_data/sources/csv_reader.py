@@ -13,19 +13,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.errors import BadFileError, NoDataRowsError, UnreadableFileError, VanishedFileError
 from keras_growing_data.sources.decompressed import content_of
 from keras_growing_data.sources.float32_values import float32_losses, loss_notes, needs_direct_parse
 from keras_growing_data.sources.header import match_header, parse_header, require_labels
 from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
 from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
 from keras_growing_data.sources.partitions import fill_partition, placeholders, typed_partition
-from keras_growing_data.sources.records import (
-    BadFileError,
-    BadRow,
-    NoDataRowsError,
-    UnreadableFileError,
-    VanishedFileError,
-)
+from keras_growing_data.sources.records import BadRow
 from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
 from keras_growing_data.sources.tf_parser import (
     NO_DEFAULT,

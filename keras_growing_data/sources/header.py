@@ -6,10 +6,11 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 
+from keras_growing_data.errors import BadFileError
 from keras_growing_data.sources.line_checks import value_problem
-from keras_growing_data.sources.records import BadFileError, excerpt
 from keras_growing_data.sources.schema import Schema, default_problem
 from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
+from keras_growing_data.utils.printable import excerpt
 
 UTF8_BOM = b"\xef\xbb\xbf"
 

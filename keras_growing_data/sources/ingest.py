@@ -8,6 +8,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 import tensorflow as tf
 
+from keras_growing_data.errors import (
+    BadFileError,
+    DamagedStateError,
+    NoDataRowsError,
+    TruncatedArchiveError,
+    UnreadableFileError,
+)
 from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
 from keras_growing_data.sources.csv_reader import CsvReader
 from keras_growing_data.sources.header import header_names
@@ -19,16 +26,9 @@ from keras_growing_data.sources.partitions import partition_values
 from keras_growing_data.sources.quarantine import quarantine_file
 from keras_growing_data.sources.records import (
     AcceptedFile,
-    BadFileError,
-    DamagedStateError,
     EpochLineage,
-    NoDataRowsError,
     RejectedFile,
-    TruncatedArchiveError,
-    UnreadableFileError,
     WaitingFile,
-    excerpt,
-    printable,
     records_of,
 )
 from keras_growing_data.sources.schema import Schema
@@ -39,6 +39,7 @@ from keras_growing_data.storage.disk_store import DiskRowStore
 from keras_growing_data.storage.memory_store import MemoryRowStore
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_path
 from keras_growing_data.utils.durable_write import is_no_space
+from keras_growing_data.utils.printable import excerpt, printable
 from keras_growing_data.utils.process_memory import release_parse_memory
 
 logger = logging.getLogger("keras_growing_data")

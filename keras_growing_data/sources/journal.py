@@ -6,7 +6,7 @@ import zlib
 
 import tensorflow as tf
 
-from keras_growing_data.sources.records import DamagedStateError
+from keras_growing_data.errors import DamagedStateError
 from keras_growing_data.utils.durable_write import append_durably, is_local
 
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from keras_growing_data.errors import DamagedStateError
 from keras_growing_data.sources.journal import Journal, decode_record, encode_record
-from keras_growing_data.sources.records import DamagedStateError
 from keras_growing_data.sources.rows_log import RowsLog
 from keras_growing_data.utils.durable_write import is_local, write_atomically
 from keras_growing_data.utils.file_lock import FileLock

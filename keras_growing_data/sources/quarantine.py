@@ -8,8 +8,8 @@ import posixpath
 
 import tensorflow as tf
 
-from keras_growing_data.sources.records import printable, relative_to
 from keras_growing_data.utils.durable_write import is_local, write_atomically
+from keras_growing_data.utils.printable import printable, relative_to
 
 logger = logging.getLogger("keras_growing_data")
 

@@ -1,46 +1,8 @@
-"""The records ingest keeps of the files it judged; the error that rejects a file, and how it quotes one."""
+"""The records ingest keeps of the files it judged, and how they are read back from a saved state."""
 
 import dataclasses
 
-# The most characters of a file's content a reason shows in one quote.
-EXCERPT_CHARS = 40
-
-
-class BadFileError(ValueError):
-    """A file that cannot be ingested; the message says why."""
-
-
-class NoDataRowsError(BadFileError):
-    """A file with a header but no data row yet: a file that is tailed waits for one."""
-
-
-class VanishedFileError(BadFileError):
-    """A file that was deleted or renamed away while it was read."""
-
-
-class TruncatedArchiveError(BadFileError):
-    """An archive that ends before its end-of-stream marker: maybe still being written, so never moved."""
-
-
-class UnreadableFileError(OSError):
-    """A file that cannot be read now (permissions, I/O, the network): it is tried again later."""
-
-
-class DamagedStateError(ValueError):
-    """A state folder whose files do not match their records; the message names the file."""
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """`text` as a reason quotes it: escaped as `repr` escapes, at most `limit` characters, then `…`.
-
-    Every piece of a file a reason shows (a name, a value, a parser's
-    message) goes through here, so a file that is not CSV (a link to
-    `/etc/passwd`, a binary) never has more than a short excerpt echoed.
-    """
-    cut = min(len(text), limit)
-    while len(repr(text[:cut])) > limit + 2:  # Escapes lengthen it; the quotes do not count.
-        cut -= 1
-    return repr(text[:cut]) + ("…" if cut < len(text) else "")
+from keras_growing_data.utils.printable import relative_to
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,13 +108,3 @@ def records_of(state: dict) -> tuple[dict, dict]:
     }
     rejected = {item["path"]: RejectedFile(**item) for item in state["rejected"]}
     return accepted, rejected
-
-
-def relative_to(folder: str, path: str) -> str:
-    """A path below `folder` as seen from it (`dt=2026-12-01/part-0.csv`); any other path as it is."""
-    return path[len(folder) + 1 :] if path.startswith(folder + "/") else path
-
-
-def printable(path: str) -> str:
-    """A path as it can be printed: bytes that are not UTF-8 (kept by `os` as surrogates) escaped."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

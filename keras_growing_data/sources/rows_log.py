@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.sources.records import DamagedStateError
+from keras_growing_data.errors import DamagedStateError
 from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.durable_write import append_durably, is_local, write_atomically
 

@@ -4,9 +4,10 @@ import dataclasses
 import zlib
 from collections.abc import Mapping
 
+from keras_growing_data.errors import BadFileError, VanishedFileError
 from keras_growing_data.sources.csv_reader import CsvReader, ParsedFile
 from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
-from keras_growing_data.sources.records import AcceptedFile, BadFileError, VanishedFileError
+from keras_growing_data.sources.records import AcceptedFile
 from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.watcher import FileStat
 

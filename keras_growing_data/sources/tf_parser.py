@@ -7,7 +7,7 @@ import re
 import tensorflow as tf
 
 from keras_growing_data.sources.number_syntax import FLOAT_PATTERN
-from keras_growing_data.sources.records import excerpt
+from keras_growing_data.utils.printable import excerpt
 
 # No default: a missing value in that column makes the row bad.
 NO_DEFAULT = None

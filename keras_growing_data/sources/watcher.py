@@ -11,8 +11,10 @@ from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
 
-from keras_growing_data.sources.records import FileIdentity, UnreadableFileError, printable, relative_to
+from keras_growing_data.errors import UnreadableFileError
+from keras_growing_data.sources.records import FileIdentity
 from keras_growing_data.utils.arguments import check_bool, check_number, check_path, check_text
+from keras_growing_data.utils.printable import printable, relative_to
 
 logger = logging.getLogger("keras_growing_data")
 

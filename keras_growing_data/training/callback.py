@@ -11,11 +11,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_growing_data.errors import NoRowsError
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
 from keras_growing_data.sources.window import Window
 from keras_growing_data.training.keras_batches import KerasBatches
-from keras_growing_data.training.no_rows_error import NoRowsError
 from keras_growing_data.training.padded_batches import padded_batches
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_int, check_number
 from keras_growing_data.utils.keras_backend import compiles_per_batch_shape

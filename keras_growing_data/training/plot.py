@@ -1,4 +1,7 @@
-"""Plots a growing run: loss curves above, dataset size per epoch below."""
+"""Plots a growing run: loss curves above, dataset size per epoch below; `save_plot` writes one to a file."""
+
+import os
+from collections.abc import Callable
 
 import keras
 
@@ -109,3 +112,15 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     if title:
         figure.suptitle(title)
     return figure
+
+
+def save_plot(history: keras.callbacks.History, out: str, print_fn: Callable[[str], None] = print) -> bool:
+    """Writes `plot_growth(history)` to `out` and prints its path; says so if matplotlib is missing."""
+    try:
+        figure = plot_growth(history)
+    except ImportError as e:
+        print_fn(f"No plot: {e}")
+        return False
+    figure.savefig(out, dpi=100)
+    print_fn(f"Plot of loss and dataset size per epoch: {os.path.abspath(out)}")
+    return True

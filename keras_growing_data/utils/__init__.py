@@ -1,1 +1,1 @@
-"""Small helpers every stage may use: argument checks, process memory, TensorFlow's log lines."""
+"""Small helpers every stage may use: argument checks, quoting, process memory, TensorFlow's log lines."""

@@ -1,14 +1,61 @@
-"""The error of a watched folder that gave no training rows."""
+"""Every exception the package raises, all derived from `GrowingDataError`.
+
+Catch `GrowingDataError` for any of them. Each also keeps its built-in base
+(`ValueError`, `OSError`, `RuntimeError`, `TimeoutError`), so code that
+catches those catches them as before. This module imports nothing from the
+package, so every layer can raise its errors.
+"""
 
 import posixpath
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from keras_growing_data.sources.ingest import RejectedFile
+from typing import Protocol
 
 
-class NoRowsError(ValueError):
+class GrowingDataError(Exception):
+    """The base of every exception class of keras_growing_data: catch it to catch any of them."""
+
+
+# Files and their ingest.
+
+
+class BadFileError(GrowingDataError, ValueError):
+    """A file that cannot be ingested; the message says why."""
+
+
+class NoDataRowsError(BadFileError):
+    """A file with a header but no data row yet: a file that is tailed waits for one."""
+
+
+class VanishedFileError(BadFileError):
+    """A file that was deleted or renamed away while it was read."""
+
+
+class TruncatedArchiveError(BadFileError):
+    """An archive that ends before its end-of-stream marker: maybe still being written, so never moved."""
+
+
+class UnreadableFileError(GrowingDataError, OSError):
+    """A file that cannot be read now (permissions, I/O, the network): it is tried again later."""
+
+
+class DamagedStateError(GrowingDataError, ValueError):
+    """A state folder whose files do not match their records; the message names the file."""
+
+
+# Training.
+
+
+class _Rejected(Protocol):
+    """What `NoRowsError` reads of a rejected file (a `RejectedFile`)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class NoRowsError(GrowingDataError, ValueError):
     """A folder that gave no training rows: its files were rejected, are unfinished, or absent.
 
     The first line of the message says which, with the reasons of the
@@ -30,7 +77,7 @@ class NoRowsError(ValueError):
         self,
         directory: str,
         pattern: str | Sequence[str],
-        rejected: Sequence["RejectedFile"],
+        rejected: Sequence[_Rejected],
         pending: Sequence[str],
         waited: float = 0,
         wait_hint: str = "pass wait_for_data=seconds",
@@ -82,3 +129,14 @@ def _patterns(pattern: str | Sequence[str]) -> str:
         return repr(pattern)
     quoted = [repr(p) for p in pattern]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+# Several workers.
+
+
+class SnapshotError(GrowingDataError, RuntimeError):
+    """A worker cannot train on the chief's epoch snapshot; the message says why."""
+
+
+class SnapshotTimeoutError(SnapshotError, TimeoutError):
+    """A follower waited too long for the chief's snapshot of an epoch."""
