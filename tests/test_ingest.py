@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import OLD, id_rows, run_python, write_csv
 
-from keras_growing_data.sources import csv_reader
+from keras_growing_data.formats.csv import csv_format as csv_reader
 from keras_growing_data.sources.ingest import RECHECKS_PER_POLL, FolderIngest
 
 NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}

@@ -5,9 +5,9 @@ import pytest
 from helpers import OLD, id_rows, write_csv
 
 import keras_growing_data as kgd
-from keras_growing_data.sources import tf_parser
-from keras_growing_data.sources.csv_reader import CsvReader
-from keras_growing_data.sources.partitions import partition_values
+from keras_growing_data.formats.csv import tf_parser
+from keras_growing_data.formats.csv.csv_format import CsvReader
+from keras_growing_data.formats.partitions import partition_values
 from keras_growing_data.sources.records import BadFileError
 
 NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}

@@ -9,12 +9,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.sources.csv_reader import CsvReader
-from keras_growing_data.sources.header import header_names
+from keras_growing_data.formats.csv.csv_format import CsvReader
+from keras_growing_data.formats.csv.header import header_names
+from keras_growing_data.formats.partitions import partition_values
+from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
 from keras_growing_data.sources.lineage import Lineage
 from keras_growing_data.sources.manifest import Manifest
-from keras_growing_data.sources.partitions import partition_values
 from keras_growing_data.sources.quarantine import quarantine_file
 from keras_growing_data.sources.records import (
     AcceptedFile,
@@ -30,7 +31,6 @@ from keras_growing_data.sources.records import (
     printable,
     records_of,
 )
-from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.tail import TailState, complete_end, is_tailable, read_appended
 from keras_growing_data.sources.vocabulary import UNKNOWN, Vocabulary
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher

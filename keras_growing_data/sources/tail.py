@@ -4,10 +4,10 @@ import dataclasses
 import zlib
 from collections.abc import Mapping
 
-from keras_growing_data.sources.csv_reader import CsvReader, ParsedFile
-from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
+from keras_growing_data.formats.csv.csv_format import CsvReader, ParsedFile
+from keras_growing_data.formats.csv.header import MAGIC_BYTES, compression_of
+from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.records import AcceptedFile, BadFileError, VanishedFileError
-from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.watcher import FileStat
 
 # The bytes at the start of what was read, and before its end, whose

@@ -13,27 +13,27 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.sources.decompressed import content_of
-from keras_growing_data.sources.float32_values import float32_losses, loss_notes, needs_direct_parse
-from keras_growing_data.sources.header import match_header, parse_header, require_labels
-from keras_growing_data.sources.line_checks import diagnose, good_lines, line_problems, parses_as_number
-from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
-from keras_growing_data.sources.partitions import fill_partition, placeholders, typed_partition
-from keras_growing_data.sources.records import (
-    BadFileError,
-    BadRow,
-    NoDataRowsError,
-    UnreadableFileError,
-    VanishedFileError,
-)
-from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
-from keras_growing_data.sources.tf_parser import (
+from keras_growing_data.formats.csv.header import match_header, parse_header, require_labels
+from keras_growing_data.formats.csv.line_checks import diagnose, good_lines, line_problems, parses_as_number
+from keras_growing_data.formats.csv.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
+from keras_growing_data.formats.csv.tf_parser import (
     NO_DEFAULT,
     ChunkPlan,
     chunk_parser,
     lines_of,
     numeric_fields,
     tf_message,
+)
+from keras_growing_data.formats.decompressed import content_of
+from keras_growing_data.formats.float32_values import float32_losses, loss_notes, needs_direct_parse
+from keras_growing_data.formats.partitions import fill_partition, placeholders, typed_partition
+from keras_growing_data.formats.schema import SPACES, Schema, check_columns, check_defaults, check_na_values
+from keras_growing_data.sources.records import (
+    BadFileError,
+    BadRow,
+    NoDataRowsError,
+    UnreadableFileError,
+    VanishedFileError,
 )
 from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.arguments import check_choice, check_int, check_labels

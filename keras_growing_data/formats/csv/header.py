@@ -6,10 +6,10 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 
-from keras_growing_data.sources.line_checks import value_problem
+from keras_growing_data.formats.csv.line_checks import value_problem
+from keras_growing_data.formats.csv.tf_parser import NO_DEFAULT, ChunkPlan
+from keras_growing_data.formats.schema import Schema, default_problem
 from keras_growing_data.sources.records import BadFileError, excerpt
-from keras_growing_data.sources.schema import Schema, default_problem
-from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
 
 UTF8_BOM = b"\xef\xbb\xbf"
 

@@ -4,10 +4,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from keras_growing_data.sources.number_syntax import FLOAT, INT
+from keras_growing_data.formats.csv.tf_parser import NO_DEFAULT, ChunkPlan
+from keras_growing_data.formats.number_syntax import FLOAT, INT
+from keras_growing_data.formats.schema import SPACES
 from keras_growing_data.sources.records import BadFileError, excerpt
-from keras_growing_data.sources.schema import SPACES
-from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
 
 _INT64 = np.iinfo(np.int64)
 

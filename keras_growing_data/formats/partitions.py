@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from keras_growing_data.sources.float32_values import float32_losses
-from keras_growing_data.sources.line_checks import parses_as_number
-from keras_growing_data.sources.number_syntax import INT
+from keras_growing_data.formats.csv.line_checks import parses_as_number
+from keras_growing_data.formats.float32_values import float32_losses
+from keras_growing_data.formats.number_syntax import INT
+from keras_growing_data.formats.schema import SPACES, Schema
 from keras_growing_data.sources.records import BadFileError, excerpt
-from keras_growing_data.sources.schema import SPACES, Schema
 
 # What a partition column holds in a file's parse plan, per dtype, until the
 # file's rows are stacked and its own value fills it. A plan that held the

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_growing_data.sources import decompressed
-from keras_growing_data.sources.csv_reader import CsvReader
-from keras_growing_data.sources.header import match_header
-from keras_growing_data.sources.line_checks import value_problem
-from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
+from keras_growing_data.formats import decompressed
+from keras_growing_data.formats.csv.csv_format import CsvReader
+from keras_growing_data.formats.csv.header import match_header
+from keras_growing_data.formats.csv.line_checks import value_problem
+from keras_growing_data.formats.csv.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
+from keras_growing_data.formats.csv.tf_parser import chunk_parser, tf_message
+from keras_growing_data.formats.schema import SPACES, Schema, check_columns, check_na_values
 from keras_growing_data.sources.records import BadFileError
-from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_na_values
-from keras_growing_data.sources.tf_parser import chunk_parser, tf_message
 
 pandas = load_pandas()
 needs_pandas = pytest.mark.skipif(pandas is None, reason="pandas is not installed")

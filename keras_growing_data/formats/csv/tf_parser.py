@@ -6,7 +6,7 @@ import re
 
 import tensorflow as tf
 
-from keras_growing_data.sources.number_syntax import FLOAT_PATTERN
+from keras_growing_data.formats.number_syntax import FLOAT_PATTERN
 from keras_growing_data.sources.records import excerpt
 
 # No default: a missing value in that column makes the row bad.

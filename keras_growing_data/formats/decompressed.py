@@ -9,7 +9,7 @@ try:  # python-isal (the `fast` extra) inflates gzip about three times as fast a
 except ImportError:
     inflating = zlib
 
-from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
+from keras_growing_data.formats.csv.header import MAGIC_BYTES, compression_of
 from keras_growing_data.sources.records import BadFileError, TruncatedArchiveError
 
 # The decompressed bytes one read takes when an archive is only checked.

@@ -1,0 +1,1 @@
+"""File formats: how one file becomes typed columns."""

@@ -1,0 +1,1 @@
+"""The CSV format and the modules only it needs."""
