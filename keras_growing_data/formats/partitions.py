@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from keras_growing_data.formats.csv.line_checks import parses_as_number
 from keras_growing_data.formats.float32_values import float32_losses
-from keras_growing_data.formats.number_syntax import INT
+from keras_growing_data.formats.number_syntax import INT, parses_as_number
 from keras_growing_data.formats.schema import SPACES, Schema
 from keras_growing_data.sources.records import BadFileError, excerpt
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from keras_growing_data.formats.csv.csv_format import CsvReader
-from keras_growing_data.formats.csv.header import header_names
+from keras_growing_data.formats import get_format
+from keras_growing_data.formats.column_names import header_names
 from keras_growing_data.formats.partitions import partition_values
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
@@ -93,7 +93,7 @@ class FolderIngest:
             larger than memory.
         storage_dir: the local folder of the `"disk"` rows file (default: a
             temporary folder).
-        parser: `"auto"`, `"pandas"` or `"tensorflow"` (see `CsvReader`).
+        parser: `"auto"`, `"pandas"` or `"tensorflow"` (see `CsvFormat`).
         columns: the declared schema, or `None` to infer it from the first
             accepted file: while there is none, files are judged oldest
             first (modification time, then name).
@@ -153,8 +153,9 @@ class FolderIngest:
         self._tails = {}  # Path -> `TailState` of each accepted file that is tailed (plain, local).
         # With "tail", the store's pieces in order, as (path, end offset, rows): what a follower reproduces.
         self.piece_ends = []
-        self.reader = CsvReader(
-            label,
+        self.format = get_format(
+            "csv",
+            label=label,
             max_line_bytes=max_line_bytes,
             parser=parser,
             columns=columns,
@@ -162,7 +163,7 @@ class FolderIngest:
             na_values=na_values,
         )
         self.store = MemoryRowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
-        self.schema = self.reader.declared
+        self.schema = self.format.declared
         self.vocabularies = {}
         self._ignored_logged = set()
         self.accepted = {}
@@ -194,7 +195,7 @@ class FolderIngest:
 
     @property
     def labels(self) -> list[str]:
-        return self.reader.labels
+        return self.format.labels
 
     @property
     def columns(self) -> tuple[str, ...] | None:
@@ -380,7 +381,7 @@ class FolderIngest:
         if tail is None:
             return 0
         appended = read_appended(
-            self.reader,
+            self.format,
             stat,
             self.accepted[stat.path],
             tail,
@@ -434,7 +435,7 @@ class FolderIngest:
             )
             self._reject(stat, reason, quarantine=False)
             return False
-        tailed = self.appends == "tail" and is_tailable(stat.path)
+        tailed = self.appends == "tail" and self.format.tails and is_tailable(stat.path)
         if not tailed:
             end = None
         elif end is None:
@@ -443,7 +444,7 @@ class FolderIngest:
                 self._wait(stat, "has no complete line yet", logging.DEBUG)
                 return False
         try:
-            parsed = self.reader.read(
+            parsed = self.format.read(
                 stat.path, self.schema, self.skip_bad_rows, self._partition(stat), end=end
             )
             tail = TailState.of(stat.path, end, parsed.lines) if tailed else None
@@ -688,7 +689,7 @@ class FolderIngest:
                 continue  # Gone (its rows stay), or as last read.
             try:
                 appended = read_appended(
-                    self.reader,
+                    self.format,
                     stat,
                     record,
                     self._tails[path],
@@ -880,7 +881,7 @@ class FolderIngest:
         """The whole state, as a snapshot keeps it."""
         return {
             "directory": self.directory,
-            "labels": self.reader.labels,
+            "labels": self.format.labels,
             "schema": None if self.schema is None else self.schema.to_json(),
             "read_with": self._read_with(),
             "accepted": [self._accepted_json(record) for record in self.accepted.values()],
@@ -910,9 +911,9 @@ class FolderIngest:
                 f"{where} was written for the folder {state['directory']!r}, "
                 f"not {self.directory!r}; use another state_dir."
             )
-        if state["labels"] != self.reader.labels:
+        if state["labels"] != self.format.labels:
             raise ValueError(
-                f"{where} was written for labels {state['labels']}, not {self.reader.labels}; "
+                f"{where} was written for labels {state['labels']}, not {self.format.labels}; "
                 "use another state_dir."
             )
         if state["read_with"] != self._read_with():
@@ -921,7 +922,7 @@ class FolderIngest:
                 f"{state['read_with']}, not {self._read_with()}: its rows were read by other rules; "
                 "use another state_dir."
             )
-        saved = state["schema"] and Schema.from_json(state["schema"], self.reader.labels)
+        saved = state["schema"] and Schema.from_json(state["schema"], self.format.labels)
         if saved:
             self.schema = saved
         accepted, self.rejected = records_of(state)
@@ -1016,11 +1017,11 @@ class FolderIngest:
 
     def _read_with(self) -> dict:
         """The rules rows are read by, as saved: a restart must read by the same."""
-        declared = self.reader.declared
+        declared = self.format.declared
         rules = {
             "columns": None if declared is None else declared.to_json(),
-            "defaults": {name: _json_value(v) for name, v in self.reader.defaults.items()},
-            "na_values": sorted(self.reader.na_values),
+            "defaults": {name: _json_value(v) for name, v in self.format.defaults.items()},
+            "na_values": sorted(self.format.na_values),
         }
         if self.partition_columns:  # Only then, so that the states saved before it was an option still fit.
             rules["partition_columns"] = True

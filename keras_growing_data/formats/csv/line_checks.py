@@ -77,11 +77,6 @@ def _float32(value: str) -> np.float32:
         return np.float32(number)
 
 
-def parses_as_number(value: str) -> bool:
-    """Whether a field reads as a float32, as `decode_csv` reads it."""
-    return FLOAT.fullmatch(value) is not None
-
-
 def split_fields(text: str) -> list[str]:
     """A line's fields, as `decode_csv` splits them with quote handling on.
 
