@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
-from keras_growing_data.sources.schema import Schema
 from keras_growing_data.storage.memory_store import MemoryRowStore
 
 SCHEMA = Schema((("city", "string"), ("x", "float32"), ("color", "string"), ("price", "float32")), ("price",))

@@ -8,7 +8,7 @@ from helpers import counting_model, write_csv
 import keras_growing_data as kgd
 from keras_growing_data import errors
 from keras_growing_data.distribute.snapshot import SnapshotFolder
-from keras_growing_data.sources.csv_reader import CsvReader
+from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.sources.records import RejectedFile
 
 BUILT_IN_BASE = {
@@ -68,7 +68,7 @@ def test_a_bad_file_and_a_missing_snapshot_raise_growing_data_errors(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("price,price\n1,2\n")
     with pytest.raises(kgd.GrowingDataError) as error:
-        CsvReader(label="price").read(str(path))
+        CsvFormat(label="price").read(str(path))
     assert isinstance(error.value, kgd.BadFileError)
     with pytest.raises(kgd.GrowingDataError) as error:
         SnapshotFolder(str(tmp_path / "snapshots"), "run-1").wait(0, timeout=0.1)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import OLD, id_rows, run_python, write_csv
 
-from keras_growing_data.sources import csv_reader
+from keras_growing_data.formats import opening
 from keras_growing_data.sources.ingest import RECHECKS_PER_POLL, FolderIngest
 
 NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}
@@ -469,14 +469,14 @@ def test_a_file_name_that_is_not_utf8_is_ingested_and_restored(folder, tmp_path,
 def test_a_file_that_cannot_be_read_now_waits_and_is_never_quarantined(folder, monkeypatch, caplog):
     path = write_csv(folder / "a.csv", 4)
     denied = {path}
-    real_open = csv_reader._open
+    real_open = opening.open_file
 
     def flaky_open(name):  # As an NFS hiccup or a permission not yet granted would.
         if name in denied:
             raise PermissionError(13, "Permission denied", name)
         return real_open(name)
 
-    monkeypatch.setattr(csv_reader, "_open", flaky_open)
+    monkeypatch.setattr(opening, "open_file", flaky_open)
     ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
         assert ingest.poll() == []

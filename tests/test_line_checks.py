@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_growing_data.sources.line_checks import split_fields, value_problem
+from keras_growing_data.formats.csv.line_checks import split_fields, value_problem
 
 FIELDS = [
     "1", "-0", "+1", "1.", ".5", "00012", "1E5", "0.1e-3", "1e-50", "3.4028236e38", "1e39", "  1.5",

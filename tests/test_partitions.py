@@ -6,9 +6,9 @@ from helpers import OLD, id_rows, write_csv
 
 import keras_growing_data as kgd
 from keras_growing_data.errors import BadFileError
-from keras_growing_data.sources import tf_parser
-from keras_growing_data.sources.csv_reader import CsvReader
-from keras_growing_data.sources.partitions import partition_values
+from keras_growing_data.formats.csv import tf_parser
+from keras_growing_data.formats.csv.csv_format import CsvFormat
+from keras_growing_data.formats.partitions import partition_values
 
 NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}
 
@@ -114,7 +114,7 @@ def test_a_partition_column_the_declared_schema_lacks_is_ignored_and_listed(fold
 def test_files_of_new_partition_values_share_one_traced_parser(tmp_path):
     # A parser traced per value (a new date every day) would stay cached for the rest of the run.
     columns = {**NUMBERS, "dt": "string", "hour": "int64"}
-    reader = CsvReader("price", parser="tensorflow", columns=columns)
+    reader = CsvFormat("price", parser="tensorflow", columns=columns)
     path = write_csv(tmp_path / "a.csv", id_rows(0, 3))
     cached = []
     for day in range(1, 11):

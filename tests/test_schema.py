@@ -1,7 +1,7 @@
 import pytest
 
-from keras_growing_data.sources.pandas_parser import load_pandas
-from keras_growing_data.sources.schema import (
+from keras_growing_data.formats.csv.pandas_parser import load_pandas
+from keras_growing_data.formats.schema import (
     PANDAS_NA_VALUES,
     Schema,
     check_columns,

@@ -1,1 +1,1 @@
-"""Folder -> accepted rows, without Keras: watcher, CSV reader and parsers, records, manifest, ingest."""
+"""Folder -> accepted rows, without Keras: watcher, records, manifest, tails, ingest (read by `formats`)."""

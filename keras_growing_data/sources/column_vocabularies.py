@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
-from keras_growing_data.sources.schema import Schema
+from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.vocabulary import UNKNOWN, Vocabulary
 
 

@@ -15,14 +15,15 @@ from keras_growing_data.errors import (
     TruncatedArchiveError,
     UnreadableFileError,
 )
+from keras_growing_data.formats import get_format
+from keras_growing_data.formats.column_names import header_names
+from keras_growing_data.formats.partitions import partition_values
+from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
-from keras_growing_data.sources.csv_reader import CsvReader
-from keras_growing_data.sources.header import header_names
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
 from keras_growing_data.sources.keep_everything import KeepEverything
 from keras_growing_data.sources.lineage import Lineage
 from keras_growing_data.sources.manifest import Manifest
-from keras_growing_data.sources.partitions import partition_values
 from keras_growing_data.sources.quarantine import quarantine_file
 from keras_growing_data.sources.records import (
     AcceptedFile,
@@ -31,7 +32,6 @@ from keras_growing_data.sources.records import (
     WaitingFile,
     records_of,
 )
-from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.tail import TailState, complete_end, is_tailable, read_appended
 from keras_growing_data.sources.training_set import FilesInTraining, TrainingSetPolicy
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
@@ -94,7 +94,7 @@ class FolderIngest:
             larger than memory.
         storage_dir: the local folder of the `"disk"` rows file (default: a
             temporary folder).
-        parser: `"auto"`, `"pandas"` or `"tensorflow"` (see `CsvReader`).
+        parser: `"auto"`, `"pandas"` or `"tensorflow"` (see `CsvFormat`).
         columns: the declared schema, or `None` to infer it from the first
             accepted file: while there is none, files are judged oldest
             first (modification time, then name).
@@ -155,8 +155,9 @@ class FolderIngest:
         self._tails = {}  # Path -> `TailState` of each accepted file that is tailed (plain, local).
         # With "tail", the store's pieces in order, as (path, end offset, rows): what a follower reproduces.
         self.piece_ends = []
-        self.reader = CsvReader(
-            label,
+        self.format = get_format(
+            "csv",
+            label=label,
             max_line_bytes=max_line_bytes,
             parser=parser,
             columns=columns,
@@ -164,7 +165,7 @@ class FolderIngest:
             na_values=na_values,
         )
         self.store = MemoryRowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
-        self.schema = self.reader.declared
+        self.schema = self.format.declared
         self.vocabularies = ColumnVocabularies()
         self._ignored_logged = set()
         self.accepted = {}
@@ -196,7 +197,7 @@ class FolderIngest:
 
     @property
     def labels(self) -> list[str]:
-        return self.reader.labels
+        return self.format.labels
 
     @property
     def columns(self) -> tuple[str, ...] | None:
@@ -382,7 +383,7 @@ class FolderIngest:
         if tail is None:
             return 0
         appended = read_appended(
-            self.reader,
+            self.format,
             stat,
             self.accepted[stat.path],
             tail,
@@ -428,7 +429,7 @@ class FolderIngest:
         if refusal is not None:
             self._reject(stat, refusal, quarantine=False)
             return False
-        tailed = self.appends == "tail" and is_tailable(stat.path)
+        tailed = self.appends == "tail" and self.format.tails and is_tailable(stat.path)
         if not tailed:
             end = None
         elif end is None:
@@ -437,7 +438,7 @@ class FolderIngest:
                 self._wait(stat, "has no complete line yet", logging.DEBUG)
                 return False
         try:
-            parsed = self.reader.read(
+            parsed = self.format.read(
                 stat.path, self.schema, self.skip_bad_rows, self._partition(stat), end=end
             )
             tail = TailState.of(stat.path, end, parsed.lines) if tailed else None
@@ -649,7 +650,7 @@ class FolderIngest:
                 continue  # Gone (its rows stay), or as last read.
             try:
                 appended = read_appended(
-                    self.reader,
+                    self.format,
                     stat,
                     record,
                     self._tails[path],
@@ -841,7 +842,7 @@ class FolderIngest:
         """The whole state, as a snapshot keeps it."""
         return {
             "directory": self.directory,
-            "labels": self.reader.labels,
+            "labels": self.format.labels,
             "schema": None if self.schema is None else self.schema.to_json(),
             "read_with": self._read_with(),
             "accepted": [self._accepted_json(record) for record in self.accepted.values()],
@@ -871,9 +872,9 @@ class FolderIngest:
                 f"{where} was written for the folder {state['directory']!r}, "
                 f"not {self.directory!r}; use another state_dir."
             )
-        if state["labels"] != self.reader.labels:
+        if state["labels"] != self.format.labels:
             raise ValueError(
-                f"{where} was written for labels {state['labels']}, not {self.reader.labels}; "
+                f"{where} was written for labels {state['labels']}, not {self.format.labels}; "
                 "use another state_dir."
             )
         if state["read_with"] != self._read_with():
@@ -882,7 +883,7 @@ class FolderIngest:
                 f"{state['read_with']}, not {self._read_with()}: its rows were read by other rules; "
                 "use another state_dir."
             )
-        saved = state["schema"] and Schema.from_json(state["schema"], self.reader.labels)
+        saved = state["schema"] and Schema.from_json(state["schema"], self.format.labels)
         if saved:
             self.schema = saved
         accepted, self.rejected = records_of(state)
@@ -975,11 +976,11 @@ class FolderIngest:
 
     def _read_with(self) -> dict:
         """The rules rows are read by, as saved: a restart must read by the same."""
-        declared = self.reader.declared
+        declared = self.format.declared
         rules = {
             "columns": None if declared is None else declared.to_json(),
-            "defaults": {name: _json_value(v) for name, v in self.reader.defaults.items()},
-            "na_values": sorted(self.reader.na_values),
+            "defaults": {name: _json_value(v) for name, v in self.format.defaults.items()},
+            "na_values": sorted(self.format.na_values),
         }
         if self.partition_columns:  # Only then, so that the states saved before it was an option still fit.
             rules["partition_columns"] = True

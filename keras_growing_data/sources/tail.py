@@ -5,10 +5,10 @@ import zlib
 from collections.abc import Mapping
 
 from keras_growing_data.errors import BadFileError, VanishedFileError
-from keras_growing_data.sources.csv_reader import CsvReader, ParsedFile
-from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
+from keras_growing_data.formats.decompressed import MAGIC_BYTES, compression_of
+from keras_growing_data.formats.file_format import FileFormat, ParsedFile
+from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.records import AcceptedFile
-from keras_growing_data.sources.schema import Schema
 from keras_growing_data.sources.watcher import FileStat
 
 # The bytes at the start of what was read, and before its end, whose
@@ -67,7 +67,7 @@ class Appended:
 
 
 def read_appended(
-    reader: CsvReader,
+    file_format: FileFormat,
     stat: FileStat,
     record: AcceptedFile,
     tail: TailState,
@@ -78,8 +78,9 @@ def read_appended(
 ) -> Appended:
     """The complete lines appended to an accepted file since `tail`, parsed; or why it is no longer tailed.
 
-    Read up to byte `until` (where another reader stopped), else to the
-    last newline: a partial last line is left for a later look. The file stops being
+    The lines are read by `file_format`, which `tails`. Read up to byte
+    `until` (where another reader stopped), else to the last newline: a
+    partial last line is left for a later look. The file stops being
     tailed (`TailState.stopped` says why) if it is another file now, shrank,
     its part already read changed, or (without `skip_bad_rows`) a new
     line does not parse: its rows so far stay, nothing after is read.
@@ -94,7 +95,7 @@ def read_appended(
     if end == tail.offset:
         return Appended(tail)
     try:
-        parsed = reader.read_lines(
+        parsed = file_format.read_lines(
             stat.path, schema, skip_bad_rows, partition, tail.offset, end, tail.lines + 1
         )
     except VanishedFileError:

@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 import keras
 import tensorflow as tf
 
-from keras_growing_data.sources.schema import Schema
+from keras_growing_data.formats.schema import Schema
 from keras_growing_data.utils.arguments import check_choice
 
 

@@ -1,4 +1,7 @@
-"""The text of a number, as TensorFlow's parsers read it; one pattern for Python's `re` and RE2."""
+"""The text of a number, as TensorFlow's parsers read it; one pattern for Python's `re` and RE2.
+
+Shared: a CSV field and a partition folder's value (every format's) are read as numbers by it.
+"""
 
 import re
 
@@ -13,3 +16,8 @@ FLOAT_PATTERN = f"{_SPACE}[+-]?({_HEX}|{_DECIMAL}|(?i:nan|inf|infinity)){_SPACE}
 INT_PATTERN = f"{_SPACE}[+-]?[0-9]+{_SPACE}"
 FLOAT = re.compile(FLOAT_PATTERN)
 INT = re.compile(INT_PATTERN)
+
+
+def parses_as_number(value: str) -> bool:
+    """Whether a text reads as a float32, as `decode_csv` reads it."""
+    return FLOAT.fullmatch(value) is not None

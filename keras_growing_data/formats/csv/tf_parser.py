@@ -6,7 +6,7 @@ import re
 
 import tensorflow as tf
 
-from keras_growing_data.sources.number_syntax import FLOAT_PATTERN
+from keras_growing_data.formats.number_syntax import FLOAT_PATTERN
 from keras_growing_data.utils.printable import excerpt
 
 # No default: a missing value in that column makes the row bad.
@@ -65,7 +65,7 @@ def lines_of(data: bytes) -> bytes:
 
 @functools.cache
 def chunk_parser(plan: ChunkPlan, typed: bool, wide: bool = True):
-    """The traced parse function of one plan, shared by every reader.
+    """The traced parse function of one plan, shared by every CSV format.
 
     It returns `(bad, arrays, strings)`: `bad` is true if a value is missing
     without a default, or a float is not finite; `arrays` holds one array per

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from keras_growing_data.errors import BadFileError
-from keras_growing_data.sources.number_syntax import FLOAT, INT
-from keras_growing_data.sources.schema import SPACES
-from keras_growing_data.sources.tf_parser import NO_DEFAULT, ChunkPlan
+from keras_growing_data.formats.csv.tf_parser import NO_DEFAULT, ChunkPlan
+from keras_growing_data.formats.number_syntax import FLOAT, INT
+from keras_growing_data.formats.schema import SPACES
 from keras_growing_data.utils.printable import excerpt
 
 _INT64 = np.iinfo(np.int64)
@@ -76,11 +76,6 @@ def _float32(value: str) -> np.float32:
     number = float.fromhex(text) if "x" in text.lower() else float(text)
     with np.errstate(over="ignore"):  # Beyond float32 is inf, which is refused.
         return np.float32(number)
-
-
-def parses_as_number(value: str) -> bool:
-    """Whether a field reads as a float32, as `decode_csv` reads it."""
-    return FLOAT.fullmatch(value) is not None
 
 
 def split_fields(text: str) -> list[str]:

@@ -6,8 +6,8 @@ from types import ModuleType
 
 import numpy as np
 
-from keras_growing_data.sources.schema import SPACES
-from keras_growing_data.sources.tf_parser import ChunkPlan
+from keras_growing_data.formats.csv.tf_parser import ChunkPlan
+from keras_growing_data.formats.schema import SPACES
 
 # Fuzzing pandas' float parser (pandas 3.1, C engine, `na_filter=False`)
 # against `decode_csv` found one kind of field it reads that TensorFlow

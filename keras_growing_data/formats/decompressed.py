@@ -2,6 +2,7 @@
 
 import bz2
 import lzma
+import re
 import zlib
 
 try:  # python-isal (the `fast` extra) inflates gzip about three times as fast as zlib, same API.
@@ -10,7 +11,19 @@ except ImportError:
     inflating = zlib
 
 from keras_growing_data.errors import BadFileError, TruncatedArchiveError
-from keras_growing_data.sources.header import MAGIC_BYTES, compression_of
+
+# What each kind of compressed file starts with. bzip2's magic number is
+# ASCII, so its first block's (or an empty stream's) marker must follow, lest
+# a header that happens to start with "BZh" be taken for it.
+COMPRESSION_MAGIC = {
+    "gzip": re.compile(rb"\x1f\x8b"),
+    "bzip2": re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"),
+    "xz": re.compile(rb"\xfd7zXZ\x00"),
+    "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
+    "zip": re.compile(rb"PK\x03\x04"),
+}
+# How many of a file's first bytes the longest magic number above (bzip2's, with its marker) spans.
+MAGIC_BYTES = 10
 
 # The decompressed bytes one read takes when an archive is only checked.
 CHECK_BYTES = 1 << 20
@@ -43,6 +56,14 @@ def content_of(raw):
             "only gzip, bzip2 and xz are read: decompress it, or match only those with the pattern"
         )
     return _Decompressed(whole, compression)
+
+
+def compression_of(head: bytes) -> str | None:
+    """The compression format a file's first bytes show, or `None` for none."""
+    for name, magic in COMPRESSION_MAGIC.items():
+        if magic.match(head):
+            return name
+    return None
 
 
 class _Unread:
@@ -179,3 +200,21 @@ class _Decompressed:
     def _corrupt(self, error: Exception | str) -> BadFileError:
         """The error for an archive whose bytes do not decompress; its message names what broke."""
         return BadFileError(f"is a corrupt {self._compression} archive: {error}")
+
+
+class Limited:
+    """The first `size` bytes of a file's content (`content_of`) or of an open file: lines up to a byte."""
+
+    compressed = False
+
+    def __init__(self, content, size: int):
+        self._content = content
+        self._left = size
+
+    def check_archive(self) -> None:
+        self._content.check_archive()
+
+    def read(self, size: int) -> bytes:
+        data = self._content.read(min(size, self._left)) if self._left > 0 else b""
+        self._left -= len(data)
+        return data

@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from keras_growing_data.errors import BadFileError
-from keras_growing_data.sources.float32_values import float32_losses
-from keras_growing_data.sources.line_checks import parses_as_number
-from keras_growing_data.sources.number_syntax import INT
-from keras_growing_data.sources.schema import SPACES, Schema
+from keras_growing_data.formats.float32_values import float32_losses
+from keras_growing_data.formats.number_syntax import INT, parses_as_number
+from keras_growing_data.formats.schema import SPACES, Schema
 from keras_growing_data.utils.printable import excerpt
 
 # What a partition column holds in a file's parse plan, per dtype, until the

@@ -13,13 +13,13 @@ import pytest
 import tensorflow as tf
 
 from keras_growing_data.errors import BadFileError
-from keras_growing_data.sources import decompressed
-from keras_growing_data.sources.csv_reader import CsvReader
-from keras_growing_data.sources.header import match_header
-from keras_growing_data.sources.line_checks import value_problem
-from keras_growing_data.sources.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
-from keras_growing_data.sources.schema import SPACES, Schema, check_columns, check_na_values
-from keras_growing_data.sources.tf_parser import chunk_parser, tf_message
+from keras_growing_data.formats import decompressed
+from keras_growing_data.formats.csv.csv_format import CsvFormat
+from keras_growing_data.formats.csv.header import match_header
+from keras_growing_data.formats.csv.line_checks import value_problem
+from keras_growing_data.formats.csv.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
+from keras_growing_data.formats.csv.tf_parser import chunk_parser, tf_message
+from keras_growing_data.formats.schema import SPACES, Schema, check_columns, check_na_values
 
 pandas = load_pandas()
 needs_pandas = pytest.mark.skipif(pandas is None, reason="pandas is not installed")
@@ -39,7 +39,7 @@ def write(path, text, mode="w"):
 
 def test_columns_are_stored_features_first_then_labels(parser, tmp_path):
     path = write(tmp_path / "a.csv", "price,a,b\n1,2,3\n4,5,6\n")
-    parsed = CsvReader(parser=parser, label="price").read(path)
+    parsed = CsvFormat(parser=parser, label="price").read(path)
     assert parsed.header == ("price", "a", "b")
     assert parsed.schema.names == ("price", "a", "b") and parsed.schema.features == ("a", "b")
     np.testing.assert_array_equal(parsed.arrays["float32"], [[2, 3, 1], [5, 6, 4]])
@@ -47,7 +47,7 @@ def test_columns_are_stored_features_first_then_labels(parser, tmp_path):
 
 def test_several_labels_keep_their_given_order(parser, tmp_path):
     path = write(tmp_path / "a.csv", "y1,a,y2\n1,2,3\n")
-    rows = CsvReader(parser=parser, label=["y2", "y1"]).read(path).arrays["float32"]
+    rows = CsvFormat(parser=parser, label=["y2", "y1"]).read(path).arrays["float32"]
     np.testing.assert_array_equal(rows, [[2, 3, 1]])
 
 
@@ -55,7 +55,7 @@ def test_large_file_spans_many_parallel_chunks(parser, tmp_path):
     values = np.arange(300_000, dtype=np.float32).reshape(-1, 3)
     path = str(tmp_path / "big.csv")
     np.savetxt(path, values, delimiter=",", fmt="%d", header="a,b,price", comments="")
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 16)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 16)
     rows = reader.read(path).arrays["float32"]
     np.testing.assert_array_equal(rows, values)
 
@@ -63,7 +63,7 @@ def test_large_file_spans_many_parallel_chunks(parser, tmp_path):
 def test_csv_as_people_write_it(parser, tmp_path):
     text = '\ufeff"a", "b,c" ,price\r\n1, 2.5, 3\r\n"4",5,6\r\n\r\n\n7,8,9'
     path = write(tmp_path / "a.csv", text, mode="w")
-    parsed = CsvReader(parser=parser, label="price").read(path)
+    parsed = CsvFormat(parser=parser, label="price").read(path)
     assert parsed.header == ("a", "b,c", "price")
     np.testing.assert_array_equal(parsed.arrays["float32"], [[1, 2.5, 3], [4, 5, 6], [7, 8, 9]])
 
@@ -86,7 +86,7 @@ def test_csv_as_people_write_it(parser, tmp_path):
 def test_bad_files_are_rejected_with_their_reason(parser, tmp_path, text, reason):
     path = write(tmp_path / "bad.csv", text)
     with pytest.raises(BadFileError, match=reason):
-        CsvReader(parser=parser, label="price").read(path)
+        CsvFormat(parser=parser, label="price").read(path)
 
 
 NUMBERS = {"a": "float32", "b": "float32", "price": "float32"}
@@ -107,7 +107,7 @@ NUMBERS = {"a": "float32", "b": "float32", "price": "float32"}
 def test_bad_values_are_rejected_with_line_and_column(parser, tmp_path, text, reason):
     path = write(tmp_path / "bad.csv", text)
     with pytest.raises(BadFileError, match=reason):
-        CsvReader(parser=parser, label="price", columns=NUMBERS).read(path)
+        CsvFormat(parser=parser, label="price", columns=NUMBERS).read(path)
 
 
 SCHEMA = [f"c{i}" for i in range(1, 31)] + ["price"]
@@ -130,14 +130,14 @@ def test_a_missing_label_names_the_closest_column(parser, tmp_path, header, reas
     width = header.count(",") + 1
     path = write(tmp_path / "a.csv", header + "\n" + ",".join(["1"] * width) + "\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price").read(path)
+        CsvFormat(parser=parser, label="price").read(path)
     assert str(error.value) == "the header has " + reason
 
 
 def test_several_missing_labels_each_get_their_closest_column(parser, tmp_path):
     path = write(tmp_path / "a.csv", "Y1,a,y_3\n1,2,3\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label=["y1", "y2", "y3"]).read(path)
+        CsvFormat(parser=parser, label=["y1", "y2", "y3"]).read(path)
     assert str(error.value) == (
         "the header has no label column ['y1', 'y2', 'y3'] (did you mean 'Y1' for 'y1', 'y_3' for 'y3'?); "
         "it has ['Y1', 'a', 'y_3']"
@@ -148,21 +148,21 @@ def test_repeated_and_empty_column_names_are_listed_briefly(parser, tmp_path):
     names = [f"n{i}" for i in range(12)]
     repeats = write(tmp_path / "r.csv", ",".join(names * 2 + ["price"]) + "\n" + ",".join(["1"] * 25) + "\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price").read(repeats)
+        CsvFormat(parser=parser, label="price").read(repeats)
     assert str(error.value) == "the header repeats column names ['n0', 'n1', 'n2', 'n3', 'n4'] and 7 more"
     one = write(tmp_path / "o.csv", "a,,price\n1,2,3\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price").read(one)
+        CsvFormat(parser=parser, label="price").read(one)
     assert str(error.value) == "line 1 (the header) has an empty column name (column 2)"
     several = write(tmp_path / "s.csv", "a" + "," * 39 + "price\n" + ",".join(["1"] * 40) + "\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price").read(several)
+        CsvFormat(parser=parser, label="price").read(several)
     assert str(error.value) == (
         "line 1 (the header) has empty column names (columns 2, 3, 4, 5, 6 and 33 more)"
     )
     blank = write(tmp_path / "b.csv", "\n1,2,3\n")
     with pytest.raises(BadFileError, match=r"^line 1 \(the header\) is blank$"):
-        CsvReader(parser=parser, label="price").read(blank)
+        CsvFormat(parser=parser, label="price").read(blank)
 
 
 def test_names_in_a_reason_are_short_escaped_excerpts(parser, tmp_path):
@@ -170,14 +170,14 @@ def test_names_in_a_reason_are_short_escaped_excerpts(parser, tmp_path):
     names = [sensor + "_celsius", "tab\there" + "x" * 60, "é" * 50, "d", "e"]
     path = write(tmp_path / "a.csv", ",".join(names) + "\n" + ",".join(["1"] * 5) + "\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price").read(path)
+        CsvFormat(parser=parser, label="price").read(path)
     # At most 40 characters of each name, and names up to about 100 characters in all.
     shown = f"['{sensor[:40]}'…, 'tab\\there{'x' * 31}'…, '{'é' * 40}'…] ... (5 columns)"
     assert str(error.value) == f"the header has no label column ['price']; it has {shown}"
     columns = {"area": "float32", sensor: "float32", "price": "float32"}
     path = write(tmp_path / "b.csv", f"area,{sensor}_celsius,price\n1,2,3\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price", columns=columns).read(path)
+        CsvFormat(parser=parser, label="price", columns=columns).read(path)
     assert str(error.value) == (
         f"the header has no column ['{sensor[:40]}'…] of the schema, and no default fills it "
         f"(did you mean '{sensor[:40]}'…?); it has ['area', '{sensor[:40]}'…, 'price']"
@@ -216,7 +216,7 @@ def test_a_header_of_80000_columns_is_judged_in_time_linear_in_its_width(tmp_pat
             names[int(i.removeprefix("at"))] = new
         return write(tmp_path / name, ",".join(names) + "\n" + ",".join(["1"] * width) + "\n")
 
-    reader = CsvReader(label="price")  # The schema is inferred: it has every column of the header.
+    reader = CsvFormat(label="price")  # The schema is inferred: it has every column of the header.
     repeated = header_file("repeated.csv", 80_000, at1="price", at79999="c7")
     assert rejection(reader, repeated) == "the header repeats column names ['c7']"
     # A name in another case is found anywhere in the header.
@@ -254,7 +254,7 @@ def test_compressed_files_are_read_or_named_as_such(parser, tmp_path, kind):
             archive.writestr("a.csv", CSV)
     else:
         write(path, COMPRESS[kind](CSV) if kind in COMPRESS else REFUSED[kind], mode="wb")
-    reader = CsvReader(parser=parser, label="price")
+    reader = CsvFormat(parser=parser, label="price")
     if kind in COMPRESS:
         np.testing.assert_array_equal(reader.read(str(path)).arrays["float32"], [[1, 2, 3]] * 1000)
         return
@@ -286,7 +286,7 @@ def test_a_compressed_file_reads_as_its_plain_file_across_many_chunks(parser, tm
     plain = write(tmp_path / "a.csv", "\r\n".join(mixed_lines(30_000)) + "\r\n")
     path = compressed(plain, kind)
     # The schema is inferred (a read of its own), defaults fill the missing values, bad lines are skipped.
-    reader = CsvReader(
+    reader = CsvFormat(
         parser=parser, label="price", chunk_bytes=1 << 12, defaults={"area": -1.0, "city": "?"}
     )
     expected, parsed = (reader.read(p, skip_bad_rows=True) for p in (plain, path))
@@ -307,13 +307,13 @@ def test_a_bad_line_of_a_compressed_file_is_named_as_in_its_plain_file(parser, t
     lines[20_000] = ""
     lines[45_001] = "1,oops,3"
     plain = write(tmp_path / "a.csv", "\n".join(lines) + "\n")
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
     reason = "line 45002, column 'b': expected a number, found 'oops'"
     assert rejection(reader, plain) == rejection(reader, compressed(plain, kind)) == reason
     lines[45_001] = "1,2,3"
     lines.append("1" * 300 + ",2,3")
     plain = write(tmp_path / "b.csv", "\n".join(lines) + "\n")
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, max_line_bytes=200)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 14, max_line_bytes=200)
     reason = "line 60002 is longer than the maximum of 200 bytes (max_line_bytes)"
     assert rejection(reader, plain) == rejection(reader, compressed(plain, kind)) == reason
 
@@ -322,7 +322,7 @@ def test_a_bad_line_of_a_compressed_file_is_named_as_in_its_plain_file(parser, t
 def test_a_truncated_archive_is_rejected_as_truncated(parser, tmp_path, kind):
     data = COMPRESS[kind](b"a,b,price\n" + b"".join(b"%d,%d,3\n" % (i, i % 7) for i in range(100_000)))
     path = write(tmp_path / "a.csv.part", data[: len(data) // 2], mode="wb")
-    assert rejection(CsvReader(parser=parser, label="price", chunk_bytes=1 << 14), path) == (
+    assert rejection(CsvFormat(parser=parser, label="price", chunk_bytes=1 << 14), path) == (
         f"is a truncated {kind} archive (it ends before its end-of-stream marker): "
         "still being written, or cut short when copied"
     )
@@ -335,7 +335,7 @@ def flipped(data, at, count=4):
 
 @pytest.mark.parametrize("kind", sorted(COMPRESS))
 def test_a_corrupt_archive_is_rejected_as_corrupt_even_after_a_bad_line(parser, tmp_path, kind):
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
     damage = {
         # zlib's words, or python-isal's where installed (the `fast` extra).
         "gzip": "Error -3 while decompressing data: incorrect data check"
@@ -353,7 +353,7 @@ def test_a_corrupt_archive_is_rejected_as_corrupt_even_after_a_bad_line(parser, 
 
 
 def test_what_follows_an_archive_must_be_another_or_gzip_padding(parser, tmp_path):
-    reader = CsvReader(parser=parser, label="price")
+    reader = CsvFormat(parser=parser, label="price")
     member = write(tmp_path / "m.gz", b"", mode="wb")
     with gzip.GzipFile(member, "wb", mtime=0) as f:  # Its header names the file, as the gzip tool's does.
         f.write(CSV)
@@ -374,7 +374,7 @@ def test_what_follows_an_archive_must_be_another_or_gzip_padding(parser, tmp_pat
 @pytest.mark.parametrize("kind", sorted(COMPRESS))
 def test_a_compressed_file_is_read_through_gfile_too(parser, tmp_path, kind):
     path = compressed(write(tmp_path / "a.csv", CSV, mode="wb"), kind)
-    parsed = CsvReader(parser=parser, label="price").read("file://" + path)
+    parsed = CsvFormat(parser=parser, label="price").read("file://" + path)
     assert parsed.num_rows == 1000 and parsed.size == os.path.getsize(path)
 
 
@@ -382,7 +382,7 @@ def test_a_compressed_file_is_decompressed_as_it_is_read_never_whole(parser, tmp
     # 64 MiB of blank lines in 64 KB, read in chunks of 64 KiB: at no time are many of them held.
     data = gzip.compress(b"a,price\n" + b"\n" * (64 << 20), compresslevel=1)
     path = write(tmp_path / "a.csv.gz", data, mode="wb")
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 16)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 16)
     tracemalloc.start()
     try:
         assert rejection(reader, path) == "the file has a header but no data rows"
@@ -395,28 +395,28 @@ def test_a_compressed_file_is_decompressed_as_it_is_read_never_whole(parser, tmp
 def test_an_empty_archive_is_an_empty_file_but_a_header_starting_with_bzh_is_read(parser, tmp_path):
     for kind, compress in COMPRESS.items():
         empty = write(tmp_path / f"e.{kind}", compress(b""), mode="wb")
-        assert rejection(CsvReader(parser=parser, label="price"), empty) == "the file is empty"
+        assert rejection(CsvFormat(parser=parser, label="price"), empty) == "the file is empty"
     plain = write(tmp_path / "p.csv", "BZh9,price\n1,2\n")
-    assert CsvReader(parser=parser, label="price").read(plain).header == ("BZh9", "price")
+    assert CsvFormat(parser=parser, label="price").read(plain).header == ("BZh9", "price")
 
 
 def test_a_header_longer_than_the_maximum_is_a_reason(parser, tmp_path):
     path = write(tmp_path / "a.csv", "a" * 3000 + ",price\n1,2\n")
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="price", chunk_bytes=1 << 10, max_line_bytes=1 << 10).read(path)
+        CsvFormat(parser=parser, label="price", chunk_bytes=1 << 10, max_line_bytes=1 << 10).read(path)
     assert str(error.value) == "line 1 (the header) is longer than the maximum of 1024 bytes (max_line_bytes)"
 
 
 def test_binary_and_non_utf8_files_are_rejected(parser, tmp_path):
     garbage = write(tmp_path / "g.csv", bytes(range(256)) * 4, mode="wb")
     with pytest.raises(BadFileError):
-        CsvReader(parser=parser, label="price").read(garbage)
+        CsvFormat(parser=parser, label="price").read(garbage)
     latin1 = write(tmp_path / "l.csv", "a,b,price\n1,2,3\n\xe9,2,3\n".encode("latin-1"), mode="wb")
     with pytest.raises(BadFileError, match="^line 3, column 'a': not valid UTF-8$"):
-        CsvReader(parser=parser, label="price").read(latin1)
+        CsvFormat(parser=parser, label="price").read(latin1)
     # Bytes that are not UTF-8 in a column no one reads do no harm, on either path.
     ignored = write(tmp_path / "i.csv", "a,note,price\n1,\xe9,3\n".encode("latin-1"), mode="wb")
-    parsed = CsvReader(parser=parser, label="price", columns={"a": "float32", "price": "float32"}).read(
+    parsed = CsvFormat(parser=parser, label="price", columns={"a": "float32", "price": "float32"}).read(
         ignored
     )
     assert parsed.ignored == ("note",) and parsed.num_rows == 1
@@ -424,24 +424,24 @@ def test_binary_and_non_utf8_files_are_rejected(parser, tmp_path):
 
 def test_overlong_line_is_rejected_without_reading_it_whole(parser, tmp_path):
     path = write(tmp_path / "long.csv", "a,b,price\n" + "1" * 5_000_000 + ",2,3\n")
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 16, max_line_bytes=1 << 20)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 16, max_line_bytes=1 << 20)
     with pytest.raises(BadFileError, match="line 2 is longer than the maximum of 1048576 bytes"):
         reader.read(path)
 
 
 def test_a_missing_path_or_one_that_is_not_a_regular_file_is_a_bad_file(parser, tmp_path):
     with pytest.raises(BadFileError, match="vanished while being read"):
-        CsvReader(parser=parser, label="price").read(str(tmp_path / "missing.csv"))
+        CsvFormat(parser=parser, label="price").read(str(tmp_path / "missing.csv"))
     os.mkfifo(tmp_path / "pipe.csv")  # Opening it to read would block until a writer came.
     (tmp_path / "folder.csv").mkdir()
     for name in ("pipe.csv", "folder.csv"):
         with pytest.raises(BadFileError, match="is not a regular file"):
-            CsvReader(parser=parser, label="price").read(str(tmp_path / name))
+            CsvFormat(parser=parser, label="price").read(str(tmp_path / name))
 
 
 def test_label_none_keeps_every_column_as_a_feature(parser, tmp_path):
     path = write(tmp_path / "a.csv", "a,b\n1,2\n")
-    np.testing.assert_array_equal(CsvReader(parser=parser, label=None).read(path).arrays["float32"], [[1, 2]])
+    np.testing.assert_array_equal(CsvFormat(parser=parser, label=None).read(path).arrays["float32"], [[1, 2]])
 
 
 def test_a_header_too_large_for_the_csv_module_is_a_reason_and_a_long_field_is_kept(parser, tmp_path):
@@ -449,18 +449,18 @@ def test_a_header_too_large_for_the_csv_module_is_a_reason_and_a_long_field_is_k
     with pytest.raises(
         BadFileError, match=r"line 1 \(the header\) is not CSV: field larger than field limit"
     ):
-        CsvReader(parser=parser, label="price").read(header)
+        CsvFormat(parser=parser, label="price").read(header)
     field = write(tmp_path / "f.csv", "a,b,price\n1," + "x" * 200_000 + ",3\n")
-    parsed = CsvReader(parser=parser, label="price").read(field)
+    parsed = CsvFormat(parser=parser, label="price").read(field)
     assert parsed.strings["b"] == ("x" * 200_000,)
 
 
 def test_a_long_line_inside_one_read_is_caught_too(parser, tmp_path):
     path = write(tmp_path / "a.csv", "a,b,price\n1,2,3\n" + "1" * 500 + ",2,3\n4,5,6\n")
     with pytest.raises(BadFileError, match="line 3 is longer than the maximum of 100 bytes"):
-        CsvReader(parser=parser, label="price", max_line_bytes=100).read(path)
+        CsvFormat(parser=parser, label="price", max_line_bytes=100).read(path)
     fine = write(tmp_path / "b.csv", "a,b,price\n" + "1,2,3\n" * 100)
-    assert CsvReader(parser=parser, label="price", max_line_bytes=100).read(fine).arrays["float32"].shape == (
+    assert CsvFormat(parser=parser, label="price", max_line_bytes=100).read(fine).arrays["float32"].shape == (
         100,
         3,
     )
@@ -469,8 +469,8 @@ def test_a_long_line_inside_one_read_is_caught_too(parser, tmp_path):
 def test_values_python_reads_but_tensorflow_refuses_are_named(parser, tmp_path):
     path = write(tmp_path / "a.csv", "a,b,price\n1,1_000,3\n")
     with pytest.raises(BadFileError, match=r"^line 2, column 'b': expected a number, found '1_000'$"):
-        CsvReader(parser=parser, label="price", columns=NUMBERS).read(path)
-    assert CsvReader(parser=parser, label="price").read(path).schema.dtypes["b"] == "string"
+        CsvFormat(parser=parser, label="price", columns=NUMBERS).read(path)
+    assert CsvFormat(parser=parser, label="price").read(path).schema.dtypes["b"] == "string"
 
 
 def test_line_numbers_stay_exact_across_many_chunks_and_blank_lines(parser, tmp_path):
@@ -478,14 +478,14 @@ def test_line_numbers_stay_exact_across_many_chunks_and_blank_lines(parser, tmp_
     lines[20_000] = ""  # A blank line sends its chunk to TensorFlow; the count must not drift.
     lines[45_001] = "1,oops,3"
     path = write(tmp_path / "a.csv", "\n".join(lines) + "\n")
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
     with pytest.raises(BadFileError, match=r"^line 45002, column 'b': expected a number, found 'oops'$"):
         reader.read(path)
     lines[45_001] = "1,2,3"
     lines.append("1" * 300 + ",2,3")
     write(tmp_path / "a.csv", "\n".join(lines) + "\n")
     with pytest.raises(BadFileError, match="^line 60002 is longer than the maximum of 200 bytes"):
-        CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, max_line_bytes=200).read(path)
+        CsvFormat(parser=parser, label="price", chunk_bytes=1 << 14, max_line_bytes=200).read(path)
 
 
 def test_skipped_rows_are_named_by_their_line_on_both_paths(parser, tmp_path):
@@ -493,7 +493,7 @@ def test_skipped_rows_are_named_by_their_line_on_both_paths(parser, tmp_path):
     for bad in (3, 12_345, 29_999):
         lines[bad] = f"{bad},TRUE,2"
     path = write(tmp_path / "a.csv", "\n".join(lines))
-    reader = CsvReader(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    reader = CsvFormat(parser=parser, label="price", chunk_bytes=1 << 14, columns=NUMBERS)
     parsed = reader.read(path, skip_bad_rows=True)
     assert [row.line for row in parsed.skipped] == [4, 12_346, 30_000]
     assert parsed.arrays["float32"].shape == (29_997, 3)
@@ -503,9 +503,9 @@ def test_skipped_rows_are_named_by_their_line_on_both_paths(parser, tmp_path):
 def test_pandas_parser_must_be_installed_when_asked_for():
     if pandas is None:
         with pytest.raises(ImportError, match=r"keras-growing-data\[fast\]"):
-            CsvReader(label="price", parser="pandas")
+            CsvFormat(label="price", parser="pandas")
     with pytest.raises(ValueError, match="parser must be one of 'auto', 'pandas', 'tensorflow', got 'arrow'"):
-        CsvReader(label="price", parser="arrow")
+        CsvFormat(label="price", parser="arrow")
 
 
 FIELDS = [
@@ -591,10 +591,10 @@ def test_both_parsers_read_the_same_values(tmp_path):
     values = rng.normal(scale=1e3, size=(20_000, 4)).astype(np.float32)
     path = str(tmp_path / "a.csv")
     np.savetxt(path, values, delimiter=",", fmt="%.9g", header="a,b,c,price", comments="")
-    by_tensorflow = CsvReader(label="price", parser="tensorflow").read(path).arrays["float32"]
+    by_tensorflow = CsvFormat(label="price", parser="tensorflow").read(path).arrays["float32"]
     np.testing.assert_array_equal(by_tensorflow, values)
     if pandas is not None:
-        by_pandas = CsvReader(label="price", parser="pandas").read(path).arrays["float32"]
+        by_pandas = CsvFormat(label="price", parser="pandas").read(path).arrays["float32"]
         np.testing.assert_array_equal(by_pandas, values)
 
 
@@ -605,7 +605,7 @@ MIXED = (
 
 def test_a_mixed_file_infers_float_and_string_columns(parser, tmp_path):
     path = write(tmp_path / "a.csv", MIXED)
-    reader = CsvReader(parser=parser, label="area", defaults={"area": -1.0, "rooms": 0, "note": "[UNK]"})
+    reader = CsvFormat(parser=parser, label="area", defaults={"area": -1.0, "rooms": 0, "note": "[UNK]"})
     parsed = reader.read(path)
     assert parsed.schema.dtypes == {
         "id": "float32", "city": "string", "area": "float32", "rooms": "float32", "note": "string"
@@ -621,10 +621,10 @@ def test_a_mixed_file_infers_float_and_string_columns(parser, tmp_path):
 
 def test_columns_are_matched_by_name_and_extra_ones_ignored(parser, tmp_path):
     columns = {"rooms": "int64", "city": "string", "area": "float32"}
-    first = CsvReader(parser=parser, label="area", columns=columns).read(
+    first = CsvFormat(parser=parser, label="area", columns=columns).read(
         write(tmp_path / "a.csv", "area,city,rooms,extra\n1.5,Oslo,2,x\n")
     )
-    second = CsvReader(parser=parser, label="area", columns=columns).read(
+    second = CsvFormat(parser=parser, label="area", columns=columns).read(
         write(tmp_path / "b.csv", " rooms , area ,city\n2,1.5,Oslo\n")
     )
     for parsed in (first, second):
@@ -639,12 +639,12 @@ def test_a_missing_column_is_filled_from_its_default_or_named(parser, tmp_path):
     path = write(tmp_path / "a.csv", "area,Rooms,city\n1.5,2,Oslo\n2.5,3,Lima\n")
     columns = {"rooms": "int64", "city": "string", "area": "float32"}
     with pytest.raises(BadFileError) as error:
-        CsvReader(parser=parser, label="area", columns=columns).read(path)
+        CsvFormat(parser=parser, label="area", columns=columns).read(path)
     assert str(error.value) == (
         "the header has no column ['rooms'] of the schema, and no default fills it "
         "(did you mean 'Rooms'?); it has ['area', 'Rooms', 'city']"
     )
-    reader = CsvReader(parser=parser, label="area", columns=columns, defaults={"rooms": 1})
+    reader = CsvFormat(parser=parser, label="area", columns=columns, defaults={"rooms": 1})
     parsed = reader.read(path)
     np.testing.assert_array_equal(parsed.arrays["int64"], [[1], [1]])
     assert parsed.strings == {"city": ("Oslo", "Lima")} and parsed.ignored == ("Rooms",)
@@ -662,15 +662,15 @@ def test_a_missing_column_is_filled_from_its_default_or_named(parser, tmp_path):
 def test_integer_columns_take_integers_only(parser, tmp_path, text, reason):
     path = write(tmp_path / "a.csv", text)
     with pytest.raises(BadFileError, match=reason):
-        CsvReader(parser=parser, label="y", columns={"n": "int64", "y": "float32"}).read(path)
+        CsvFormat(parser=parser, label="y", columns={"n": "int64", "y": "float32"}).read(path)
     fine = write(tmp_path / "b.csv", "n,y\n-9223372036854775808,1\n +7 ,2\n")
-    parsed = CsvReader(parser=parser, label="y", columns={"n": "int64", "y": "float32"}).read(fine)
+    parsed = CsvFormat(parser=parser, label="y", columns={"n": "int64", "y": "float32"}).read(fine)
     np.testing.assert_array_equal(parsed.arrays["int64"], [[-(2**63)], [7]])
 
 
 def test_a_nan_default_keeps_nan_and_own_missing_spellings_replace_pandas(parser, tmp_path):
     path = write(tmp_path / "a.csv", "a,b,price\n1,-999,3\n2,NA,4\n,5,6\n")
-    parsed = CsvReader(
+    parsed = CsvFormat(
         parser=parser, label="price", defaults={"a": float("nan")}, na_values=["-999", "NA"]
     ).read(path, skip_bad_rows=True)
     # -999 is missing and b has no default: line 2 is bad; "" is always missing.
@@ -680,7 +680,7 @@ def test_a_nan_default_keeps_nan_and_own_missing_spellings_replace_pandas(parser
     ]
     np.testing.assert_array_equal(parsed.arrays["float32"], [[np.nan, 5, 6]])
     with pytest.raises(BadFileError, match="line 3, column 'a': expected a number, found 'N/A'"):
-        CsvReader(
+        CsvFormat(
             parser=parser, label="price", na_values=["NA"], columns={"a": "float32", "price": "float32"}
         ).read(write(tmp_path / "b.csv", "a,price\n1,2\nN/A,3\n"))
 
@@ -688,19 +688,19 @@ def test_a_nan_default_keeps_nan_and_own_missing_spellings_replace_pandas(parser
 def test_defaults_must_fit_their_column(parser, tmp_path):
     path = write(tmp_path / "a.csv", "a,city,price\n1,Oslo,3\n")
     with pytest.raises(BadFileError, match="the default of float32 column 'a' must be a number, got 'x'"):
-        CsvReader(parser=parser, label="price", defaults={"a": "x"}).read(path)
+        CsvFormat(parser=parser, label="price", defaults={"a": "x"}).read(path)
     # A default for a column the first file lacks puts that column in the inferred schema.
-    parsed = CsvReader(parser=parser, label="price", defaults={"b": 1}).read(path)
+    parsed = CsvFormat(parser=parser, label="price", defaults={"b": 1}).read(path)
     assert parsed.schema.names == ("a", "city", "price", "b")
     np.testing.assert_array_equal(parsed.arrays["float32"], [[1, 1, 3]])
     with pytest.raises(ValueError, match="the default of int64 column 'a' must be an integer, got 1.5"):
-        CsvReader(label="price", columns={"a": "int64", "price": "float32"}, defaults={"a": 1.5})
+        CsvFormat(label="price", columns={"a": "int64", "price": "float32"}, defaults={"a": 1.5})
     with pytest.raises(ValueError, match="columns must declare the label columns too; it lacks"):
-        CsvReader(label="price", columns={"a": "int64"})
+        CsvFormat(label="price", columns={"a": "int64"})
     with pytest.raises(
         ValueError, match="the type of 'a' must be one of 'float32', 'int64', 'string', got 'int'"
     ):
-        CsvReader(label="price", columns={"a": "int", "price": "float32"})
+        CsvFormat(label="price", columns={"a": "int", "price": "float32"})
 
 
 # Values a typed file's fields are drawn from: numbers and what is not,
@@ -737,7 +737,7 @@ def test_every_parser_reads_fuzzed_typed_files_by_the_documented_rules(tmp_path)
     path = write(tmp_path / "fuzz.csv", "f,s,i,y\n" + "\n".join(lines) + "\n")
     results = {}
     for parser in ["tensorflow"] + (["pandas"] if pandas is not None else []):
-        reader = CsvReader(label="y", columns=columns, defaults=defaults, parser=parser, chunk_bytes=1 << 12)
+        reader = CsvFormat(label="y", columns=columns, defaults=defaults, parser=parser, chunk_bytes=1 << 12)
         results[parser] = reader.read(path, skip_bad_rows=True)
     reference = results["tensorflow"]
     for parsed in results.values():
@@ -783,7 +783,7 @@ def test_long_and_midpoint_values_read_as_tensorflow_rounds_them_straight_to_flo
     fields = midpoints + long
     lines = [f"{field},{i}" for i, field in enumerate(fields)]
     path = write(tmp_path / "a.csv", "x,price\n" + "\n".join(lines) + "\n")
-    parsed = CsvReader(parser=parser, label="price").read(path)
+    parsed = CsvFormat(parser=parser, label="price").read(path)
     reference = tf.io.decode_csv(lines, [tf.constant([], tf.float32)] * 2)
     np.testing.assert_array_equal(parsed.arrays["float32"][:, 0], reference[0].numpy())
     np.testing.assert_array_equal(parsed.arrays["float32"][:, 1], np.arange(len(fields), dtype=np.float32))
@@ -793,7 +793,7 @@ def test_long_and_midpoint_values_read_as_tensorflow_rounds_them_straight_to_flo
 
 def test_what_float32_changes_is_noted_by_both_parsers(parser, tmp_path):
     path = write(tmp_path / "a.csv", "x,price\n16777217,1\n1e-50,2\n2,1e-300\n")
-    parsed = CsvReader(parser=parser, label="price").read(path)
+    parsed = CsvFormat(parser=parser, label="price").read(path)
     assert parsed.arrays["float32"].tolist() == [[16777216, 1], [0, 2], [2, 0]]
     assert parsed.notes == (
         "column 'x': 1 integer value(s) beyond 2^24 are not exact in float32 (16777217 became 16777216); "
@@ -811,7 +811,7 @@ def test_gzip_reads_alike_through_zlib_and_python_isal(tmp_path, monkeypatch):
     path.write_bytes(members)
     broken = tmp_path / "b.csv.gz"
     broken.write_bytes(members[: len(members) // 2])
-    reader = CsvReader(label="price", chunk_bytes=1 << 14, columns=NUMBERS)
+    reader = CsvFormat(label="price", chunk_bytes=1 << 14, columns=NUMBERS)
     read = {}
     for inflating in (zlib, decompressed.inflating):
         monkeypatch.setattr(decompressed, "inflating", inflating)

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from keras_growing_data.errors import BadFileError, NoDataRowsError
+from keras_growing_data.formats.file_rows import FileRows
+from keras_growing_data.formats.schema import Schema
+from keras_growing_data.sources.records import BadRow
+from keras_growing_data.utils.aligned_arrays import ALIGNMENT
+
+SCHEMA = Schema((("x", "float32"), ("city", "string"), ("y", "float32")), ("y",))
+NO_LOSS = ((0, 0.0, 0, 0.0),) * 2
+
+
+def part(floats, codes):
+    return (np.array(floats, np.float32), np.array(codes, np.int32)[:, None])
+
+
+def test_parts_are_stacked_in_order_their_strings_renumbered_into_the_files():
+    rows = FileRows(SCHEMA, {})
+    rows.keep(part([[1, 10], [2, 20]], [0, 1]), (("a", "b"),), NO_LOSS)
+    rows.keep(part([[3, 30], [4, 40]], [0, 1]), (("c", "a"),), NO_LOSS)
+    arrays, strings = rows.stacked()
+    np.testing.assert_array_equal(arrays["float32"], [[1, 10], [2, 20], [3, 30], [4, 40]])
+    np.testing.assert_array_equal(arrays["string"][:, 0], [0, 1, 2, 0])
+    assert strings == {"city": ("a", "b", "c")}
+    assert all(array.ctypes.data % ALIGNMENT == 0 for array in arrays.values())
+
+
+def test_float32_losses_are_summed_over_parts_the_first_example_kept():
+    rows = FileRows(SCHEMA, {})
+    rows.keep(part([[1, 10]], [0]), (("a",),), ((0, 0.0, 0, 0.0), (1, 16777217.0, 0, 0.0)))
+    rows.keep(part([[1, 10]], [0]), (("a",),), ((0, 0.0, 1, 1e-50), (2, 33554433.0, 0, 0.0)))
+    assert rows.notes() == (
+        "column 'x': 1 non-zero value(s) are below float32's range and became 0 (the first: 1e-50)",
+        "column 'y': 3 integer value(s) beyond 2^24 are not exact in float32 (16777217 became 16777216); "
+        "declare the column int64 to keep them",
+    )
+
+
+def test_partition_columns_get_their_values_when_stacked():
+    schema = Schema((("x", "float32"), ("dt", "string"), ("hour", "float32"), ("y", "float32")), ("y",))
+    rows = FileRows(schema, {"dt": "2026-12-01", "hour": 3.0})
+    rows.keep((np.zeros((2, 3), np.float32), np.zeros((2, 1), np.int32)), (("",),), ((0, 0.0, 0, 0.0),) * 3)
+    arrays, strings = rows.stacked()
+    np.testing.assert_array_equal(arrays["float32"][:, schema.slot("hour")[1]], [3, 3])
+    assert strings == {"dt": ("2026-12-01",)}
+
+
+def test_a_file_without_rows_is_rejected_naming_its_first_bad_row_if_any():
+    with pytest.raises(NoDataRowsError, match="^the file has a header but no data rows$"):
+        FileRows(SCHEMA, {}).stacked()
+    rows = FileRows(SCHEMA, {})
+    rows.skipped.append(BadRow(3, "column 'x': expected a number, found 'a'"))
+    with pytest.raises(BadFileError, match="^every data row is bad; the first: line 3: column 'x'"):
+        rows.stacked()
