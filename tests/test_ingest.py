@@ -12,7 +12,8 @@ import pytest
 from helpers import OLD, id_rows, run_python, write_csv
 
 from keras_growing_data.formats import opening
-from keras_growing_data.sources.ingest import RECHECKS_PER_POLL, FolderIngest
+from keras_growing_data.sources.ingest import RECHECKS_PER_POLL
+from keras_growing_data.sources.ingest_parts import build_ingest
 
 NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}
 HOSTILE = {
@@ -61,7 +62,7 @@ def test_hostile_files_are_rejected_whole_and_good_ones_kept(folder, caplog, par
         write_bytes(folder / name, data)
     (folder / "dir.csv").mkdir()
     os.symlink(folder / "missing", folder / "broken.csv")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, parser=parser)
+    ingest = build_ingest(folder, label="price", settle_seconds=0, parser=parser)
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
         assert ingest.poll() == [good]
     assert ingest.num_rows == 5
@@ -90,7 +91,7 @@ def test_a_file_that_is_not_csv_is_quoted_only_in_short_escaped_excerpts(folder,
     secret = "token=" + "s3cr3t" * 20
     long_value = write_bytes(folder / "long.csv", f"id,x,price\n1,{secret},3\n".encode())
     control = write_bytes(folder / "control.csv", b"id,x,price\n1,\x00\x01\x1b[31mred,3\n")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, parser=parser, columns=NUMBERS)
+    ingest = build_ingest(folder, label="price", settle_seconds=0, parser=parser, columns=NUMBERS)
     assert ingest.poll() == []
     reasons = {path: record.reason for path, record in ingest.rejected.items()}
     assert reasons[str(folder / "x.csv")] == (
@@ -112,7 +113,7 @@ def test_a_file_that_is_not_csv_is_quoted_only_in_short_escaped_excerpts(folder,
 def test_a_digit_separator_is_named_by_its_line_and_column(folder, parser, columns):
     write_bytes(folder / "a.csv", b"x,y\n1,2\n")  # The oldest: with columns=None, x is float32 from it.
     bad = write_bytes(folder / "b.csv", b"x,y\n1,2\n1_000,2\n", mtime=OLD + 1)
-    ingest = FolderIngest(folder, label="y", settle_seconds=0, parser=parser, columns=columns)
+    ingest = build_ingest(folder, label="y", settle_seconds=0, parser=parser, columns=columns)
     ingest.poll()
     assert ingest.schema.dtypes == {"x": "float32", "y": "float32"}
     assert ingest.rejected[bad].reason == "line 3, column 'x': expected a number, found '1_000'"
@@ -121,7 +122,7 @@ def test_a_digit_separator_is_named_by_its_line_and_column(folder, parser, colum
 def test_people_csv_is_accepted_with_the_right_values(folder):
     text = '\ufeff"id", "x" ,price\r\n1, 2.5, 3\r\n"4",5,6\r\n\r\n\n7,8,9'
     path = write_bytes(folder / "a.csv", text.encode())
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     assert ingest.poll() == [path]
     rows = np.concatenate([b["float32"].numpy() for b in ingest.store.dataset(10, shuffle=False)])
     np.testing.assert_array_equal(rows, [[1, 2.5, 3], [4, 5, 6], [7, 8, 9]])
@@ -129,7 +130,7 @@ def test_people_csv_is_accepted_with_the_right_values(folder):
 
 def test_quarantine_moves_the_file_next_to_its_reason(folder):
     path = write_bytes(folder / "bad.csv", b"id,x,price\n1,oops,3\n")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine", columns=NUMBERS)
+    ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_file="quarantine", columns=NUMBERS)
     ingest.poll()
     moved = folder / "_rejected" / "bad.csv"
     assert not os.path.exists(path) and moved.exists()
@@ -143,7 +144,7 @@ def test_quarantine_moves_the_file_next_to_its_reason(folder):
 def test_skipping_bad_rows_keeps_the_good_ones_and_records_the_rest(folder, parser):
     lines = ["id,x,price", "0,1,1", "1,bad,1", "2,1,1", "3,1", "4,nan,1", "5,1,1"]
     path = write_bytes(folder / "a.csv", ("\n".join(lines) + "\n").encode())
-    ingest = FolderIngest(
+    ingest = build_ingest(
         folder, label="price", settle_seconds=0, on_bad_row="skip", parser=parser, columns=NUMBERS
     )
     assert ingest.poll() == [path]
@@ -161,7 +162,7 @@ def test_skipping_bad_rows_keeps_the_good_ones_and_records_the_rest(folder, pars
 
 def test_a_file_that_changes_while_read_is_rejected_until_it_changes_again(folder):
     path = write_csv(folder / "a.csv", 5)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     [listed] = ingest.watcher.complete_files()
     write_csv(path, 3, mtime=OLD + 1)  # Shrinks between listing and reading.
     assert not ingest._ingest(listed)
@@ -179,7 +180,7 @@ def test_slow_writers_appending_in_place_never_leak_a_partial_file(folder):
     # A writer pauses up to 10 ms between half-lines; a busy machine may stretch a
     # pause, and a pause longer than settle_seconds lets a partial file through by
     # design. 2 s is 200 times the longest pause asked for.
-    ingest = FolderIngest(folder, label="price", settle_seconds=2.0)
+    ingest = build_ingest(folder, label="price", settle_seconds=2.0)
     done = threading.Event()
     polled_rows = []
 
@@ -228,12 +229,12 @@ def test_state_survives_a_restart_without_reparsing(folder, tmp_path):
     a = write_csv(folder / "a.csv", id_rows(0, 4))
     b = write_csv(folder / "b.csv", id_rows(4, 3))
     bad = write_bytes(folder / "bad.csv", b"id,x,price\n1,no,3\n")
-    first = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    first = build_ingest(folder, label="price", settle_seconds=0, state_dir=state)
     first.poll()
     first.record_epoch(0)
     os.remove(a)  # Deleted since: its rows stay.
     write_csv(b, id_rows(100, 9), mtime=OLD + 5)  # Changed since: not read again.
-    restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    restarted = build_ingest(folder, label="price", settle_seconds=0, state_dir=state)
     assert list(restarted.accepted) == [a, b]
     assert restarted.num_rows == 7
     assert list(restarted.rejected) == [bad]
@@ -246,27 +247,27 @@ def test_state_survives_a_restart_without_reparsing(folder, tmp_path):
 
 def test_state_for_other_labels_is_refused(folder, tmp_path):
     write_csv(folder / "a.csv", 2)
-    FolderIngest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s").poll()
+    build_ingest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s").poll()
     with pytest.raises(ValueError, match="written for labels"):
-        FolderIngest(folder, label="x", settle_seconds=0, state_dir=tmp_path / "s")
+        build_ingest(folder, label="x", settle_seconds=0, state_dir=tmp_path / "s")
 
 
 def test_invalid_policies_are_refused(folder):
     with pytest.raises(ValueError, match="on_bad_file"):
-        FolderIngest(folder, label="price", on_bad_file="delete")
+        build_ingest(folder, label="price", on_bad_file="delete")
     with pytest.raises(ValueError, match="on_bad_row"):
-        FolderIngest(folder, label="price", on_bad_row="fill")
+        build_ingest(folder, label="price", on_bad_row="fill")
 
 
 def test_rows_saved_just_before_a_crash_are_parsed_again_and_counted_once(folder, tmp_path):
     state = tmp_path / "state"
     write_csv(folder / "a.csv", id_rows(0, 3))
-    FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
+    build_ingest(folder, label="price", settle_seconds=0, state_dir=state).poll()
     assert not (state / "journal-0.log").exists()  # a is in the first snapshot.
     b = write_csv(folder / "b.csv", id_rows(3, 4))
-    FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
+    build_ingest(folder, label="price", settle_seconds=0, state_dir=state).poll()
     (state / "journal-0.log").write_bytes(b"")  # Killed after b's rows were written, before its record.
-    restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    restarted = build_ingest(folder, label="price", settle_seconds=0, state_dir=state)
     assert list(restarted.accepted) == [str(folder / "a.csv")]
     assert restarted.poll() == [b]
     assert restarted.accepted[b].rows == 4 and restarted.num_rows == 7 and restarted.rejected == {}
@@ -276,7 +277,7 @@ def test_rows_saved_just_before_a_crash_are_parsed_again_and_counted_once(folder
 
 def test_a_file_that_changes_while_read_is_never_quarantined(folder):
     path = write_csv(folder / "a.csv", 5)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+    ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
     [listed] = ingest.watcher.complete_files()
     write_csv(path, 6, mtime=OLD + 1)  # A writer is still at it.
     assert not ingest._ingest(listed)
@@ -287,19 +288,19 @@ def test_a_file_that_changes_while_read_is_never_quarantined(folder):
 def test_a_restart_that_spells_the_folder_differently_counts_nothing_twice(folder, tmp_path, monkeypatch):
     write_csv(folder / "a.csv", 4)
     state = tmp_path / "state"
-    FolderIngest(folder, label="price", settle_seconds=0, state_dir=state).poll()
+    build_ingest(folder, label="price", settle_seconds=0, state_dir=state).poll()
     monkeypatch.chdir(folder.parent)
-    again = FolderIngest("./incoming/", label="price", settle_seconds=0, state_dir=state)
+    again = build_ingest("./incoming/", label="price", settle_seconds=0, state_dir=state)
     assert again.poll() == [] and again.num_rows == 4
     other = tmp_path / "other"
     other.mkdir()
     with pytest.raises(ValueError, match="was written for the folder"):
-        FolderIngest(other, label="price", settle_seconds=0, state_dir=state)
+        build_ingest(other, label="price", settle_seconds=0, state_dir=state)
 
 
 def test_a_field_longer_than_the_csv_module_takes_is_judged_not_raised(folder):
     write_bytes(folder / "a.csv", b"id,x,price\n1," + b"9" * 200_000 + b",3\n")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     assert ingest.poll() == []
     [reason] = [r.reason for r in ingest.rejected.values()]
     assert reason.startswith("line 2, column 'x': expected a finite number, found '99999")
@@ -307,7 +308,7 @@ def test_a_field_longer_than_the_csv_module_takes_is_judged_not_raised(folder):
 
 def test_changes_to_many_accepted_files_are_each_warned_once_within_a_few_polls(folder, caplog):
     paths = [write_csv(folder / f"f{i:03d}.csv", id_rows(i, 1)) for i in range(150)]
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     assert len(ingest.poll()) == 150
     for path in (paths[0], paths[77], paths[149]):
         with open(path, "a") as f:
@@ -325,11 +326,11 @@ def test_changes_to_many_accepted_files_are_each_warned_once_within_a_few_polls(
 def test_the_schema_comes_from_the_oldest_file_of_the_first_poll(folder):
     stray = write_bytes(folder / "a_stray.csv", b"id,x,price\n1,oops,3\n", mtime=OLD + 10)
     write_csv(folder / "b.csv", id_rows(0, 4), mtime=OLD)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     assert ingest.poll() == [str(folder / "b.csv")]  # Oldest first, then by name.
     assert ingest.schema.dtypes == {"id": "float32", "x": "float32", "price": "float32"}
     assert ingest.rejected[stray].reason == "line 2, column 'x': expected a number, found 'oops'"
-    again = FolderIngest(folder, label="price", settle_seconds=0)
+    again = build_ingest(folder, label="price", settle_seconds=0)
     write_bytes(folder / "c.csv", b"id,x,price\n1,2,3\n", mtime=OLD - 10)
     assert again.poll() == [str(folder / "c.csv"), str(folder / "b.csv")]
 
@@ -339,7 +340,7 @@ def test_extra_columns_are_recorded_on_each_file_and_logged_once(folder, caplog)
     for name in ("a.csv", "b.csv"):
         write_bytes(folder / name, b"note,price,x,id\nhi,3,2,1\n")
     write_bytes(folder / "c.csv", b"price,id,x\n3,1,2\n")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, columns=columns)
+    ingest = build_ingest(folder, label="price", settle_seconds=0, columns=columns)
     with caplog.at_level(logging.INFO, logger="keras_growing_data"):
         assert len(ingest.poll()) == 3
     assert [record.ignored for record in ingest.accepted.values()] == [("note",), ("note",), ()]
@@ -362,14 +363,14 @@ def string_rows(ingest):
 def test_string_ids_only_grow_and_survive_a_restart(folder, tmp_path):
     state = tmp_path / "state"
     write_bytes(folder / "a.csv", b"city,price\nOslo,1\nLima,2\nOslo,3\n")
-    first = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state, defaults={"city": "[UNK]"})
+    first = build_ingest(folder, label="price", settle_seconds=0, state_dir=state, defaults={"city": "[UNK]"})
     first.poll()
     assert first.vocabulary("city") == ["[UNK]", "Oslo", "Lima"]
     write_bytes(folder / "b.csv", b"price,city\n4,Rome\n5,Lima\n6,\n", mtime=OLD + 1)
     first.poll()
     assert first.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome"]  # Appended; "" is missing: id 0.
     before = string_rows(first)
-    restarted = FolderIngest(
+    restarted = build_ingest(
         folder, label="price", settle_seconds=0, state_dir=state, defaults={"city": "[UNK]"}
     )
     assert restarted.vocabulary("city") == first.vocabulary("city")
@@ -378,14 +379,14 @@ def test_string_ids_only_grow_and_survive_a_restart(folder, tmp_path):
     restarted.poll()
     assert restarted.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome", "Bern"]
     with pytest.raises(ValueError, match="written for columns, defaults and na_values"):
-        FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+        build_ingest(folder, label="price", settle_seconds=0, state_dir=state)
 
 
 def test_a_rejected_file_adds_no_strings(folder):
     write_bytes(folder / "a.csv", b"city,price\nOslo,1\n")
     write_bytes(folder / "b.csv", b"city,price\nRome,1\nLima,x\n", mtime=OLD + 1)
     write_bytes(folder / "c.csv", b"city,price\nBern,1\nLima,\nNA,2\n", mtime=OLD + 2)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_row="skip")
+    ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_row="skip")
     ingest.poll()
     assert ingest.rejected == {} and ingest.accepted[str(folder / "b.csv")].rows == 1
     assert [b.reason for b in ingest.accepted[str(folder / "c.csv")].skipped] == [
@@ -393,7 +394,7 @@ def test_a_rejected_file_adds_no_strings(folder):
         "column 'city': missing value 'NA', and the column has no default",
     ]
     assert ingest.vocabulary("city") == ["[UNK]", "Oslo", "Rome", "Bern"]  # Lima's lines were bad.
-    strict = FolderIngest(folder, label="price", settle_seconds=0)
+    strict = build_ingest(folder, label="price", settle_seconds=0)
     strict.poll()
     assert sorted(strict.rejected) == [str(folder / "b.csv"), str(folder / "c.csv")]
     assert strict.vocabulary("city") == ["[UNK]", "Oslo"]
@@ -404,7 +405,7 @@ def test_defaults_may_name_columns_the_first_file_lacks_and_numpy_values(folder,
     write_bytes(folder / "b.csv", b"price,area,city\n4,2.5,Oslo\n", mtime=OLD + 1)
     write_bytes(folder / "c.csv", b"city,price\nLima,5\n", mtime=OLD + 2)
     defaults = {"city": "[UNK]", "area": np.float32(-1)}
-    ingest = FolderIngest(
+    ingest = build_ingest(
         folder, label="price", settle_seconds=0, defaults=defaults, state_dir=tmp_path / "s"
     )
     assert [os.path.basename(p) for p in ingest.poll()] == ["a.csv", "b.csv", "c.csv"]
@@ -413,7 +414,7 @@ def test_defaults_may_name_columns_the_first_file_lacks_and_numpy_values(folder,
     rows = np.concatenate([b["float32"].numpy() for b in ingest.store.dataset(10, shuffle=False)])
     np.testing.assert_array_equal(rows, [[1.5, 3], [2.5, 4], [-1, 5]])
     assert string_rows(ingest) == ["[UNK]", "Oslo", "Lima"]
-    restarted = FolderIngest(
+    restarted = build_ingest(
         folder, label="price", settle_seconds=0, defaults=defaults, state_dir=tmp_path / "s"
     )
     assert restarted.num_rows == 3 and string_rows(restarted) == ["[UNK]", "Oslo", "Lima"]
@@ -422,7 +423,7 @@ def test_defaults_may_name_columns_the_first_file_lacks_and_numpy_values(folder,
 def test_a_file_without_any_feature_column_is_rejected_even_with_defaults(folder):
     write_bytes(folder / "a.csv", b"price,note\n3,x\n")
     columns = {"area": "float32", "city": "string", "price": "float32"}
-    ingest = FolderIngest(
+    ingest = build_ingest(
         folder, label="price", settle_seconds=0, columns=columns, defaults={"area": 0, "city": ""}
     )
     assert ingest.poll() == []
@@ -436,7 +437,7 @@ def test_a_named_pipe_or_socket_is_rejected_without_being_opened(folder):
     with socket.socket(socket.AF_UNIX) as server:
         server.bind(str(folder / "c.csv"))
         good = write_csv(folder / "d.csv", 3)
-        ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+        ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
         polled = []
         poller = threading.Thread(target=lambda: polled.append(ingest.poll()), daemon=True)
         poller.start()
@@ -458,11 +459,11 @@ def test_a_file_name_that_is_not_utf8_is_ingested_and_restored(folder, tmp_path,
         f.write(b"id,x,price\n1,2,3\n")
     os.utime(name, (OLD, OLD))
     after = write_csv(folder / "z.csv", id_rows(5, 2))
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state_dir)
+    ingest = build_ingest(folder, label="price", settle_seconds=0, state_dir=state_dir)
     taken = ingest.poll()
     assert taken == [os.fsdecode(name), after] and ingest.num_rows == 3 and ingest.rejected == {}
     if state:
-        restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state_dir)
+        restarted = build_ingest(folder, label="price", settle_seconds=0, state_dir=state_dir)
         assert list(restarted.accepted) == taken and restarted.poll() == []
 
 
@@ -477,7 +478,7 @@ def test_a_file_that_cannot_be_read_now_waits_and_is_never_quarantined(folder, m
         return real_open(name)
 
     monkeypatch.setattr(opening, "open_file", flaky_open)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+    ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
         assert ingest.poll() == []
     assert ingest.rejected == {} and os.path.exists(path)
@@ -494,7 +495,7 @@ def test_a_file_that_cannot_be_read_now_waits_and_is_never_quarantined(folder, m
 def test_a_replacement_with_the_same_size_and_time_is_seen(folder, caplog):
     accepted = write_csv(folder / "a.csv", id_rows(0, 3))
     bad = write_bytes(folder / "b.csv", b"id,x,price\n1,oops,3\n")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     assert ingest.poll() == [accepted] and list(ingest.rejected) == [bad]
     # rsync -a: a new file renamed over the old one, size and modification time kept.
     write_bytes(folder / "fixed.tmp", b"id,x,price\n1,2.25,3\n")
@@ -513,7 +514,7 @@ def test_only_regular_files_are_quarantined_and_long_names_keep_their_reason(fol
     (folder / "archive.csv" / "inner.txt").write_text("kept")
     long_name = "x" * 247 + ".csv"  # 251 bytes: its reason file's name would be 262.
     bad = write_bytes(folder / long_name, b"id,x,price\n1,oops,3\n")
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine", columns=NUMBERS)
+    ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_file="quarantine", columns=NUMBERS)
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
         assert ingest.poll() == []
     assert (folder / "archive.csv" / "inner.txt").read_text() == "kept"
@@ -529,7 +530,7 @@ def test_only_regular_files_are_quarantined_and_long_names_keep_their_reason(fol
 def test_values_float32_changes_are_said_once_per_file_and_int64_keeps_them(folder, caplog):
     text = b"id,x,price\n16777217,1e-50,1\n16777219,2,1\n5,1e-60,1\n"
     path = write_bytes(folder / "a.csv", text)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
         assert ingest.poll() == [path]
     notes = [r.getMessage() for r in caplog.records if r.name == "keras_growing_data"]
@@ -538,7 +539,7 @@ def test_values_float32_changes_are_said_once_per_file_and_int64_keeps_them(fold
         "16777216); declare the column int64 to keep them",
         f"{path}: column 'x': 2 non-zero value(s) are below float32's range and became 0 (the first: 1e-50)",
     ]
-    exact = FolderIngest(folder, label="price", settle_seconds=0, columns={**NUMBERS, "id": "int64"})
+    exact = build_ingest(folder, label="price", settle_seconds=0, columns={**NUMBERS, "id": "int64"})
     assert exact.poll() == [path]
     [batch] = exact.store.dataset(8, shuffle=False)
     assert batch["int64"].numpy()[:, 0].tolist() == [16777217, 16777219, 5]
@@ -555,18 +556,18 @@ def test_a_second_process_on_one_state_dir_is_refused_and_named(folder, tmp_path
     try:
         assert holder.stdout.readline() == b"holding\n"
         with pytest.raises(RuntimeError, match=rf"is in use by pid {holder.pid} on .* since .*: two runs"):
-            FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+            build_ingest(folder, label="price", settle_seconds=0, state_dir=state)
     finally:
         holder.kill()
         holder.wait()
-    again = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)  # The lock died with it.
+    again = build_ingest(folder, label="price", settle_seconds=0, state_dir=state)  # The lock died with it.
     assert again.num_rows == 2
 
 
 HOLD_STATE = """
 import sys, time
-from keras_growing_data.sources.ingest import FolderIngest
-ingest = FolderIngest(sys.argv[1], label="price", settle_seconds=0, state_dir=sys.argv[2])
+from keras_growing_data.sources.ingest_parts import build_ingest
+ingest = build_ingest(sys.argv[1], label="price", settle_seconds=0, state_dir=sys.argv[2])
 ingest.poll()
 print("holding", flush=True)
 time.sleep(600)
@@ -575,9 +576,9 @@ time.sleep(600)
 
 def test_a_second_ingest_in_one_process_takes_the_state_over(folder, tmp_path):
     write_csv(folder / "a.csv", 2)
-    first = FolderIngest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s")
+    first = build_ingest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s")
     first.poll()
-    second = FolderIngest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s")
+    second = build_ingest(folder, label="price", settle_seconds=0, state_dir=tmp_path / "s")
     assert second.num_rows == 2
     write_csv(folder / "b.csv", 3)
     with pytest.raises(RuntimeError, match="took over"):
@@ -588,13 +589,13 @@ def test_a_second_ingest_in_one_process_takes_the_state_over(folder, tmp_path):
 FULL_DISK = """
 import logging, os, resource, signal, sys, time
 from helpers import id_rows, write_csv
-from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import build_ingest
 
 logging.basicConfig(level=logging.ERROR, stream=sys.stdout, format="%(levelname)s %(message)s")
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # A failed write, as on a full disk, not a killed process.
 folder, state, storage = sys.argv[1], sys.argv[2] if sys.argv[2] != "-" else None, sys.argv[3]
 write_csv(f"{folder}/a.csv", id_rows(0, 3))
-ingest = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state, storage=storage)
+ingest = build_ingest(folder, label="price", settle_seconds=0, state_dir=state, storage=storage)
 ingest.poll()
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))  # Full: no file may grow past 4 KiB.
@@ -611,7 +612,7 @@ while ingest.num_rows < 803 and time.monotonic() < deadline:
 ingest.record_epoch(3)
 print("space again", ingest.num_rows, ingest.waiting, ingest.rejected)
 if state:
-    restarted = FolderIngest(folder, label="price", settle_seconds=0, state_dir=state)
+    restarted = build_ingest(folder, label="price", settle_seconds=0, state_dir=state)
     print("restored", restarted.num_rows, [restarted.lineage[e].rows for e in range(4)])
 """
 
@@ -639,7 +640,7 @@ def test_a_gzip_file_still_being_written_is_rejected_not_moved_then_accepted_onc
     rows = id_rows(0, 5000)
     data = gzip.compress(("id,x,price\n" + "".join(f"{i},{x},{y}\n" for i, x, y in rows)).encode())
     path = write_bytes(folder / "a.csv.gz", data[: len(data) // 2])
-    ingest = FolderIngest(
+    ingest = build_ingest(
         folder, label="price", settle_seconds=0, pattern="*.csv.gz", on_bad_file="quarantine"
     )
     assert ingest.poll() == [] and ingest.num_rows == 0
@@ -663,7 +664,7 @@ def test_a_recursive_ingest_reads_a_tree_but_not_its_state_or_quarantine(folder)
     (folder / "dt=2" / "bad.csv").write_text("id,x,price\n1,two,3\n")
     state = folder / "state"
     options = {"settle_seconds": 0, "recursive": True, "on_bad_file": "quarantine", "state_dir": state}
-    ingest = FolderIngest(folder, label="price", **options)
+    ingest = build_ingest(folder, label="price", **options)
     (state / "stray.csv").write_text("id,x,price\n1,2,3\n")  # Inside the state folder: never read.
     assert sorted(ingest.watcher.relative(path) for path in ingest.poll()) == [
         "dt=1/a.csv",
@@ -674,5 +675,5 @@ def test_a_recursive_ingest_reads_a_tree_but_not_its_state_or_quarantine(folder)
     assert rejected.moved_to == str(folder / "_rejected" / "dt=2" / "bad.csv")
     assert (folder / "_rejected" / "dt=2" / "bad.csv.reason.txt").exists()
     assert ingest.poll() == [] and ingest.num_rows == 6 and len(ingest.rejected) == 1
-    restarted = FolderIngest(folder, label="price", **options)
+    restarted = build_ingest(folder, label="price", **options)
     assert restarted.num_rows == 6 and restarted.poll() == []

@@ -4,7 +4,7 @@ import time
 import pytest
 from helpers import id_rows, write_csv
 
-from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
 
 
@@ -17,7 +17,7 @@ def backlog(folder, files, rows=3):
 def test_a_poll_through_a_backlog_reports_files_rows_and_rate(folder, caplog):
     nbytes = backlog(folder, REPORTED_FILES)
     seen = []
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     with caplog.at_level(logging.INFO, logger="keras_growing_data"):
         assert len(ingest.poll(progress=lambda p: seen.append((p.files_done, p.rows, p.bytes_done)))) == 100
     assert seen[-1] == (100, 300, nbytes)
@@ -31,14 +31,14 @@ def test_a_poll_with_few_files_reports_no_progress(folder, caplog):
     backlog(folder, REPORTED_FILES - 1)
     seen = []
     with caplog.at_level(logging.INFO, logger="keras_growing_data"):
-        FolderIngest(folder, label="price", settle_seconds=0).poll(progress=seen.append)
+        build_ingest(folder, label="price", settle_seconds=0).poll(progress=seen.append)
     assert seen == []
     assert not [r for r in caplog.records if " files read " in r.getMessage()]
 
 
 def test_a_poll_cut_short_leaves_the_rest_pending_for_the_next(folder):
     nbytes = backlog(folder, 5)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     assert ingest.poll(max_seconds=0) == [str(folder / "part-00000.csv")]  # One file at least.
     assert sorted(ingest.pending) == [str(folder / f"part-{i:05d}.csv") for i in range(1, 5)]
     assert (
@@ -62,7 +62,7 @@ def test_progress_says_how_long_the_rest_takes_at_the_rate_so_far():
 
 def test_a_backlog_read_in_slices_is_one_report_finished_once(folder, caplog):
     backlog(folder, REPORTED_FILES)
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
     seen = []
     with caplog.at_level(logging.INFO, logger="keras_growing_data"):
         while len(ingest.accepted) < REPORTED_FILES:

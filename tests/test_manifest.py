@@ -7,12 +7,12 @@ from helpers import id_rows, write_csv
 from keras_growing_data.errors import DamagedStateError
 from keras_growing_data.sources import ingest as ingest_module
 from keras_growing_data.sources import manifest as manifest_module
-from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.manifest import Manifest
 
 
 def ingest_of(folder, state, **kwargs):
-    return FolderIngest(folder, label="price", settle_seconds=0, state_dir=state, **kwargs)
+    return build_ingest(folder, label="price", settle_seconds=0, state_dir=state, **kwargs)
 
 
 def stored_ids(ingest):

@@ -7,7 +7,7 @@ import pytest
 from helpers import OLD, counting_model, id_rows, write_csv
 
 import keras_growing_data as kgd
-from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.tail import TailState, complete_end
 
 
@@ -47,7 +47,7 @@ def test_a_tail_state_tells_a_rewritten_part_from_an_append(tmp_path):
 
 def test_appended_lines_join_once_each_read_from_the_offset(folder, caplog):
     path = write_csv(folder / "day.csv", id_rows(0, 5))
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail")
     assert ingest.poll() == [path]
     assert ingest.tails[path].offset == os.path.getsize(path)
     append(path, lines(5, 3) + "8,1", mtime=OLD + 1)  # A partial last line waits.
@@ -71,7 +71,7 @@ def test_appended_lines_join_once_each_read_from_the_offset(folder, caplog):
 
 def test_bad_appended_lines_are_skipped_with_their_line_numbers(folder):
     path = write_csv(folder / "day.csv", id_rows(0, 2))
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", on_bad_row="skip")
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail", on_bad_row="skip")
     ingest.poll()
     append(path, "2,1,3\n3,x,1\n4,1,3\n", mtime=OLD + 1)
     ingest.poll()
@@ -93,7 +93,7 @@ def test_bad_appended_lines_are_skipped_with_their_line_numbers(folder):
 )
 def test_a_file_that_shrinks_or_changes_is_warned_about_and_keeps_its_rows(folder, caplog, change, reason):
     path = write_csv(folder / "day.csv", id_rows(0, 2))
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail")
     ingest.poll()
     change(folder / "day.csv")
     os.utime(path, ns=(OLD + 5, OLD + 5))
@@ -106,7 +106,7 @@ def test_a_file_that_shrinks_or_changes_is_warned_about_and_keeps_its_rows(folde
 
 def test_without_tail_an_append_is_warned_about_and_not_read(folder, caplog):
     path = write_csv(folder / "day.csv", id_rows(0, 2))
-    ingest = FolderIngest(folder, "price", settle_seconds=0)
+    ingest = build_ingest(folder, "price", settle_seconds=0)
     ingest.poll()
     append(path, lines(2, 2), mtime=OLD + 1)
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
@@ -121,7 +121,7 @@ def test_offsets_survive_a_restart_and_rows_keep_their_order(folder, tmp_path, s
     b = write_csv(folder / "b.csv", id_rows(100, 2))
     options = {"settle_seconds": 0, "appends": "tail", "state_dir": state, "seed": 1, "storage": storage}
     options["storage_dir"] = tmp_path / "rows"
-    ingest = FolderIngest(folder, "price", **options)
+    ingest = build_ingest(folder, "price", **options)
     ingest.poll()
     append(a, lines(2, 2), mtime=OLD + 1)
     append(b, lines(102, 1), mtime=OLD + 1)
@@ -132,7 +132,7 @@ def test_offsets_survive_a_restart_and_rows_keep_their_order(folder, tmp_path, s
     assert order == [0, 1, 100, 101, 2, 3, 102, 4]
     del ingest
 
-    again = FolderIngest(folder, "price", **options)
+    again = build_ingest(folder, "price", **options)
     assert [
         int(v) for batch in again.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0]
     ] == order
@@ -162,7 +162,7 @@ def test_a_tailed_file_trains_each_new_line_at_the_next_epoch(folder):
 
 def test_a_tailed_file_leaves_a_window_with_its_appended_rows(folder):
     a = write_csv(folder / "a.csv", id_rows(0, 2), mtime=OLD)
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", window=kgd.Window(files=1))
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail", window=kgd.Window(files=1))
     ingest.poll()
     append(a, lines(2, 2), mtime=OLD + 1)
     ingest.poll()
@@ -184,14 +184,14 @@ def test_a_compressed_file_is_read_once_whole_and_not_tailed(folder):
     path = folder / "a.csv.gz"
     path.write_bytes(gzip.compress(("id,x,price\n" + lines(0, rows)).encode(), mtime=0))
     os.utime(path, (OLD, OLD))
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail")
     assert ingest.poll() == [str(path)]
     assert ingest.num_rows == rows and ingest.tails == {}
 
 
 def test_a_file_appended_to_while_it_is_first_read_is_taken_up_to_its_listed_size(folder):
     path = write_csv(folder / "log.csv", id_rows(0, 3))
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail")
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail")
     listed = ingest.watcher.current(path)
     append(path, lines(3, 2), mtime=OLD + 1)  # While the first read goes on.
     assert ingest.ingest_files([listed]) == [path]
@@ -204,7 +204,7 @@ def test_a_file_appended_to_while_it_is_first_read_is_taken_up_to_its_listed_siz
 def test_a_tailed_file_without_a_complete_row_waits_and_is_never_moved(folder, start):
     path = folder / "log.csv"
     path.write_bytes(start)
-    ingest = FolderIngest(folder, "price", settle_seconds=0, appends="tail", on_bad_file="quarantine")
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail", on_bad_file="quarantine")
     assert ingest.poll() == [] and path.exists()
     assert not ingest.rejected and str(path) in ingest.waiting
     path.write_bytes(b"id,x,price\n0,0,1\n1,")
@@ -215,5 +215,5 @@ def test_a_file_whose_complete_part_is_shorter_than_a_magic_number_is_read(folde
     path = folder / "tiny.csv"
     path.write_bytes(b"x,y\n1,2\n3,")
     os.utime(path, (OLD, OLD))
-    ingest = FolderIngest(folder, "y", settle_seconds=0, appends="tail")
+    ingest = build_ingest(folder, "y", settle_seconds=0, appends="tail")
     assert ingest.poll() == [str(path)] and ingest.num_rows == 1

@@ -7,7 +7,7 @@ import pytest
 from helpers import OLD, counting_model, id_rows, write_csv
 
 import keras_growing_data as kgd
-from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.manifest import Manifest
 
 
@@ -97,7 +97,7 @@ def test_files_that_left_are_not_read_again_and_a_restart_keeps_the_window(folde
     state = tmp_path / "state"
     for k in range(6):
         write_csv(folder / f"f{k}.csv", id_rows(10 * k, 10), mtime=OLD + k)
-    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(rows=25))
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(rows=25))
     with caplog.at_level(logging.INFO, logger="keras_growing_data"):
         assert len(ingest.poll()) == 6
     assert "4 files left the window" in caplog.text
@@ -107,7 +107,7 @@ def test_files_that_left_are_not_read_again_and_a_restart_keeps_the_window(folde
     assert ingest.poll() == []
     del ingest
 
-    again = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(rows=25))
+    again = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(rows=25))
     assert (again.num_rows, again.files_left, len(again.accepted)) == (20, 4, 6)
     assert again.lineage[0].names == ("f4.csv", "f5.csv")
     ids = sorted(int(v) for b in again.dataset(8, False, None) for v in b["float32"].numpy()[:, 0])
@@ -120,7 +120,7 @@ def test_files_that_left_are_not_read_again_and_a_restart_keeps_the_window(folde
 
 def test_the_rows_of_files_that_left_are_deleted_from_the_state(folder, tmp_path):
     state = tmp_path / "state"
-    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=2))
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=2))
     for k in range(300):
         write_csv(folder / f"f{k}.csv", id_rows(k, 1), mtime=OLD + k)
         ingest.poll()
@@ -134,7 +134,7 @@ def test_the_rows_of_files_that_left_are_deleted_from_the_state(folder, tmp_path
 def test_a_file_older_than_the_window_when_it_comes_is_rejected_with_its_reason(folder):
     day = 86400
     write_csv(folder / "new.csv", id_rows(0, 5), mtime=OLD + 10 * day)
-    ingest = FolderIngest(folder, "price", settle_seconds=0, window=kgd.Window(seconds=7 * day))
+    ingest = build_ingest(folder, "price", settle_seconds=0, window=kgd.Window(seconds=7 * day))
     assert ingest.poll() == [str(folder / "new.csv")]
     write_csv(folder / "backfill.csv", id_rows(5, 5), mtime=OLD + 2 * day)
     write_csv(folder / "recent.csv", id_rows(10, 5), mtime=OLD + 9 * day)
@@ -153,13 +153,13 @@ def test_string_ids_survive_a_restart_after_the_files_that_brought_them_left(fol
     options = {"settle_seconds": 0, "state_dir": state, "window": kgd.Window(files=1)}
     write_csv(folder / "a.csv", [(0, "Oslo", 1), (1, "Lima", 2)], header=header, mtime=OLD)
     write_csv(folder / "b.csv", [(2, "Rome", 3), (3, "Lima", 4)], header=header, mtime=OLD + 1)
-    ingest = FolderIngest(folder, "price", **options)
+    ingest = build_ingest(folder, "price", **options)
     ingest.poll()
     assert ingest.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome"]
     assert ingest.in_window == [str(folder / "b.csv")]
     del ingest
 
-    again = FolderIngest(folder, "price", **options)
+    again = build_ingest(folder, "price", **options)
     assert again.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome"]
     ((ids, _),) = [(b["string"].numpy()[:, 0], b) for b in again.dataset(8, False, None)]
     assert ids.tolist() == [3, 2]  # Rome and Lima keep their ids.
@@ -172,18 +172,18 @@ def test_a_restart_with_a_smaller_window_lets_files_leave_at_once(folder, tmp_pa
     state = tmp_path / "state"
     for k in range(4):
         write_csv(folder / f"f{k}.csv", id_rows(10 * k, 10), mtime=OLD + k)
-    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=3))
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=3))
     ingest.poll()
     assert ingest.files_left == 1
     del ingest
-    smaller = FolderIngest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=2))
+    smaller = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(files=2))
     assert (smaller.files_left, smaller.num_rows) == (2, 20)
     assert Manifest(state).load()["first"] == 2
 
 
 def test_rows_of_files_that_left_are_kept_on_disk_until_the_state_says_so(folder, tmp_path):
     state = tmp_path / "state"
-    ingest = FolderIngest(folder, "price", settle_seconds=0, state_dir=state)
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state)
     for k in range(70):  # More than a segment's 64 writes, with a window.
         write_csv(folder / f"f{k}.csv", id_rows(k, 1), mtime=OLD + k)
     ingest.manifest.rows.rolling = True
@@ -201,7 +201,7 @@ def test_skipped_rows_count_only_the_files_in_the_window(folder):
     write_csv(folder / "b.csv", [(2, 1, 3), (3, "bad", 3), (4, "bad", 3)], mtime=OLD + 1)
     columns = {"id": "float32", "x": "float32", "price": "float32"}
     options = {"settle_seconds": 0, "on_bad_row": "skip", "columns": columns}
-    ingest = FolderIngest(folder, "price", window=kgd.Window(files=1), **options)
+    ingest = build_ingest(folder, "price", window=kgd.Window(files=1), **options)
     ingest.poll()
     assert (ingest.num_rows, ingest.rows_skipped) == (1, 2)
     assert ingest.record_epoch(0).rows_skipped == 2

@@ -19,7 +19,7 @@ from keras_growing_data.distribute.local_ports import free_ports
 from keras_growing_data.distribute.replica_batches import replica_batches
 from keras_growing_data.distribute.worker_role import WorkerRole
 from keras_growing_data.errors import SnapshotError
-from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import build_ingest
 
 
 def test_replica_batches_give_every_row_once_in_equal_shapes():
@@ -58,7 +58,7 @@ def test_follower_ingests_exactly_the_snapshot_in_its_order(folder):
     write_csv(folder / "a.csv", id_rows(0, 5))
     write_csv(folder / "b.csv", id_rows(5, 3))
     write_csv(folder / "extra.csv", id_rows(8, 4))  # In the folder, not in the snapshot.
-    ingest = FolderIngest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
+    ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
     assert ingest_snapshot(ingest, snapshot_of(folder, ["b.csv"])) == [str(folder / "b.csv")]
     new = ingest_snapshot(ingest, snapshot_of(folder, ["b.csv", "a.csv"], epoch=1))
     assert new == [str(folder / "a.csv")]
@@ -78,7 +78,7 @@ def test_follower_fails_loudly_on_a_file_it_cannot_reproduce(folder):
     write_csv(folder / "a.csv", id_rows(0, 5))
     write_csv(folder / "b.csv", id_rows(5, 3))
     snapshot = snapshot_of(folder, ["a.csv", "b.csv"])
-    ingest = FolderIngest(folder, label="price", settle_seconds=0)
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
 
     os.remove(folder / "b.csv")
     with pytest.raises(SnapshotError, match=r"b\.csv .*accepted by the chief.* does not exist"):
@@ -95,7 +95,7 @@ def test_follower_fails_loudly_on_a_file_it_cannot_reproduce(folder):
     assert os.path.exists(folder / "b.csv")  # Never moved by a follower.
 
     write_csv(folder / "b.csv", id_rows(5, 3))
-    other = FolderIngest(folder, label="price", settle_seconds=0)
+    other = build_ingest(folder, label="price", settle_seconds=0)
     other.poll()  # A follower that scanned the folder itself holds a.csv first.
     with pytest.raises(SnapshotError, match="does not list first"):
         ingest_snapshot(other, snapshot_of(folder, ["b.csv"]))
@@ -106,7 +106,7 @@ def test_follower_fails_on_a_different_row_count(folder):
     snapshot = snapshot_of(folder, ["a.csv"])
     wrong = dataclasses.replace(snapshot, files=(dataclasses.replace(snapshot.files[0], rows=4),))
     with pytest.raises(SnapshotError, match="gives 5 rows on this worker and 4 on the chief"):
-        ingest_snapshot(FolderIngest(folder, label="price", settle_seconds=0), wrong)
+        ingest_snapshot(build_ingest(folder, label="price", settle_seconds=0), wrong)
 
 
 def test_files_in_sub_folders_are_named_by_their_path_in_the_folder(folder):
@@ -118,7 +118,7 @@ def test_files_in_sub_folders_are_named_by_their_path_in_the_folder(folder):
     chief.epoch_dataset(0)
     snapshot = chief.snapshots[0]
     assert [f.name for f in snapshot.files] == ["a.csv", "dt=1/a.csv"]
-    follower = FolderIngest(folder, **options)
+    follower = build_ingest(folder, **options)
     assert ingest_snapshot(follower, snapshot) == [str(folder / "a.csv"), str(folder / "dt=1" / "a.csv")]
     assert follower.num_rows == 8
 
@@ -127,7 +127,7 @@ def test_a_follower_takes_the_chiefs_appended_pieces_in_order_and_its_window_edg
     a = write_csv(folder / "a.csv", id_rows(0, 2), mtime=OLD)
     options = {"label": "price", "settle_seconds": 0, "appends": "tail", "window": kgd.Window(files=3)}
     chief = kgd.WorkerDataCallback(folder, batch_size=4, strategy=tf.distribute.get_strategy(), **options)
-    follower = FolderIngest(folder, **options)
+    follower = build_ingest(folder, **options)
 
     def follow(epoch):
         chief.epoch_dataset(epoch)
@@ -164,7 +164,7 @@ def test_a_follower_that_comes_late_counts_the_files_that_left_without_reading_t
         chief.epoch_dataset(epoch)
     os.remove(folder / "f0.csv")  # A retention job deleted what left.
     os.remove(folder / "f1.csv")
-    late = FolderIngest(folder, **options)
+    late = build_ingest(folder, **options)
     assert ingest_snapshot(late, chief.snapshots[2]) == [str(folder / "f2.csv")]
     assert (late.files_left, late.num_rows, len(late.accepted)) == (2, 2, 3)
     rows = [int(v) for batch in late.dataset(64, False, None) for v in batch["float32"].numpy()[:, 0]]

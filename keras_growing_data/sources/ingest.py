@@ -4,7 +4,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import tensorflow as tf
 
@@ -15,15 +15,12 @@ from keras_growing_data.errors import (
     TruncatedArchiveError,
     UnreadableFileError,
 )
-from keras_growing_data.formats import get_format
 from keras_growing_data.formats.column_names import header_names
 from keras_growing_data.formats.partitions import partition_values
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
-from keras_growing_data.sources.keep_everything import KeepEverything
 from keras_growing_data.sources.lineage import Lineage
-from keras_growing_data.sources.manifest import Manifest
 from keras_growing_data.sources.quarantine import quarantine_file
 from keras_growing_data.sources.records import (
     AcceptedFile,
@@ -33,11 +30,10 @@ from keras_growing_data.sources.records import (
     records_of,
 )
 from keras_growing_data.sources.tail import TailState, complete_end, is_tailable, read_appended
-from keras_growing_data.sources.training_set import FilesInTraining, TrainingSetPolicy
-from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
+from keras_growing_data.sources.training_set import FilesInTraining
+from keras_growing_data.sources.watcher import FileStat
 from keras_growing_data.storage.disk_store import DiskRowStore
-from keras_growing_data.storage.memory_store import MemoryRowStore
-from keras_growing_data.utils.arguments import check_bool, check_choice, check_path
+from keras_growing_data.utils.arguments import check_bool, check_choice
 from keras_growing_data.utils.durable_write import is_no_space
 from keras_growing_data.utils.printable import excerpt, printable
 from keras_growing_data.utils.process_memory import release_parse_memory
@@ -66,20 +62,21 @@ class FolderIngest:
     its rows stay as they were. With `state_dir`, all of this, the parsed
     rows and each epoch's lineage survive a crash and a restart.
 
+    `FolderIngest` coordinates the parts it is handed (`IngestParts`,
+    built from `GrowingDataCallback`'s arguments by `build_ingest` in
+    `sources/ingest_parts.py`, whose table says which part owns each
+    argument) and keeps the rules of its verdicts.
+
     Example:
 
-    >>> ingest = FolderIngest("incoming/", label="price", settle_seconds=0)
+    >>> ingest = FolderIngest(ingest_parts("incoming/", label="price", settle_seconds=0))
     >>> ingest.poll()
     ['incoming/part-0.csv']
     >>> ingest.num_rows, ingest.rejected
 
     Args:
-        directory: the folder to watch (local path or `tf.io.gfile` URL).
-        label: the label column, a list of them, or `None`.
-        pattern: `fnmatch` pattern of the file names to read, or a list of them.
-        settle_seconds: how long a file must stay unchanged to be complete.
-        max_line_bytes: longest line accepted.
-        follow_symlinks: whether to read links that lead out of the folder.
+        parts: the watcher, format, store, training-set policy and
+            manifest (`None`: no state across restarts).
         on_bad_file: `"reject"` keeps a bad file where it is, listed in
             `rejected`; `"quarantine"` also moves it (a regular file whose
             content is bad, nothing else) to `_rejected/` in the folder,
@@ -87,27 +84,9 @@ class FolderIngest:
         on_bad_row: `"reject"` rejects a file with any bad line; `"skip"`
             keeps its good lines and records the bad ones in
             `AcceptedFile.skipped`.
-        state_dir: a folder keeping the state across restarts, or `None`.
-        seed: the store's shuffle seed.
-        storage: `"memory"` keeps parsed rows in memory (`MemoryRowStore`);
-            `"disk"` in a memory-mapped file (`DiskRowStore`), for data
-            larger than memory.
-        storage_dir: the local folder of the `"disk"` rows file (default: a
-            temporary folder).
-        parser: `"auto"`, `"pandas"` or `"tensorflow"` (see `CsvFormat`).
-        columns: the declared schema, or `None` to infer it from the first
-            accepted file: while there is none, files are judged oldest
-            first (modification time, then name).
-        defaults: column -> the value a missing value takes.
-        na_values: the spellings of a missing value (default: pandas').
-        recursive: whether to watch sub-folders too (see `FolderWatcher`).
         partition_columns: whether the `key=value` folders a file is in
             (`dt=2026-12-01/hour=03/`) give it columns, one value for all
             its rows (see `partition_values`); typed like any column.
-        window: the training-set policy (`TrainingSetPolicy`), such as a
-            `Window`: only the newest files train, the older leave (their
-            rows freed, in memory, on disk and in `state_dir`); `None`
-            keeps every file (`KeepEverything`).
         appends: what lines appended to an accepted file do: `"warn"`
             (a warning says the change is not read) or `"tail"`: each
             complete new line joins, read from where the last read stopped
@@ -116,55 +95,25 @@ class FolderIngest:
 
     def __init__(
         self,
-        directory: str,
-        label: str | Sequence[str] | Mapping[str, str | Sequence[str]] | None,
-        pattern: str | Sequence[str] = DEFAULT_PATTERNS,
-        settle_seconds: float = 1.0,
-        max_line_bytes: int = 1 << 20,
-        follow_symlinks: bool = False,
+        parts,
         on_bad_file: str = "reject",
         on_bad_row: str = "reject",
-        state_dir: str | None = None,
-        seed: int | None = None,
-        storage: str = "memory",
-        storage_dir: str | None = None,
-        parser: str = "auto",
-        columns: Mapping[str, str] | None = None,
-        defaults: Mapping[str, object] | None = None,
-        na_values: Sequence[str] | None = None,
-        recursive: bool = False,
         partition_columns: bool = False,
-        window: TrainingSetPolicy | None = None,
         appends: str = "warn",
     ):
-        check_choice("on_bad_file", on_bad_file, ("reject", "quarantine"))
-        check_choice("on_bad_row", on_bad_row, ("reject", "skip"))
-        check_choice("storage", storage, ("memory", "disk"))
-        state_dir = check_path("state_dir", state_dir, optional=True)
-        storage_dir = check_path("storage_dir", storage_dir, optional=True)
-        exclude = [folder for folder in (state_dir, storage_dir) if folder is not None]
-        self.watcher = FolderWatcher(directory, pattern, settle_seconds, follow_symlinks, recursive, exclude)
+        self.watcher = parts.watcher
         self.directory = self.watcher.directory
-        self.on_bad_file = on_bad_file
-        self.on_bad_row = on_bad_row
+        self.format = parts.file_format
+        self.store = parts.store
+        self.policy = parts.policy
+        self.manifest = parts.manifest
+        self.on_bad_file = check_choice("on_bad_file", on_bad_file, ("reject", "quarantine"))
+        self.on_bad_row = check_choice("on_bad_row", on_bad_row, ("reject", "skip"))
         self.partition_columns = check_bool("partition_columns", partition_columns)
-        if window is not None and not isinstance(window, TrainingSetPolicy):
-            raise TypeError(f"window must be a keras_growing_data.Window or None, got {window!r}.")
-        self.policy = KeepEverything() if window is None else window
         self.appends = check_choice("appends", appends, ("warn", "tail"))
         self._tails = {}  # Path -> `TailState` of each accepted file that is tailed (plain, local).
         # With "tail", the store's pieces in order, as (path, end offset, rows): what a follower reproduces.
         self.piece_ends = []
-        self.format = get_format(
-            "csv",
-            label=label,
-            max_line_bytes=max_line_bytes,
-            parser=parser,
-            columns=columns,
-            defaults=defaults,
-            na_values=na_values,
-        )
-        self.store = MemoryRowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
         self.schema = self.format.declared
         self.vocabularies = ColumnVocabularies()
         self._ignored_logged = set()
@@ -184,9 +133,6 @@ class FolderIngest:
         self._recheck_from = 0
         self._unsaved = []  # Journal records not yet written (the disk was full).
         self._short_of_space = None  # What a full disk stopped, while it does.
-        self.manifest = None
-        if state_dir is not None:
-            self.manifest = Manifest(state_dir, rolling=not self.policy.keeps_every_file)
         if self.manifest is not None:
             self.manifest.open_for_writing()
             self._restore()

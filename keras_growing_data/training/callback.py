@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.errors import NoRowsError
-from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
 from keras_growing_data.sources.window import Window
 from keras_growing_data.training.keras_batches import KerasBatches
@@ -232,7 +232,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         seed = None if seed is None else check_int("seed", seed, minimum=0)
         if poll_interval is not None:
             poll_interval = check_number("poll_interval", poll_interval, positive=True)
-        self.ingest = FolderIngest(
+        self.ingest = build_ingest(
             directory,
             label,
             pattern=pattern,
