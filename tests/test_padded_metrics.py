@@ -1,9 +1,12 @@
 """Padding is invisible in every log: a padded run logs what the unpadded run on the same rows logs."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import TENSORFLOW_ONLY, run_python, write_csv
 
 import keras_growing_data as kgd
 
@@ -196,3 +199,103 @@ def test_the_most_common_call_trains_with_metrics_and_validation_arrays(folder):
     )
     assert sorted(history.history) == ["files", "loss", "mae", "rows", "val_loss", "val_mae"]
     assert history.history["rows"] == [ROWS, ROWS]
+
+
+class EvaluateEachEpoch(keras.callbacks.Callback):
+    """Calls `model.evaluate` on arrays at each epoch's end, as a user's callback may."""
+
+    def __init__(self, x, y):
+        super().__init__()
+        self.x, self.y = x, y
+        self.results = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.results.append(self.model.evaluate(self.x, self.y, batch_size=BATCH, verbose=0))
+
+
+def test_a_callback_s_own_evaluate_during_a_padded_fit_is_keras_s(folder, tmp_path):
+    x, price, kind = table(ROWS, seed=0)
+    write_table(folder, x, price, kind)
+    (tmp_path / "validation").mkdir()
+    vx, vprice, vkind = table(VALIDATION_ROWS, seed=1)
+    write_table(tmp_path / "validation", vx, vprice, vkind)
+    columns = dict.fromkeys(["a", "b", "price"], "float32")
+
+    def run(pad_last_batch):
+        evaluations = EvaluateEachEpoch(vx, vprice)
+        options = {"label": "price", "batch_size": BATCH, "settle_seconds": 0, "columns": columns}
+        data = kgd.GrowingDataCallback(folder, shuffle=False, pad_last_batch=pad_last_batch, **options)
+        validation = kgd.GrowingDataCallback(
+            tmp_path / "validation", pad_last_batch=pad_last_batch, **options
+        )
+        kgd.GrowingDatasetTrainer(single_output_model(), data).fit(
+            epochs=2, verbose=0, validation_data=validation, callbacks=[evaluations]
+        )
+        return evaluations.results
+
+    np.testing.assert_allclose(run(pad_last_batch=True), run(pad_last_batch=False), rtol=2e-5)
+
+
+def test_a_summed_loss_is_not_padded_as_padding_would_change_its_training(folder):
+    x, price, kind = table(ROWS, seed=0)
+    write_table(folder, x, price, kind)
+    columns = dict.fromkeys(["a", "b", "price"], "float32")
+
+    def model():
+        keras.utils.set_random_seed(3)
+        m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        m.compile("sgd", keras.losses.MeanSquaredError(reduction="sum"), jit_compile=True)
+        return m
+
+    forced = kgd.GrowingDataCallback(
+        folder, label="price", settle_seconds=0, columns=columns, pad_last_batch=True
+    )
+    with pytest.raises(ValueError, match="reduction='sum'.*Use pad_last_batch=False"):
+        kgd.GrowingDatasetTrainer(model(), forced).fit(epochs=1, verbose=0)
+    data = kgd.GrowingDataCallback(
+        folder, label="price", batch_size=BATCH, shuffle=False, settle_seconds=0, columns=columns
+    )
+    trainer = kgd.GrowingDatasetTrainer(model(), data)
+    with data.serving(trainer.model, None):
+        assert not data.pads  # "auto" with a compiled model pads, but not a summed loss.
+    history = trainer.fit(epochs=1, verbose=0)
+    reference = model()
+    expected = reference.fit(x, price, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-6)
+
+
+REPLICAS_RUN = """
+import json
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+import keras_growing_data as kgd
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse", jit_compile=True)
+result = {}
+for pad in (True, "auto"):
+    options = {"label": "price", "batch_size": 8, "settle_seconds": 0}
+    data = kgd.GrowingDataCallback(sys.argv[1], pad_last_batch=pad, **options)
+    data.poll()
+    try:
+        with data.serving(model, None):
+            result[str(pad)] = data.pads
+    except ValueError as e:
+        result[str(pad)] = str(e)
+print(json.dumps(result))
+"""
+
+
+@TENSORFLOW_ONLY
+def test_several_tf_distribute_replicas_are_not_padded(folder, tmp_path):
+    write_csv(folder / "a.csv", 20)
+    run = run_python(tmp_path, REPLICAS_RUN, folder)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    result = json.loads(run.stdout.decode().strip().splitlines()[-1])
+    assert result["auto"] is False
+    assert "2 replicas of a tf.distribute strategy" in result["True"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import keras
 import keras_callback_suite as suite
+import pytest
 
 TESTS = Path(__file__).resolve().parent
 CALLBACK_TESTS = Path(keras.__file__).resolve().parent / "src" / "callbacks"
@@ -49,8 +50,11 @@ FILES_NOT_ROUTED = {
 TIMEOUT_SECONDS = 1800
 
 
-def run_suite(tmp_path: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    """Runs Keras's callback tests with the plugin, in `tmp_path`; returns the process and its report."""
+def run_suite(tmp_path: Path, pad: bool) -> tuple[subprocess.CompletedProcess, dict]:
+    """Runs Keras's callback tests with the plugin, in `tmp_path`; returns the process and its report.
+
+    With `pad`, every routed fit pads its last batch where padding can be exact.
+    """
     report_path = tmp_path / "report.json"
     path = [str(TESTS), str(TESTS.parent), os.environ.get("PYTHONPATH", "")]
     env = {
@@ -60,6 +64,7 @@ def run_suite(tmp_path: Path) -> tuple[subprocess.CompletedProcess, dict]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
     env.pop(suite.KEEP_ALL_ENV, None)
+    env[suite.PAD_ENV] = "1" if pad else "0"
     files = sorted(str(p) for p in CALLBACK_TESTS.glob("*_test.py"))
     command = [sys.executable, "-m", "pytest", "-p", "keras_callback_suite", "-p", "no:cacheprovider"]
     command += ["-q", "-W", "ignore", *files]
@@ -99,13 +104,20 @@ def problems_of(report: dict) -> list[str]:
     return problems
 
 
-def test_keras_callback_tests_pass_through_the_trainer(tmp_path, capsys):
-    process, report = run_suite(tmp_path)
+# JAX pads every compiled model's last batch already ("auto"); on TensorFlow's CPU and on torch
+# without `jit_compile`, "auto" does not pad, so the suite runs a second time padded there.
+PADDINGS = ["auto"] + (["padded"] if keras.backend.backend() != "jax" else [])
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+def test_keras_callback_tests_pass_through_the_trainer(tmp_path, capsys, padding):
+    process, report = run_suite(tmp_path, pad=padding == "padded")
     output = process.stdout[-20000:] + process.stderr[-5000:]
     assert report is not None, f"no report; the suite's output:\n{output}"
     table = "\n".join(
         [
-            f"backend {report['backend']}, patched {report['patched']}, {report['seconds']} s",
+            f"backend {report['backend']}, padding {padding}, patched {report['patched']}, "
+            f"{report['seconds']} s",
             *(f"ignored {name}: {reason}" for name, reason in sorted(report["ignored"].items())),
             suite.format_table(report["tests"]),
             suite.summary(report["tests"]),

@@ -17,6 +17,7 @@ from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
 from keras_growing_data.sources.window import Window
 from keras_growing_data.training.keras_batches import KerasBatches
 from keras_growing_data.training.padded_batches import padded_batches
+from keras_growing_data.training.padded_metrics import padding_changes
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_int, check_number
 from keras_growing_data.utils.keras_backend import compiles_per_batch_shape
 
@@ -549,7 +550,9 @@ class GrowingDataCallback(keras.callbacks.Callback):
         A padded batch carries sample weights, which Keras does not combine
         with `class_weight`, so the class weights are folded into them. A
         class weight of 0 would make real rows look like padding to the
-        metrics (`metrics_of_real_rows`): `"auto"` then does not pad.
+        metrics (`metrics_of_real_rows`), and some models cannot be padded
+        exactly (`padding_changes`: a summed loss, several `tf.distribute`
+        replicas): `"auto"` then does not pad, and `True` raises.
         """
         self._keras_batches().require_backend_support()
         pad = self.pad_last_batch
@@ -565,8 +568,14 @@ class GrowingDataCallback(keras.callbacks.Callback):
                 "Under a keras.distribution (DataParallel), every batch must split evenly over the "
                 "devices, and only padding makes the last one do so: pad_last_batch must be 'auto' or True."
             )
+        changes = padding_changes(model)
+        if changes and (pad is True or distributed):
+            raise ValueError(
+                f"Padding the last batch (pad_last_batch=True, or a keras.distribution) cannot be exact: "
+                f"{changes}. Use pad_last_batch=False."
+            )
         if pad == "auto":
-            pad = self.label is not None and not zero_class_weight
+            pad = self.label is not None and not zero_class_weight and changes is None
             pad = pad and (distributed or compiles_per_batch_shape(model))
         self._padding = (class_weight,) if pad else None
         try:

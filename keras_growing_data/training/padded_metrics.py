@@ -32,12 +32,13 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
     `weighted_metrics=` the rows' own weights. Each batch's and each epoch's
     logs are then the unpadded run's, to float32 rounding. A step that is
     not padded (validation arrays next to a padded training folder) notes
-    nothing, and everything runs as Keras wrote it. Metrics that a model
-    updates in its own `train_step` or `compute_metrics` are not reached.
-
-    With `tf.distribute` and several replicas, a replica's loss tracker
-    counts its own real rows, so the logged loss of a padded batch is exact
-    only when each replica holds the same number of them.
+    nothing, and everything runs as Keras wrote it; so does a batch without
+    sample weights (a callback's own `model.evaluate(x, y)` during `fit`).
+    Within the `fit`, a callback's `model.evaluate` with sample weights of 0
+    through a padded `test_step` would see those rows as copies. Metrics
+    that a model updates in its own `train_step` or `compute_metrics` are
+    not reached. Under `tf.distribute` with several replicas a replica
+    cannot tell the whole batch's real rows, so `serving` does not pad there.
 
     Example:
 
@@ -48,8 +49,7 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
 
     Args:
         model: a compiled Keras model, built with its compiled loss and
-            metrics (as `model._symbolic_build` leaves it), or to be built
-            by the first step.
+            metrics (as `model._symbolic_build` leaves it).
         padded_steps: which of `"train_step"` and `"test_step"` get padded
             batches.
     """
@@ -59,13 +59,13 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
     def real_rows():
         return getattr(note, "rows", None)
 
-    def weigh(metric, weight_of, values: int):
+    def weigh(metric, weight_of, value_args: int):
         """Wraps `metric.update_state(*values, sample_weight)`, whose weight may come positionally."""
         update_state = metric.update_state
 
         def update_state_of_real_rows(*args, sample_weight=None):
-            if len(args) > values:
-                args, sample_weight = args[:values], args[values]
+            if len(args) > value_args:
+                args, sample_weight = args[:value_args], args[value_args]
             rows = real_rows()
             if rows is not None:
                 sample_weight = weight_of(rows, sample_weight)
@@ -74,29 +74,11 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
         metric.update_state = update_state_of_real_rows
         wrapped.append(metric)
 
-    def weigh_compiled_metrics():
-        loss_trackers = [model._loss_tracker]
-        if model._compile_loss is not None:
-            loss_trackers += model._compile_loss.metrics
-        for tracker in loss_trackers:
-            if tracker is not None:
-                weigh(tracker, _real_count, values=1)
-        metrics = model._compile_metrics
-        if metrics is None:
-            return
-        for unweighted in metrics._flat_metrics:
-            if unweighted is not None:
-                weigh(unweighted, lambda rows, _: rows.real, values=2)
-        for weighted in metrics._flat_weighted_metrics:
-            if weighted is not None:
-                weigh(weighted, _own_weight, values=2)
-
     def padded(step):
         def step_of_real_rows(*args):
-            if not wrapped and _compiled_parts_built(model):
-                weigh_compiled_metrics()
             _, _, sample_weight = keras.utils.unpack_x_y_sample_weight(args[-1])
-            note.rows = _RealRows(sample_weight)
+            # No sample weight: not a padded batch (a callback's own `evaluate`), noted as none.
+            note.rows = None if sample_weight is None else _RealRows(sample_weight)
             try:
                 return step(*args)
             finally:
@@ -104,6 +86,19 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
 
         return step_of_real_rows
 
+    loss_trackers = [model._loss_tracker]
+    if model._compile_loss is not None:
+        loss_trackers += model._compile_loss.metrics
+    for tracker in loss_trackers:
+        if tracker is not None:
+            weigh(tracker, _real_count, value_args=1)
+    metrics = model._compile_metrics
+    for unweighted in [] if metrics is None else metrics._flat_metrics:
+        if unweighted is not None:
+            weigh(unweighted, lambda rows, _: rows.real, value_args=2)
+    for weighted in [] if metrics is None else metrics._flat_weighted_metrics:
+        if weighted is not None:
+            weigh(weighted, _own_weight, value_args=2)
     for name in padded_steps:
         setattr(model, name, padded(getattr(model, name)))
     _forget_compiled_steps(model)
@@ -124,8 +119,43 @@ class _RealRows:
         weight = keras.ops.convert_to_tensor(sample_weight, "float32")
         self.real = keras.ops.cast(weight > 0, "float32")
         self.count = keras.ops.sum(self.real)
-        # A real row weighs `padded / n` times its own weight: this undoes that.
-        self.own_weight = self.count / keras.ops.cast(keras.ops.shape(weight)[0], "float32")
+        # A real row weighs `padded / n` times its own weight: this fraction `n / padded` undoes that.
+        self.real_fraction = self.count / keras.ops.cast(keras.ops.shape(weight)[0], "float32")
+
+
+# The loss reductions under which a padded batch's loss is the unpadded one's (Keras 3.15.1,
+# `losses/loss.py`, `reduce_values`): a mean over the rows, or over the weights, not a sum.
+EXACT_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def padding_changes(model: keras.Model) -> str | None:
+    """What padding would change in `model`'s training or logs, if anything; else `None`.
+
+    A loss summed rather than averaged (`reduction="sum"`) sums the real
+    rows' `padded / n` weights, so the padded batch trains differently. And
+    under `tf.distribute` with several replicas, a replica sees its own
+    share of the batch, not how many of the whole batch's rows are real.
+
+    Example:
+
+    >>> padding_changes(model)  # compiled with loss=keras.losses.MeanSquaredError(reduction="sum")
+    "the loss 'mean_squared_error' has reduction='sum', ..."
+    """
+    for loss in keras.tree.flatten(model.loss):
+        reduction = getattr(loss, "reduction", "sum_over_batch_size")
+        if isinstance(loss, keras.losses.Loss) and reduction not in EXACT_REDUCTIONS:
+            return (
+                f"the loss {loss.name!r} has reduction={reduction!r}, and a padded batch's loss would "
+                f"differ from the unpadded one's (only {', '.join(EXACT_REDUCTIONS)} keep it)"
+            )
+    strategy = getattr(model, "distribute_strategy", None)
+    replicas = getattr(strategy, "num_replicas_in_sync", 1)
+    if replicas > 1:
+        return (
+            f"the model trains on {replicas} replicas of a tf.distribute strategy, none of which knows how "
+            "many rows of the whole batch are real, so the logged loss and weighted metrics would differ"
+        )
+    return None
 
 
 def _real_count(rows: _RealRows, weight):
@@ -136,12 +166,7 @@ def _real_count(rows: _RealRows, weight):
 
 
 def _own_weight(rows: _RealRows, weight):
-    return None if weight is None else weight * rows.own_weight
-
-
-def _compiled_parts_built(model: keras.Model) -> bool:
-    parts = (model._compile_loss, model._compile_metrics)
-    return all(part is None or part.built for part in parts)
+    return None if weight is None else weight * rows.real_fraction
 
 
 def _forget_compiled_steps(model: keras.Model) -> None:

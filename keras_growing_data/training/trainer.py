@@ -123,12 +123,12 @@ class GrowingDatasetTrainer:
                 ]
                 serving.enter_context(self.data.driven_by_trainer())
                 serving.enter_context(_finalize_once(model))
-                if padded_steps:
-                    serving.enter_context(metrics_of_real_rows(model, padded_steps))
                 # Built before `on_train_begin`, as `fit` builds it on JAX and torch (Keras 3.15.1,
                 # `backend/jax/trainer.py`): a callback's train begin may rely on a built model, and
                 # one may change what a build would trace (TensorBoard's summary writer).
                 _build_from_spec(model, self.data, padded=bool(padded_steps))
+                if padded_steps:
+                    serving.enter_context(metrics_of_real_rows(model, padded_steps))
                 run.begin_run()
                 # BackupAndRestore sets `_initial_epoch` in on_train_begin, and
                 # every later `fit` call would obey it (Keras 3.15, TF trainer's
@@ -309,8 +309,8 @@ def _build_from_spec(model: keras.Model, data: GrowingDataCallback, padded: bool
     dataset's `tf.TensorSpec`s, and does nothing once all is built.
     TensorFlow's `fit` builds inside its first traced step instead (without
     a distribution strategy: `_maybe_symbolic_build`); padded, it is built
-    here too, so that `metrics_of_real_rows` finds the compiled loss
-    trackers and metrics before that step is traced.
+    here too (before `on_train_begin`, unlike `fit`), so that
+    `metrics_of_real_rows` finds the compiled loss trackers and metrics.
     """
     on_tensorflow = keras.backend.backend() == "tensorflow"
     if on_tensorflow and not padded:
