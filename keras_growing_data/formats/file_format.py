@@ -117,10 +117,20 @@ class FileFormat(abc.ABC):
 
     Args:
         label: the label column's name, a list of names, a dict of them, or `None`.
-        columns: `None` to infer the schema from each file read without one,
-            or a dict name -> `"float32"`, `"int64"` or `"string"`.
-        defaults: a dict name -> the value a missing value takes.
-        na_values: the spellings of a missing value (default: pandas' own).
+        columns: `None` infers the schema from the first accepted file
+            (the oldest, by modification time then name, of the first poll
+            that has any): every column, float32 if its non-missing values
+            all read as numbers, else string. Or a dict name -> `"float32"`,
+            `"int64"` or `"string"` naming the columns to use (labels
+            included); other columns of a file are ignored, and listed in
+            `AcceptedFile.ignored`.
+        defaults: a dict name -> the value that fills a missing value of
+            that column, and the whole column in a file that lacks it.
+            `float("nan")` keeps NaN, on purpose.
+        na_values: the spellings of a missing value, compared without the
+            spaces around; `""` always is one. Default: pandas' own (`NA`,
+            `N/A`, `NaN`, `nan`, `null`, `NULL`, `None`, `n/a`, `#N/A`,
+            `<NA>`, ...: `schema.PANDAS_NA_VALUES`).
     """
 
     # The name `get_format` knows it by.

@@ -77,20 +77,32 @@ class FolderIngest:
     Args:
         parts: the watcher, format, store, training-set policy and
             manifest (`None`: no state across restarts).
-        on_bad_file: `"reject"` keeps a bad file where it is, listed in
-            `rejected`; `"quarantine"` also moves it (a regular file whose
-            content is bad, nothing else) to `_rejected/` in the folder,
-            next to a `.reason.txt` file.
+        on_bad_file: `"reject"` (keep a bad file in `rejected`, log a
+            warning) or `"quarantine"` (also move it to `_rejected/` in the
+            folder, with a `.reason.txt` file beside it; only a regular file
+            whose content is bad is moved).
         on_bad_row: `"reject"` rejects a file with any bad line; `"skip"`
-            keeps its good lines and records the bad ones in
-            `AcceptedFile.skipped`.
-        partition_columns: whether the `key=value` folders a file is in
-            (`dt=2026-12-01/hour=03/`) give it columns, one value for all
-            its rows (see `partition_values`); typed like any column.
-        appends: what lines appended to an accepted file do: `"warn"`
-            (a warning says the change is not read) or `"tail"`: each
-            complete new line joins, read from where the last read stopped
-            (see `TailState`); a partial last line waits until it ends.
+            keeps its good lines, records each bad one (see
+            `AcceptedFile.skipped`) and counts them in the epoch logs
+            (`rows_skipped`).
+        partition_columns: whether Hive-style folder names give columns: a
+            file in `dt=2026-12-01/hour=03/` gets the columns `dt` and
+            `hour`, the same value in every row (unescaped as Hive writes
+            them: `%20` is a space). They are typed like any column
+            (declared in `columns`, or inferred from the first file: `hour`
+            float32, `dt` string) and may not be in the file as well.
+        appends: what happens when lines are appended to an accepted file
+            (a logger writing one file a day). `"warn"` (default): a
+            warning says the change is not read; the file's rows stay as
+            they were. `"tail"`: every complete new line joins at the next
+            epoch boundary, exactly once, read from the byte where the last
+            read stopped (nothing is read twice); a partial last line waits
+            until its newline comes. A file that shrinks, is replaced, or
+            whose part already read changes is warned about, keeps its rows
+            and is no longer tailed; so is one with a bad new line (with
+            `on_bad_row="skip"`, the bad line is skipped instead). Plain
+            local files are tailed; a compressed file is read once. The
+            offsets survive a restart with `state_dir`.
     """
 
     def __init__(

@@ -1,7 +1,8 @@
 """Turns the folder, file and storage arguments of `GrowingDataCallback` into the parts of its ingest.
 
-One owner per argument: each argument of `GrowingDataCallback` is checked
-and kept by one part, in the module named below. `build_ingest` is the one
+One owner per argument: each argument of `GrowingDataCallback` is checked,
+kept and documented by one part, in the module named below; the
+callback's docstring sums it up in a line and names the owner. `build_ingest` is the one
 place that turns the arguments into parts and hands them to the
 coordinator, `FolderIngest`, which keeps only the rules of its verdicts.
 

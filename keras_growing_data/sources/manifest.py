@@ -62,8 +62,13 @@ class Manifest:
     {'0': [0, 0, 0]}
 
     Args:
-        state_dir: the folder that keeps the state; written only once
-            `open_for_writing` is called, so that loading alone writes nothing.
+        state_dir: a folder that keeps the accepted and rejected files, their
+            parsed rows and each epoch's lineage, so that a restart (with
+            `keras.callbacks.BackupAndRestore(..., double_checkpoint=True)`,
+            which survives a kill inside its own weight save) re-parses
+            nothing and counts nothing twice. It is written only once
+            `open_for_writing` is called, so that loading alone writes
+            nothing.
         rolling: whether rows go to small segments, soon deleted once their
             files left (for a window; see `RowsLog`).
     """

@@ -129,16 +129,24 @@ class FolderWatcher:
     ...     print(watcher.relative(stat.path), stat.size)
 
     Args:
-        directory: the folder to watch, a local path (made absolute) or a
-            `tf.io.gfile` URL.
-        pattern: `fnmatch` pattern that file names must match, or a list of
-            them (a name matching any one counts); by default plain CSV
-            and CSV compressed with gzip, bzip2 or xz.
-        settle_seconds: how long a file must stay unchanged to count as
-            complete.
+        directory: the folder to watch: a local path (made absolute) or any
+            URL that `tf.io.gfile` reads.
+        pattern: `fnmatch` pattern of the file names to read, or a list of
+            them. The default takes plain CSV and CSV compressed with gzip,
+            bzip2 or xz (`*.csv`, `*.csv.gz`, `*.csv.bz2`, `*.csv.xz`),
+            which is read decompressing as it goes. Hidden and
+            temporary files (leading `.` or `_`, suffixes such as `.tmp`,
+            `.part`, `.crdownload`) are never read.
+        settle_seconds: how long a file must stay unchanged before it counts
+            as complete.
         follow_symlinks: whether to read symbolic links that lead out of the
-            folder (links within it are always read).
-        recursive: whether to watch the sub-folders too.
+            folder; by default they are rejected.
+        recursive: whether to watch the sub-folders too, at any depth (a
+            date-partitioned tree such as `dt=2026-12-01/part-0.csv.gz`).
+            Hidden and temporary folders (leading `.` or `_`, such as
+            `_rejected/` and `_temporary/`), links to folders and
+            `state_dir` are never read. Paths stay absolute in `accepted`;
+            `EpochLineage.names` and `status` show them from the folder.
         exclude: folders never listed (a state folder inside the watched one).
     """
 

@@ -50,7 +50,11 @@ class DiskRowStore(RowStore):
 
     Args:
         folder: the local folder in which the rows' folder is made; `None`
-            for the system's temporary folder.
+            for the system's temporary folder. `GrowingDataCallback` makes
+            this store for `storage="disk"` (rows in memory-mapped files,
+            for data larger than memory, with the same epochs as
+            `MemoryRowStore`, the default `storage="memory"`), in its
+            `storage_dir`.
         seed: seed of the permutations, or `None` for a random one.
     """
 

@@ -67,23 +67,20 @@ class GrowingDataCallback(keras.callbacks.Callback):
 
     Args:
         directory: the folder to watch: a local path or any URL that
-            `tf.io.gfile` reads.
+            `tf.io.gfile` reads. See `FolderWatcher`.
         label: the label column's name (`y` is `[batch]`), a list of names
             (`[batch, names]`), a dict of output name -> name or list of
             names (a dict of those, for multi-output models), or `None` for
             batches of `x` only.
         batch_size: rows per batch.
         pattern: `fnmatch` pattern of the file names to read, or a list of
-            them. The default takes plain CSV and CSV compressed with gzip,
-            bzip2 or xz (`*.csv`, `*.csv.gz`, `*.csv.bz2`, `*.csv.xz`),
-            which is read decompressing as it goes. Hidden and
-            temporary files (leading `.` or `_`, suffixes such as `.tmp`,
-            `.part`, `.crdownload`) are never read.
+            them; by default CSV, plain or compressed. See `FolderWatcher`.
         shuffle: whether each epoch shuffles all accepted rows.
         seed: seed of the shuffles; the same seed gives the same epochs.
         settle_seconds: how long a file must stay unchanged before it counts
-            as complete.
+            as complete. See `FolderWatcher`.
         max_line_bytes: longest line accepted; a longer one rejects the file.
+            See `CsvFormat`.
         poll_interval: seconds between background polls while an epoch
             trains, so new files are parsed (and the next epoch's dataset
             built) before the boundary; `None` polls only at boundaries. The
@@ -93,46 +90,26 @@ class GrowingDataCallback(keras.callbacks.Callback):
             read, training starts after the first, and the rest is read in
             the background, each joining at the boundary after it was read
             (see `backlog`).
-        on_bad_file: `"reject"` (keep a bad file in `rejected`, log a
-            warning) or `"quarantine"` (also move it to `_rejected/` in the
-            folder, with a `.reason.txt` file beside it).
+        on_bad_file: `"reject"` or `"quarantine"` (also moved to
+            `_rejected/`). See `FolderIngest`.
         on_bad_row: `"reject"` rejects a file with any bad line; `"skip"`
-            keeps its good lines, records each bad one (see
-            `AcceptedFile.skipped`) and counts them in the epoch logs
-            (`rows_skipped`).
-        state_dir: a folder that keeps the accepted and rejected files, their
-            parsed rows and each epoch's lineage, so that a restart (with
-            `keras.callbacks.BackupAndRestore(..., double_checkpoint=True)`,
-            which survives a kill inside its own weight save) re-parses
-            nothing and counts nothing twice. `None` keeps the state in
-            memory only.
+            keeps its good lines. See `FolderIngest`.
+        state_dir: a folder that keeps the state, so that a restart re-parses
+            and counts nothing twice. See `Manifest`.
         follow_symlinks: whether to read symbolic links that lead out of the
-            folder; by default they are rejected.
-        storage: `"memory"` (default) keeps the parsed rows in memory;
-            `"disk"` keeps them in a memory-mapped file in `storage_dir`, for
-            data larger than memory, with the same epochs.
-        storage_dir: the local folder for `storage="disk"` (default: a
-            temporary folder).
-        parser: `"auto"` parses CSV without quotes with pandas' C parser where
-            pandas is installed (`pip install "keras-growing-data[fast]"`;
-            faster, see the README's Speed), with TensorFlow's `decode_csv` for the rest;
-            `"tensorflow"` uses TensorFlow only; `"pandas"` is `"auto"` that
-            fails if pandas is missing. Every choice accepts the same rows
-            with the same values.
-        columns: `None` infers the schema from the first accepted file
-            (the oldest, by modification time then name, of the first poll
-            that has any): every column, float32 if its non-missing values
-            all read as numbers, else string. Or a dict name -> `"float32"`,
-            `"int64"` or `"string"` naming the columns to use (labels
-            included); other columns of a file are ignored, and listed in
-            `AcceptedFile.ignored`.
-        defaults: a dict name -> the value that fills a missing value of
-            that column, and the whole column in a file that lacks it.
-            `float("nan")` keeps NaN, on purpose.
-        na_values: the spellings of a missing value, compared without the
-            spaces around; `""` always is one. Default: pandas' own (`NA`,
-            `N/A`, `NaN`, `nan`, `null`, `NULL`, `None`, `n/a`, `#N/A`,
-            `<NA>`, ...: `schema.PANDAS_NA_VALUES`).
+            folder. See `FolderWatcher`.
+        storage: `"memory"` or `"disk"` (memory-mapped, for data larger than
+            memory). See `DiskRowStore`.
+        storage_dir: the local folder for `storage="disk"`. See
+            `DiskRowStore`.
+        parser: `"auto"`, `"tensorflow"` or `"pandas"`: which parser reads
+            CSV; all accept the same rows. See `CsvFormat`.
+        columns: `None` infers the schema from the first accepted file, or a
+            dict name -> dtype. See `FileFormat`.
+        defaults: a dict name -> the value that fills a missing value of that
+            column. See `FileFormat`.
+        na_values: the spellings of a missing value (default: pandas' own).
+            See `FileFormat`.
         features: `"auto"` serves `x` as a float32 matrix when every feature
             is float32, else as a dict; `"dict"` always as a dict of
             `[batch]` tensors by column name (for `keras.Input(name=...)`,
@@ -162,38 +139,15 @@ class GrowingDataCallback(keras.callbacks.Callback):
             metrics, `val_*`, per-batch logs) equal to the unpadded run's.
             Layers that use batch statistics (`BatchNormalization`) see
             the copies.
-        recursive: whether to watch the sub-folders too, at any depth (a
-            date-partitioned tree such as `dt=2026-12-01/part-0.csv.gz`).
-            Hidden and temporary folders (leading `.` or `_`, such as
-            `_rejected/` and `_temporary/`), links to folders and
-            `state_dir` are never read. Paths stay absolute in `accepted`;
-            `EpochLineage.names` and `status` show them from the folder.
-        partition_columns: whether Hive-style folder names give columns: a
-            file in `dt=2026-12-01/hour=03/` gets the columns `dt` and
-            `hour`, the same value in every row (unescaped as Hive writes
-            them: `%20` is a space). They are typed like any column
-            (declared in `columns`, or inferred from the first file: `hour`
-            float32, `dt` string) and may not be in the file as well.
-        window: a `Window(rows=, files=, seconds=)` to train on recent data
-            only: the newest files that fit the bound stay, older ones leave
-            training whole at an epoch boundary, their memory, disk and
-            `state_dir` rows freed. Every row in the window trains once per
-            epoch. `lineage` and the epoch logs (`rows`, `files`,
-            `files_left`) show what left; `accepted` still lists every
-            file ever taken (none is read twice). `None` keeps every file.
-            Any `TrainingSetPolicy` may stand here (`sources/training_set.py`).
-        appends: what happens when lines are appended to an accepted file
-            (a logger writing one file a day). `"warn"` (default): a
-            warning says the change is not read; the file's rows stay as
-            they were. `"tail"`: every complete new line joins at the next
-            epoch boundary, exactly once, read from the byte where the last
-            read stopped (nothing is read twice); a partial last line waits
-            until its newline comes. A file that shrinks, is replaced, or
-            whose part already read changes is warned about, keeps its rows
-            and is no longer tailed; so is one with a bad new line (with
-            `on_bad_row="skip"`, the bad line is skipped instead). Plain
-            local files are tailed; a compressed file is read once. The
-            offsets survive a restart with `state_dir`.
+        recursive: whether to watch the sub-folders too, at any depth. See
+            `FolderWatcher`.
+        partition_columns: whether Hive-style folder names (`dt=2026-12-01/`)
+            give columns. See `FolderIngest`.
+        window: a `Window(rows=, files=, seconds=)`, or any
+            `TrainingSetPolicy`, to train on recent data only; `None` keeps
+            every file. See `Window`.
+        appends: `"warn"` or `"tail"`: what lines appended to an accepted file
+            do. See `FolderIngest`.
     """
 
     def __init__(

@@ -70,14 +70,15 @@ class CsvFormat(FileFormat):
         label: the label column's name, a list of names, a dict of them, or `None`.
         chunk_bytes: size of the chunks parsed in parallel.
         max_line_bytes: longest line accepted; a longer one rejects the file.
-        parser: `"auto"` (pandas for the chunks it reads as TensorFlow does, where it is installed,
-            TensorFlow for the rest), `"pandas"` (the same, but pandas must
-            be installed) or `"tensorflow"` (TensorFlow only).
-        columns: `None` to infer the schema from each file read without one
-            (see `infer_schema`), or a dict name -> `"float32"`, `"int64"`
-            or `"string"`.
-        defaults: a dict name -> the value a missing value takes.
-        na_values: the spellings of a missing value (default: pandas' own).
+        parser: `"auto"` parses CSV without quotes with pandas' C parser where
+            pandas is installed (`pip install "keras-growing-data[fast]"`;
+            faster, see the README's Speed), with TensorFlow's `decode_csv` for the rest;
+            `"tensorflow"` uses TensorFlow only; `"pandas"` is `"auto"` that
+            fails if pandas is missing. Every choice accepts the same rows
+            with the same values.
+        columns: the declared schema, or `None` (see `FileFormat`).
+        defaults: what fills a missing value (see `FileFormat`).
+        na_values: the spellings of a missing value (see `FileFormat`).
     """
 
     name = "csv"
