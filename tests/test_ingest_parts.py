@@ -7,6 +7,7 @@ from helpers import write_csv
 import keras_growing_data as kgd
 from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.sources import ingest_parts as parts_module
+from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.ingest_parts import build_ingest, ingest_parts
 from keras_growing_data.sources.keep_everything import KeepEverything
 from keras_growing_data.storage.disk_store import DiskRowStore
@@ -39,7 +40,7 @@ def test_the_parts_are_built_from_the_arguments_and_handed_to_the_ingest(folder,
     assert isinstance(parts.file_format, CsvFormat) and parts.file_format.labels == ["price"]
     assert isinstance(parts.store, DiskRowStore) and isinstance(parts.policy, KeepEverything)
     assert parts.manifest is None and parts.watcher.settle_seconds == 0
-    ingest = kgd.sources.ingest.FolderIngest(parts, on_bad_row="skip")
+    ingest = FolderIngest(parts, on_bad_row="skip")
     assert ingest.poll() == [str(folder / "a.csv")] and ingest.num_rows == 5
     assert ingest.store is parts.store and ingest.skip_bad_rows
 
