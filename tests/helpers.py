@@ -83,6 +83,17 @@ class EpochCounts(keras.callbacks.Callback):
         self.steps[epoch] = keras.ops.convert_to_numpy(self.layer.steps)
 
 
+class BatchLogs(keras.callbacks.Callback):
+    """Records each training batch's logs (running means over the epoch so far)."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append({k: float(v) for k, v in logs.items()})
+
+
 def steps_of_rows(dataset, max_ids=10_000):
     """Per row id, the step (batch index) in which one pass over `dataset` serves it."""
     steps = np.zeros(max_ids, "float32")

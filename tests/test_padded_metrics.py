@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import TENSORFLOW_ONLY, run_python, write_csv
+from helpers import TENSORFLOW_ONLY, BatchLogs, run_python, write_csv
 
 import keras_growing_data as kgd
 
@@ -28,15 +28,6 @@ def write_table(folder, x, price, kind):
         f.write("a,b,price,kind\n")
         for (a, b), p, k in zip(x, price, kind, strict=True):
             f.write(f"{a:.9g},{b:.9g},{p:.9g},{k:.0f}\n")
-
-
-class BatchLogs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.logs = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.logs.append({k: float(v) for k, v in logs.items()})
 
 
 def single_output_model():

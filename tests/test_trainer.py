@@ -13,6 +13,7 @@ import tensorflow as tf
 from helpers import (
     OLD,
     TENSORFLOW_ONLY,
+    BatchLogs,
     TracedSequential,
     counting_model,
     id_rows,
@@ -232,17 +233,6 @@ def test_a_backup_a_kill_broke_in_its_weight_save_resumes_at_the_epoch_before(fo
 
 
 CLASSES = {c: 1.0 for c in range(14)}  # Keras's class_weight must cover every label (1 ... 13).
-
-
-class BatchLogs(keras.callbacks.Callback):
-    """Records each training batch's logs (running means over the epoch so far)."""
-
-    def __init__(self):
-        super().__init__()
-        self.logs = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.logs.append({k: float(v) for k, v in logs.items()})
 
 
 class AllHooks(keras.callbacks.Callback):
