@@ -104,9 +104,10 @@ def problems_of(report: dict) -> list[str]:
     return problems
 
 
-# JAX pads every compiled model's last batch already ("auto"); on TensorFlow's CPU and on torch
-# without `jit_compile`, "auto" does not pad, so the suite runs a second time padded there.
-PADDINGS = ["auto"] + (["padded"] if keras.backend.backend() != "jax" else [])
+# JAX pads every compiled model's last batch already ("auto"); on TensorFlow's CPU "auto" does
+# not pad, so the suite runs a second time padded there. (On torch, padded, it passes too, run by
+# hand: `KERAS_BACKEND=torch` with `PADDINGS` set to both; CI's time is kept for the rest.)
+PADDINGS = ["auto"] + (["padded"] if keras.backend.backend() == "tensorflow" else [])
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
