@@ -1,3 +1,4 @@
+import dataclasses
 import os
 
 import numpy as np
@@ -11,7 +12,8 @@ from keras_growing_data.formats.decompressed import content_of
 from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.float32_values import float32_losses
 from keras_growing_data.formats.schema import Schema
-from keras_growing_data.sources.ingest_parts import build_ingest
+from keras_growing_data.sources.ingest import FolderIngest
+from keras_growing_data.sources.ingest_parts import ingest_parts
 from keras_growing_data.sources.records import BadRow
 
 
@@ -117,8 +119,8 @@ def test_a_toy_format_reads_its_files_and_names_a_bad_one(tmp_path):
 
 
 def test_the_ingest_reads_through_whatever_format_it_holds(folder):
-    ingest = build_ingest(folder, label=None, pattern="*.txt", settle_seconds=0)
-    ingest.format = OneFloatPerLine(label=None)
+    parts = ingest_parts(folder, label=None, pattern="*.txt", settle_seconds=0)
+    ingest = FolderIngest(dataclasses.replace(parts, file_format=OneFloatPerLine(label=None)))
     good = write_text(folder / "a.txt", "1\n2\n3\n")
     bad = write_text(folder / "b.txt", "1\noops\n")
     assert ingest.poll() == [good]

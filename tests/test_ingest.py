@@ -12,8 +12,8 @@ import pytest
 from helpers import OLD, id_rows, run_python, write_csv
 
 from keras_growing_data.formats import opening
-from keras_growing_data.sources.ingest import RECHECKS_PER_POLL
 from keras_growing_data.sources.ingest_parts import build_ingest
+from keras_growing_data.sources.verdicts import RECHECKS_PER_POLL
 
 NUMBERS = {"id": "float32", "x": "float32", "price": "float32"}
 HOSTILE = {
@@ -165,10 +165,10 @@ def test_a_file_that_changes_while_read_is_rejected_until_it_changes_again(folde
     ingest = build_ingest(folder, label="price", settle_seconds=0)
     [listed] = ingest.watcher.complete_files()
     write_csv(path, 3, mtime=OLD + 1)  # Shrinks between listing and reading.
-    assert not ingest._ingest(listed)
+    assert not ingest.ingest_files([listed])
     assert ingest.rejected[path].reason.startswith("changed while being read")
     os.remove(path)
-    assert not ingest._ingest(listed)
+    assert not ingest.ingest_files([listed])
     assert ingest.rejected[path].reason == "vanished while being read"
     write_csv(path, 3, mtime=OLD + 2)
     assert ingest.poll() == [path]
@@ -280,7 +280,7 @@ def test_a_file_that_changes_while_read_is_never_quarantined(folder):
     ingest = build_ingest(folder, label="price", settle_seconds=0, on_bad_file="quarantine")
     [listed] = ingest.watcher.complete_files()
     write_csv(path, 6, mtime=OLD + 1)  # A writer is still at it.
-    assert not ingest._ingest(listed)
+    assert not ingest.ingest_files([listed])
     assert os.path.exists(path) and ingest.rejected[path].moved_to is None
     assert ingest.poll() == [path] and ingest.num_rows == 6
 

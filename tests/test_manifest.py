@@ -5,8 +5,8 @@ import pytest
 from helpers import id_rows, write_csv
 
 from keras_growing_data.errors import DamagedStateError
-from keras_growing_data.sources import ingest as ingest_module
 from keras_growing_data.sources import manifest as manifest_module
+from keras_growing_data.sources import training_files
 from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.manifest import Manifest
 
@@ -125,7 +125,7 @@ def test_a_state_of_an_earlier_format_is_refused_with_what_to_do(folder, tmp_pat
 
 
 def test_a_disk_store_is_restored_in_batches_with_every_row_once(folder, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest_module, "RESTORE_BATCH_BYTES", 100)  # A batch of a file or two.
+    monkeypatch.setattr(training_files, "RESTORE_BATCH_BYTES", 100)  # A batch of a file or two.
     state = tmp_path / "state"
     first = ingest_of(folder, state, storage="disk", storage_dir=tmp_path / "rows")
     for i in range(6):

@@ -565,7 +565,7 @@ def test_background_polls_ingest_while_the_epoch_trains(folder):
     np.testing.assert_array_equal(counts.per_epoch[0][:64], 1)
     assert counts.per_epoch[0][64:].sum() == 0
     np.testing.assert_array_equal(counts.per_epoch[1][:94], 1)
-    assert data._poller is None
+    assert data._background._thread is None
 
 
 RESUMABLE_RUN = """
@@ -815,7 +815,7 @@ def test_validation_freq_takes_a_list_of_epochs_as_model_fit_does(folder, tmp_pa
 
 
 def test_a_backlog_is_read_in_the_background_while_training_runs_each_row_once(folder, caplog):
-    files = kgd.training.callback.BACKLOG_FILES + 50
+    files = kgd.training.background_polls.BACKLOG_FILES + 50
     for i in range(files):
         write_csv(folder / f"part-{i:05d}.csv", id_rows(3 * i, 3))
     data = kgd.GrowingDataCallback(folder, label="price", batch_size=16, settle_seconds=0, poll_interval=0.05)
@@ -843,7 +843,7 @@ def test_a_backlog_is_read_in_the_background_while_training_runs_each_row_once(f
 
 
 def test_a_verbose_run_shows_a_backlog_as_a_progress_bar(folder, capsys):
-    files = kgd.training.callback.BACKLOG_FILES
+    files = kgd.training.background_polls.BACKLOG_FILES
     for i in range(files):
         write_csv(folder / f"part-{i:05d}.csv", id_rows(3 * i, 3))
     data = kgd.GrowingDataCallback(folder, label="price", batch_size=16, settle_seconds=0)

@@ -3,7 +3,7 @@
 A format is an adapter, as Keras's `trainers/data_adapters/` are: one
 class per format, in a folder of its own (`formats/csv/`), that subclasses
 `FileFormat`; `get_format` (in `formats/__init__.py`) picks one by name or
-takes an instance as is. The ingest (`sources/ingest.py`, `sources/tail.py`)
+takes an instance as is. The ingest (`sources/file_judge.py`, `sources/tail.py`)
 knows only this interface. What every format needs is shared, one module a
 job, outside any format's folder:
 
@@ -70,8 +70,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from keras_growing_data.formats.bad_row import BadRow
 from keras_growing_data.formats.schema import Schema, check_columns, check_defaults, check_na_values
-from keras_growing_data.sources.records import BadRow
 from keras_growing_data.utils.arguments import check_labels
 
 

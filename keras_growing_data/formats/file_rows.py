@@ -5,10 +5,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from keras_growing_data.errors import BadFileError, NoDataRowsError
+from keras_growing_data.formats.bad_row import BadRow
 from keras_growing_data.formats.float32_values import loss_notes
 from keras_growing_data.formats.partitions import fill_partition
 from keras_growing_data.formats.schema import Schema
-from keras_growing_data.sources.records import BadRow
 from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.process_memory import release_parse_memory
 

@@ -13,6 +13,12 @@ class Lineage(Mapping):
     epoch costs four numbers, not a list of paths; the `EpochLineage` with
     its paths is built when asked for.
 
+    A policy that trains only some rows of those files (a sample of the old
+    ones beside the new) records how it drew them in `drawn`: JSON of its
+    own, enough to say again which rows of each file trained (its seed and
+    counts, say, not the rows), saved with the epoch as it is. `None` means
+    every row of the files trained.
+
     Example:
 
     >>> lineage = Lineage(["/data/a.csv", "/data/b.csv"], folder="/data")
@@ -28,21 +34,45 @@ class Lineage(Mapping):
     def __init__(self, accepted: Sequence[str], folder: str = ""):
         self._accepted = accepted
         self._folder = folder
-        self._counts = {}
+        self._epochs = {}
 
-    def record(self, epoch: int, files: int, rows: int, rows_skipped: int, first: int = 0) -> None:
-        self._counts[epoch] = (files, rows, rows_skipped, first)
+    def record(
+        self, epoch: int, files: int, rows: int, rows_skipped: int, first: int = 0, drawn: dict | None = None
+    ) -> None:
+        self._epochs[epoch] = (files, rows, rows_skipped, first, drawn)
 
     def counts(self, epoch: int) -> tuple[int, int, int, int]:
         """`(files, rows, rows_skipped, first)` of an epoch: `first` files had left before it."""
-        return self._counts[epoch]
+        return self._epochs[epoch][:4]
+
+    def get_state(self) -> dict[str, list]:
+        """Each epoch as saved: `[files, rows, rows_skipped]`, then `first` and `drawn` where set."""
+        return {str(epoch): _saved(entry) for epoch, entry in self._epochs.items()}
+
+    def set_state(self, state: Mapping[str, list]) -> None:
+        for epoch, saved in state.items():
+            self.record(int(epoch), *saved)
+
+    def saved(self, epoch: int) -> list:
+        """One epoch as `get_state` saves it."""
+        return _saved(self._epochs[epoch])
 
     def __getitem__(self, epoch: int) -> EpochLineage:
-        files, rows, rows_skipped, first = self._counts[epoch]
-        return EpochLineage(tuple(self._accepted[first:files]), rows, rows_skipped, self._folder, first)
+        files, rows, rows_skipped, first, drawn = self._epochs[epoch]
+        return EpochLineage(
+            tuple(self._accepted[first:files]), rows, rows_skipped, self._folder, first, drawn=drawn
+        )
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._counts)
+        return iter(self._epochs)
 
     def __len__(self) -> int:
-        return len(self._counts)
+        return len(self._epochs)
+
+
+def _saved(entry: tuple) -> list:
+    """Without trailing defaults: a state saved before `first` or `drawn` existed reads the same."""
+    saved = list(entry)
+    while len(saved) > 3 and saved[-1] in (0, None):
+        saved.pop()
+    return saved

@@ -2,15 +2,8 @@
 
 import dataclasses
 
+from keras_growing_data.formats.bad_row import BadRow
 from keras_growing_data.utils.printable import relative_to
-
-
-@dataclasses.dataclass(frozen=True)
-class BadRow:
-    """A line left out of a file read with `skip_bad_rows`, and why."""
-
-    line: int
-    reason: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +69,8 @@ class EpochLineage:
     `files` are the paths as in `accepted`; `names` the same seen from the
     watched `folder` (`dt=2026-12-01/part-0.csv`). With a `Window`,
     `files_left` accepted files had left training before the epoch.
+    `drawn` is `None` when every row of `files` trained, else how the
+    policy that chose fewer drew them (see `Lineage`).
     """
 
     files: tuple[str, ...]
@@ -83,6 +78,7 @@ class EpochLineage:
     rows_skipped: int
     folder: str = dataclasses.field(default="", compare=False)
     files_left: int = 0
+    drawn: dict | None = dataclasses.field(default=None, kw_only=True)
 
     @property
     def names(self) -> tuple[str, ...]:

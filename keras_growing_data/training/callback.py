@@ -15,17 +15,13 @@ from keras_growing_data.errors import NoRowsError
 from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
 from keras_growing_data.sources.window import Window
-from keras_growing_data.training.keras_batches import KerasBatches
-from keras_growing_data.training.padded_batches import padded_batches
-from keras_growing_data.training.padded_metrics import padding_changes
+from keras_growing_data.training.background_polls import BackgroundPolls, first_rows_then_backlog
+from keras_growing_data.training.padding_choice import pads_last_batch
+from keras_growing_data.training.poll_progress_bar import PollProgressBar
+from keras_growing_data.training.served_batches import ServedBatches
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_int, check_number
-from keras_growing_data.utils.keras_backend import compiles_per_batch_shape
 
 logger = logging.getLogger("keras_growing_data")
-
-# With `poll_interval`, this many complete files to read before training are a
-# backlog: training starts once the first are in, the rest is read in the background.
-BACKLOG_FILES = 100
 
 
 class GrowingDataCallback(keras.callbacks.Callback):
@@ -126,14 +122,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
             `tf.string`.
         pad_last_batch: whether training pads the last, partial batch of
             each epoch to `batch_size` rows, with copies of its rows that
-            have sample weight 0 and its real rows reweighted. Then every
-            batch has one shape: a train step compiled per shape (XLA on
-            JAX, `torch.compile`, TensorFlow with `jit_compile=True`) is not
-            compiled again each time the row count grows, and each batch
-            splits evenly over the devices of a `keras.distribution`.
-            `"auto"` pads when there is a label, and the model compiles
-            (`model.jit_compile` and not `run_eagerly`) or a distribution is
-            set. `True` always pads (needs a label); `False` never does.
+            have sample weight 0 and its real rows reweighted, so that every
+            batch has one shape (a step compiled per shape is not compiled
+            again as rows grow; a `keras.distribution` splits each batch
+            evenly). `"auto"`, `True` or `False`: see `pads_last_batch`.
             A padded batch trains as the unpadded one: each row once, the
             same loss and gradient, and every log (`loss`, compiled
             metrics, `val_*`, per-batch logs) equal to the unpadded run's.
@@ -219,21 +211,17 @@ class GrowingDataCallback(keras.callbacks.Callback):
                 "pad_last_batch=True needs a label: a padded batch carries its sample weights next to y."
             )
         self.label = label
-        self._batches = None
+        self._served = ServedBatches(self.ingest, batch_size, label, self.features, self.strings_as)
         if self.ingest.schema is not None:
-            self._keras_batches()  # A declared schema that cannot be served fails here.
+            self._served.keras_batches()  # A declared schema that cannot be served fails here.
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.poll_interval = poll_interval
-        self._built = None
-        self._padding = None  # (class_weight,) while a trainer pads this callback's batches.
-        self._padded = None
-        self._ids_of = None  # The training callback whose string ids a validation folder serves.
         self._lock = threading.RLock()
-        self._stop_polling = threading.Event()
-        self._at_boundary = threading.Event()
-        self._poller = None
+        self._background = BackgroundPolls(
+            self._poll_in_background, poll_interval, lambda: bool(self._backlog), self.directory
+        )
         self._trainer_active = False
         self._backlog = set()
         self._progress = None  # Shows a long poll's progress, while a verbose trainer runs.
@@ -363,20 +351,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             self.poll()
             return
         with self._lock:
-            self.ingest.poll(stop=lambda: self.num_rows > 0)  # Rejected files first cost one poll.
-            if not self.ingest.pending:
-                return
-            if len(self.ingest.pending) < BACKLOG_FILES:
-                self.ingest.poll(progress=self._progress)
-            else:
-                self._backlog = set(self.ingest.pending)
-                logger.info(
-                    "Training starts with the %d rows read so far; %d more files (%.1f MB) are read in "
-                    "the background and join at the boundaries after.",
-                    self.num_rows,
-                    len(self._backlog),
-                    sum(stat.size for stat in self.ingest.pending.values()) / 1e6,
-                )
+            self._backlog = first_rows_then_backlog(self.ingest, self._progress)
 
     @property
     def dataset(self) -> tf.data.Dataset:
@@ -397,23 +372,12 @@ class GrowingDataCallback(keras.callbacks.Callback):
             if self.num_rows == 0:
                 raise ValueError(f"No rows accepted yet from {self.directory!r}.")
             shuffle = self.shuffle if shuffle is None else check_bool("shuffle", shuffle)
-            training = self._ids_of
-            key = (self.ingest.rows_version, shuffle, training and training.ingest.rows_version)
-            if self._built is None or self._built[0] != key:
-                vocabularies = {name: self.ingest.vocabulary(name) for name in self.ingest.vocabularies}
-                served = None if training is None else training.ids_for(vocabularies)
-                transform = self._keras_batches().transform(vocabularies, served)
-                dataset = self.ingest.dataset(self.batch_size, shuffle, transform=transform)
-                self._built = (key, dataset)
-            return self._built[1]
+            return self._served.dataset(shuffle)
 
     def ids_for(self, vocabularies: Mapping[str, Sequence[str]]) -> dict[str, list[int]]:
         """Per column, this callback's id of each string of `vocabularies` (0 if it has none)."""
         with self._lock:
-            known = {
-                name: {s: i for i, s in enumerate(self.ingest.vocabulary(name))} for name in vocabularies
-            }
-            return {name: [known[name].get(s, 0) for s in strings] for name, strings in vocabularies.items()}
+            return self._served.ids_for(vocabularies)
 
     def serve_like(self, training: "GrowingDataCallback") -> None:
         """Serves batches as `training` does: the same schema required, its string ids used.
@@ -435,12 +399,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             raise ValueError(
                 "The validation callback must have the training callback's strings_as and features."
             )
-        self._ids_of = training
-
-    def _keras_batches(self) -> KerasBatches:
-        if self._batches is None:
-            self._batches = KerasBatches(self.ingest.schema, self.label, self.features, self.strings_as)
-        return self._batches
+        self._served.ids_of = training
 
     def epoch_dataset(self, epoch: int) -> tf.data.Dataset:
         """Polls, then returns the dataset that epoch `epoch` trains on.
@@ -450,16 +409,12 @@ class GrowingDataCallback(keras.callbacks.Callback):
         the epoch covers is recorded in `lineage` and the epoch's logs.
         """
         epoch = check_int("epoch", epoch, minimum=0)
-        self._at_boundary.set()  # The background polls give way (a lock is not fair).
-        try:
-            with self._lock:
-                seed = self.settle_epoch(epoch)
-                self.ingest.record_epoch(epoch)
-                if seed is not None:
-                    self.ingest.reseed(epoch_seed(seed, epoch))
-                return self.epoch_input(self.build_dataset())
-        finally:
-            self._at_boundary.clear()
+        with self._background.boundary(), self._lock:
+            seed = self.settle_epoch(epoch)
+            self.ingest.record_epoch(epoch)
+            if seed is not None:
+                self.ingest.reseed(epoch_seed(seed, epoch))
+            return self.epoch_input(self.build_dataset())
 
     def settle_epoch(self, epoch: int) -> int | None:
         """Takes in the files epoch `epoch` trains on; returns the seed of its shuffle, if any.
@@ -478,7 +433,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
     @property
     def pads(self) -> bool:
         """Whether the batches served now are padded (see `pad_last_batch` and `serving`)."""
-        return self._padding is not None
+        return self._served.padding is not None
 
     def input_spec(self):
         """The `element_spec` of what `model.fit` is given for an epoch now (for building the model)."""
@@ -486,11 +441,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
 
     def epoch_input(self, dataset: tf.data.Dataset):
         """What `model.fit` is given for an epoch: the dataset, padded while `serving` says so."""
-        if self._padding is None:
-            return dataset
-        if self._padded is None or self._padded[0] is not dataset:
-            self._padded = (dataset, padded_batches(dataset, self.batch_size, *self._padding))
-        return self._padded[1]
+        return self._served.fit_input(dataset)
 
     def validation_input(self) -> tf.data.Dataset:
         """Polls, then returns what `model.fit` is given as `validation_data`: every row, in order."""
@@ -501,41 +452,17 @@ class GrowingDataCallback(keras.callbacks.Callback):
     def serving(self, model: keras.Model, class_weight: dict | None):
         """Serves batches to `model` while it lasts, padded or not; yields the `class_weight` left for `fit`.
 
-        A padded batch carries sample weights, which Keras does not combine
-        with `class_weight`, so the class weights are folded into them. A
-        class weight of 0 would make real rows look like padding to the
-        metrics (`metrics_of_real_rows`), and some models cannot be padded
-        exactly (`padding_changes`: a summed loss, several `tf.distribute`
-        replicas): `"auto"` then does not pad, and `True` raises.
+        Whether it pads is `pads_last_batch`'s answer. A padded batch
+        carries sample weights, which Keras does not combine with
+        `class_weight`, so the class weights are folded into them.
         """
-        self._keras_batches().require_backend_support()
-        pad = self.pad_last_batch
-        zero_class_weight = bool(class_weight) and any(w == 0 for w in class_weight.values())
-        if pad is True and zero_class_weight:
-            raise ValueError(
-                "pad_last_batch=True cannot take a class_weight of 0: its rows would count as padding "
-                "in the metrics; give the class a small weight, or pad_last_batch=False."
-            )
-        distributed = keras.distribution.distribution() is not None
-        if pad is False and distributed:
-            raise ValueError(
-                "Under a keras.distribution (DataParallel), every batch must split evenly over the "
-                "devices, and only padding makes the last one do so: pad_last_batch must be 'auto' or True."
-            )
-        changes = padding_changes(model)
-        if changes and (pad is True or distributed):
-            raise ValueError(
-                f"Padding the last batch (pad_last_batch=True, or a keras.distribution) cannot be exact: "
-                f"{changes}. Use pad_last_batch=False."
-            )
-        if pad == "auto":
-            pad = self.label is not None and not zero_class_weight and changes is None
-            pad = pad and (distributed or compiles_per_batch_shape(model))
-        self._padding = (class_weight,) if pad else None
+        self._served.keras_batches().require_backend_support()
+        pad = pads_last_batch(model, self.pad_last_batch, class_weight, self.label is not None)
+        self._served.padding = (class_weight,) if pad else None
         try:
             yield None if pad else class_weight
         finally:
-            self._padding = self._padded = None
+            self._served.stop_padding()
 
     def epoch_steps(self, epoch: int) -> int:
         """The steps (global batches) of epoch `epoch`, once `epoch_dataset` settled it."""
@@ -544,19 +471,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
     @contextlib.contextmanager
     def showing_progress(self, verbose):
         """Shows the progress of long polls as a bar while it lasts, if `verbose` (as in `model.fit`)."""
-        shown = [None, None]  # The report shown, and its bar.
-
-        def show(progress):
-            if shown[0] is not progress:
-                print(f"Reading {progress.files} files ({progress.nbytes / 1e6:.1f} MB) of {self.directory}")
-                bar = keras.utils.Progbar(progress.files, unit_name="file", stateful_metrics=["rows", "MB/s"])
-                shown[:] = [progress, bar]
-            bar = shown[1]
-            bar.update(
-                progress.files_done, [("rows", progress.rows), ("MB/s", progress.bytes_per_second / 1e6)]
-            )
-
-        self._progress = show if verbose else None
+        self._progress = PollProgressBar(self.directory) if verbose else None
         try:
             yield
         finally:
@@ -570,39 +485,18 @@ class GrowingDataCallback(keras.callbacks.Callback):
             yield self
         finally:
             self._trainer_active = False
-            self._stop_background_polls()
+            self._background.stop()
             self._backlog.clear()
 
-    def _start_background_polls(self) -> None:
-        self._stop_polling.clear()
-        self._poller = threading.Thread(
-            target=self._poll_in_background, name="keras-growing-data-poll", daemon=True
-        )
-        self._poller.start()
-
-    def _stop_background_polls(self) -> None:
-        if self._poller is not None:
-            self._stop_polling.set()
-            self._poller.join()
-            self._poller = None
-
     def _poll_in_background(self) -> None:
-        # Through a backlog without a pause, a slice at a time, so a boundary waits at most a slice.
-        while not self._stop_polling.wait(0 if self._backlog else self.poll_interval):
-            if self._at_boundary.is_set():
-                time.sleep(0.001)
-                continue
-            try:
-                with self._lock:
-                    if self.poll_slice():
-                        self.build_dataset()  # Ready for the next boundary.
-                    self._backlog.intersection_update(self.ingest.pending)
-            except Exception:  # A poll error must not kill training; the boundary retries.
-                logger.exception("Background poll of %s failed", self.directory)
+        with self._lock:
+            if self.poll_slice():
+                self.build_dataset()  # Ready for the next boundary.
+            self._backlog.intersection_update(self.ingest.pending)
 
     def poll_slice(self) -> list[str]:
         """One background poll: at most `poll_interval` of reading, less if a boundary comes."""
-        return self.ingest.poll(max_seconds=self.poll_interval, stop=self._at_boundary.is_set)
+        return self.ingest.poll(max_seconds=self.poll_interval, stop=self._background.at_boundary)
 
     def on_train_begin(self, logs=None):
         if not self._trainer_active:
@@ -617,10 +511,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
                 "callbacks=[...])\n"
             )
         if self.poll_interval is not None:
-            self._start_background_polls()
+            self._background.start()
 
     def on_train_end(self, logs=None):
-        self._stop_background_polls()
+        self._background.stop()
 
     def on_epoch_end(self, epoch, logs=None):
         lineage = self.lineage.get(epoch)

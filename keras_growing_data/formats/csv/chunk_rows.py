@@ -8,13 +8,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.errors import BadFileError
+from keras_growing_data.formats.bad_row import BadRow
 from keras_growing_data.formats.csv.line_checks import diagnose, line_problems
 from keras_growing_data.formats.csv.pandas_parser import parse_chunk_with_pandas
 from keras_growing_data.formats.csv.tf_parser import ChunkPlan, chunk_parser, lines_of, tf_message
 from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.float32_values import float32_losses, needs_direct_parse
 from keras_growing_data.formats.schema import Schema
-from keras_growing_data.sources.records import BadRow
 
 
 class ChunkRows(FileRows):

@@ -1,0 +1,164 @@
+"""The accepted files that are tailed: how far each was read, and the complete lines appended since."""
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from keras_growing_data.errors import UnreadableFileError
+from keras_growing_data.formats.file_format import FileFormat
+from keras_growing_data.formats.schema import Schema
+from keras_growing_data.sources.disk_space import DiskSpace
+from keras_growing_data.sources.tail import Appended, TailState, is_tailable, read_appended
+from keras_growing_data.sources.training_files import TrainingFiles
+from keras_growing_data.sources.verdicts import Verdicts, record_json
+from keras_growing_data.sources.watcher import FileStat, FolderWatcher
+from keras_growing_data.utils.durable_write import is_no_space
+from keras_growing_data.utils.printable import printable
+
+logger = logging.getLogger("keras_growing_data")
+
+
+class TailedFiles:
+    """Path -> `TailState` of each accepted file that is tailed (`appends="tail"`), in acceptance order.
+
+    At each poll, what was appended to each one is read from where the last
+    read stopped, up to its last newline, and its rows join as a piece of
+    their own (`TrainingFiles.add_appended`). A file that shrinks, is
+    replaced, or whose part already read changes is warned about once and
+    no longer tailed; its rows stay.
+
+    Example:
+
+    >>> tailed = TailedFiles(csv_format, watcher, files, verdicts, changes=[], space=DiskSpace())
+    >>> tailed.read_appends(schema, skip_bad_rows=False, partition=lambda stat: {})
+    1
+
+    Args:
+        file_format: reads the appended lines (it must tail: `FileFormat.tails`).
+        watcher: tells a file's size and identity now.
+        files: where the appended rows are kept.
+        verdicts: the accepted files' records, which grow with their lines.
+        changes: the state changes not yet saved, which each read adds to.
+        space: notes a full disk.
+    """
+
+    def __init__(
+        self,
+        file_format: FileFormat,
+        watcher: FolderWatcher,
+        files: TrainingFiles,
+        verdicts: Verdicts,
+        changes: list[dict],
+        space: DiskSpace,
+    ):
+        self.format = file_format
+        self.watcher = watcher
+        self.files = files
+        self.verdicts = verdicts
+        self.changes = changes
+        self.space = space
+        self.states = {}
+
+    def can_tail(self, path: str) -> bool:
+        """Whether a new file is tailed: the format tails, and it is a plain local file."""
+        return self.format.tails and is_tailable(path)
+
+    def read(
+        self,
+        stat: FileStat,
+        schema: Schema,
+        skip_bad_rows: bool,
+        partition: dict[str, str],
+        until: int | None = None,
+    ) -> Appended:
+        """What was appended to a tailed file since its last read, up to its last newline (or `until`)."""
+        record = self.verdicts.accepted[stat.path]
+        tail = self.states[stat.path]
+        return read_appended(self.format, stat, record, tail, schema, skip_bad_rows, partition, until=until)
+
+    def read_appends(
+        self, schema: Schema, skip_bad_rows: bool, partition: Callable[[FileStat], dict[str, str]]
+    ) -> int:
+        """Reads the complete lines appended to the tailed files; returns how many files grew.
+
+        Never raises for a file: one that cannot be read now (or whose
+        rows find no room) is looked at again at the next poll.
+        """
+        grown = 0
+        for path in list(self.states):
+            try:
+                stat = self.watcher.current(path)
+            except UnreadableFileError:
+                continue
+            if stat is None or stat.version == self.verdicts.accepted[path].version:
+                continue  # Gone (its rows stay), or as last read.
+            try:
+                grown += self.take(stat, self.read(stat, schema, skip_bad_rows, partition(stat)), schema)
+            except Exception as e:
+                if is_no_space(e):
+                    self.space.appended_lines_wait(path, self.files.writing_to)
+                elif isinstance(e, OSError):
+                    logger.warning(
+                        "Cannot take what was appended to %s now (%s); trying again at the next poll",
+                        printable(path),
+                        e,
+                    )
+                else:
+                    logger.exception("Unexpected error reading what was appended to %s", printable(path))
+        return grown
+
+    def take(self, stat: FileStat, appended: Appended, schema: Schema) -> bool:
+        """Keeps what `read` found; returns whether rows joined."""
+        record = self.verdicts.accepted[stat.path]
+        tail, parsed = appended.tail, appended.parsed
+        if tail.stopped:
+            del self.states[stat.path]
+            self.verdicts.no_longer_read(stat)
+            self.changes.append({"type": "append", "file": record_json(record), "tail": tail.to_json()})
+            logger.warning(
+                "%s %s; it is no longer tailed, and its %d rows stay as they were",
+                printable(stat.path),
+                tail.stopped,
+                record.rows,
+            )
+            return False
+        rows = 0 if parsed is None else parsed.num_rows
+        skipped = () if parsed is None else parsed.skipped
+        record = dataclasses.replace(
+            record,
+            rows=record.rows + rows,
+            size=stat.size,
+            mtime_ns=stat.mtime_ns,
+            ctime_ns=stat.ctime_ns,
+            skipped=record.skipped + skipped,
+        )
+        entry = {"type": "append", "file": record_json(record), "tail": tail.to_json()}
+        if rows:
+            rows_ref, new_strings = self.files.add_appended(
+                stat.path, parsed, schema, tail.offset, record.mtime_ns
+            )
+            if rows_ref is not None:
+                entry["rows_ref"] = rows_ref
+            if new_strings:
+                entry["strings"] = new_strings
+        else:
+            self.files.note_skipped(len(skipped), record.mtime_ns)
+        self.space.writes_again()
+        self.verdicts.accepted[stat.path] = record
+        self.states[stat.path] = tail
+        self.changes.append(entry)
+        if rows:
+            logger.info("Appended to %s: %d rows (%d in all)", printable(stat.path), rows, record.rows)
+        return bool(rows)
+
+    def saved(self, path: str) -> dict:
+        """How far a file was tailed, as the state keeps it with its record."""
+        tail = self.states.get(path)
+        return {} if tail is None else {"tail": tail.to_json()}
+
+    def set_state(self, saved: list[dict]) -> None:
+        """Takes up tailing the files in training whose saved tail had not stopped."""
+        for item in saved:
+            tail = item.get("tail")
+            if tail is not None and tail["stopped"] is None:
+                self.states[item["path"]] = TailState(**tail)

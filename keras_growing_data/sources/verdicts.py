@@ -1,0 +1,146 @@
+"""The verdict on each file version: accepted, rejected with its reason, or waiting to be tried again."""
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+
+from keras_growing_data.sources.quarantine import quarantine_file
+from keras_growing_data.sources.records import AcceptedFile, RejectedFile, WaitingFile
+from keras_growing_data.sources.watcher import FileStat
+from keras_growing_data.utils.printable import printable
+
+logger = logging.getLogger("keras_growing_data")
+
+# Accepted files looked at again per poll, for the warning that one changed.
+RECHECKS_PER_POLL = 64
+# A file that cannot be read now, or kept for want of space, is tried again
+# after 1, 2, 4, ... seconds, at most this long.
+MAX_RETRY_SECONDS = 300.0
+
+
+class Verdicts:
+    """Path -> the verdict on each file judged: `accepted`, `rejected` or `waiting`.
+
+    A rejected file is judged again only once it changes; a waiting one once
+    its wait is over (1, 2, 4, ... seconds) or it changed. An accepted file
+    is never read again: when it changes, a warning says so, once per
+    version.
+
+    Example:
+
+    >>> verdicts = Verdicts("incoming/", on_bad_file="reject", changes=[])
+    >>> verdicts.reject(stat, "has no header")
+    >>> verdicts.rejected[stat.path].reason
+    'has no header'
+
+    Args:
+        directory: the watched folder, where `_rejected/` is made.
+        on_bad_file: `"reject"` or `"quarantine"` (see `FolderIngest`).
+        changes: the list of state changes not yet saved, which a
+            rejection is added to.
+    """
+
+    def __init__(self, directory: str, on_bad_file: str, changes: list[dict]):
+        self.directory = directory
+        self.on_bad_file = on_bad_file
+        self.changes = changes
+        self.accepted = {}
+        self.rejected = {}
+        self.waiting = {}
+        self._warned_changed = {}
+        self._recheck_from = 0
+
+    def is_new(self, stat: FileStat, now: float) -> bool:
+        """Whether a listed file not accepted is to be judged: not this rejected version, and due."""
+        rejected = self.rejected.get(stat.path)
+        if rejected is not None and rejected.version == stat.version:
+            return False
+        waiting = self.waiting.get(stat.path)
+        return waiting is None or waiting.retry_at <= now or waiting.version != stat.version
+
+    def forget_waiting(self, listed: set[str]) -> None:
+        """Forgets the waits of files no longer listed: gone, or being written again."""
+        for path in [path for path in self.waiting if path not in listed]:
+            del self.waiting[path]
+
+    def rechecked(self, paths: Sequence[str]) -> Sequence[str]:
+        """The accepted paths a poll looks at again: the next `RECHECKS_PER_POLL` in turn."""
+        if len(paths) <= RECHECKS_PER_POLL:
+            return paths
+        start = self._recheck_from % len(paths)
+        stop = self._recheck_from = start + RECHECKS_PER_POLL
+        return paths[start:stop] + paths[: max(0, stop - len(paths))]
+
+    def accept(self, record: AcceptedFile) -> None:
+        self.accepted[record.path] = record
+        self.waiting.pop(record.path, None)
+        self.rejected.pop(record.path, None)
+
+    def wait(self, stat: FileStat, reason: str, level: int) -> WaitingFile:
+        """Sets a file aside for a while: it is tried again later, never rejected for this."""
+        before = self.waiting.get(stat.path)
+        attempts = 1 if before is None else before.attempts + 1
+        delay = min(MAX_RETRY_SECONDS, 2.0 ** (attempts - 1))
+        waiting = WaitingFile(stat.path, reason, attempts, time.monotonic() + delay, stat.version)
+        self.waiting[stat.path] = waiting
+        logger.log(
+            level,
+            "Cannot take %s now: %s; trying again in %g s (attempt %d)",
+            printable(stat.path),
+            reason,
+            delay,
+            attempts,
+        )
+        return waiting
+
+    def reject(self, stat: FileStat, reason: str, quarantine: bool = True) -> None:
+        """Sets a file aside; a file that changed while read is never moved (it is in flux)."""
+        moved_to = None
+        if quarantine and self.on_bad_file == "quarantine":
+            moved_to = quarantine_file(self.directory, stat.path, reason)
+        self.waiting.pop(stat.path, None)
+        record = RejectedFile(
+            stat.path,
+            reason,
+            stat.size,
+            stat.mtime_ns,
+            moved_to,
+            inode=stat.inode,
+            device=stat.device,
+            ctime_ns=stat.ctime_ns,
+        )
+        self.rejected[stat.path] = record
+        self.changes.append({"type": "reject", "file": record_json(record)})
+        where = f" (moved to {printable(moved_to)})" if moved_to else ""
+        logger.warning("Rejected %s%s: %s", printable(stat.path), where, reason)
+
+    def warn_if_changed(self, stat: FileStat) -> None:
+        """Warns, once per version, that an accepted file is no longer the version read."""
+        accepted = self.accepted[stat.path]
+        if stat.version == accepted.version or self._warned_changed.get(stat.path) == stat:
+            return
+        self.no_longer_read(stat)
+        logger.warning(
+            "%s changed after it was accepted (or was replaced by another file); its %d accepted rows "
+            "stay as they were and the change is not read (write new data to a new file)",
+            printable(stat.path),
+            accepted.rows,
+        )
+
+    def no_longer_read(self, stat: FileStat) -> None:
+        """Notes that this version of an accepted file was warned about: not warned about again."""
+        self._warned_changed[stat.path] = stat
+
+    def get_state(self) -> list[dict]:
+        """The rejected files as saved; the accepted ones are saved with their rows (`FolderIngest`)."""
+        return [record_json(record) for record in self.rejected.values()]
+
+    def set_state(self, accepted: dict[str, AcceptedFile], rejected: dict[str, RejectedFile]) -> None:
+        self.accepted.update(accepted)
+        self.rejected = rejected
+
+
+def record_json(record: AcceptedFile | RejectedFile) -> dict:
+    """A file's record as the state saves it."""
+    return dataclasses.asdict(record)

@@ -1,0 +1,69 @@
+import logging
+import os
+
+from helpers import OLD, write_csv
+
+import keras_growing_data as kgd
+from keras_growing_data.formats import get_format
+from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
+from keras_growing_data.sources.disk_space import DiskSpace
+from keras_growing_data.sources.file_judge import FileJudge
+from keras_growing_data.sources.keep_everything import KeepEverything
+from keras_growing_data.sources.tailed_files import TailedFiles
+from keras_growing_data.sources.training_files import TrainingFiles
+from keras_growing_data.sources.verdicts import Verdicts
+from keras_growing_data.sources.watcher import FolderWatcher
+from keras_growing_data.storage.memory_store import MemoryRowStore
+
+
+def judge_of(folder, policy=None, **options):
+    csv = get_format("csv", label="price")
+    watcher = FolderWatcher(str(folder), settle_seconds=0)
+    changes = []
+    verdicts = Verdicts(str(folder), "reject", changes)
+    files = TrainingFiles(MemoryRowStore(), ColumnVocabularies())
+    tailed = TailedFiles(csv, watcher, files, verdicts, changes, DiskSpace())
+    policy = policy or KeepEverything()
+    return FileJudge(csv, watcher, policy, verdicts, files, tailed, changes, DiskSpace(), **options)
+
+
+def test_the_first_good_file_sets_the_schema_and_joins_whole(folder):
+    judge = judge_of(folder)
+    path = write_csv(folder / "a.csv", 4)
+    assert judge.schema is None
+    assert judge.judge(judge.watcher.current(path))
+    assert judge.schema.names == ("id", "x", "price")
+    assert judge.verdicts.accepted[path].rows == 4 and judge.files.store.num_rows == 4
+    assert [change["type"] for change in judge.changes] == ["schema", "accept"]
+
+
+def test_a_bad_file_is_rejected_whole_with_its_reason(folder):
+    judge = judge_of(folder)
+    judge.judge(judge.watcher.current(write_csv(folder / "a.csv", 2)))
+    bad = folder / "b.csv"
+    bad.write_text("id,x,price\n1,2,3\n4,five,6\n")
+    assert not judge.judge(judge.watcher.current(str(bad)))
+    assert judge.verdicts.rejected[str(bad)].reason == ("line 3, column 'x': expected a number, found 'five'")
+    assert judge.files.store.num_rows == 2
+
+
+def test_a_file_the_policy_refuses_is_rejected_unread_unless_followed(folder):
+    judge = judge_of(folder, policy=kgd.Window(seconds=60))
+    judge.judge(judge.watcher.current(write_csv(folder / "new.csv", 2, mtime=OLD + 3600)))
+    old = judge.watcher.current(write_csv(folder / "old.csv", 2))
+    assert not judge.judge(old)
+    assert judge.verdicts.rejected[old.path].reason == (
+        "is older than the window: it was last modified 0.0417 days before the newest file in training, "
+        "more than Window(seconds=60) allows"
+    )
+    assert judge.judge(old, follow=True)  # A follower takes what its chief took.
+
+
+def test_a_file_gone_while_read_is_rejected_as_vanished(folder, caplog):
+    judge = judge_of(folder)
+    stat = judge.watcher.current(write_csv(folder / "a.csv", 2))
+    os.remove(stat.path)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert not judge.judge(stat)
+    assert judge.verdicts.rejected[stat.path].reason == "vanished while being read"
+    assert judge.verdicts.waiting == {} and judge.changes[-1]["type"] == "reject"

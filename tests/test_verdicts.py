@@ -1,0 +1,93 @@
+import logging
+import os
+
+from helpers import write_csv
+
+from keras_growing_data.sources.records import AcceptedFile, records_of
+from keras_growing_data.sources.verdicts import MAX_RETRY_SECONDS, RECHECKS_PER_POLL, Verdicts
+from keras_growing_data.sources.watcher import FolderWatcher
+
+
+def listed(folder, name, rows=3):
+    path = write_csv(folder / name, rows)
+    return FolderWatcher(str(folder), settle_seconds=0).current(path)
+
+
+def test_a_rejected_version_is_judged_again_only_once_it_changes(folder):
+    changes = []
+    verdicts = Verdicts(str(folder), "reject", changes)
+    stat = listed(folder, "a.csv")
+    assert verdicts.is_new(stat, now=0.0)
+    verdicts.reject(stat, "has no header")
+    assert verdicts.rejected[stat.path].reason == "has no header"
+    assert [change["type"] for change in changes] == ["reject"]
+    assert changes[0]["file"]["reason"] == "has no header"
+    assert not verdicts.is_new(stat, now=0.0)
+    assert verdicts.is_new(listed(folder, "a.csv", rows=4), now=0.0)
+    assert os.listdir(folder) == ["a.csv"]  # Rejected, not moved.
+
+
+def test_quarantine_moves_a_bad_file_with_its_reason(folder):
+    verdicts = Verdicts(str(folder), "quarantine", [])
+    stat = listed(folder, "a.csv")
+    verdicts.reject(stat, "has no header")
+    moved = verdicts.rejected[stat.path].moved_to
+    assert moved == str(folder / "_rejected" / "a.csv")
+    assert sorted(os.listdir(folder / "_rejected")) == ["a.csv", "a.csv.reason.txt"]
+
+
+def test_a_waiting_file_is_tried_again_after_1_2_4_seconds_or_when_it_changes(folder):
+    verdicts = Verdicts(str(folder), "reject", [])
+    stat = listed(folder, "a.csv")
+    delays = []
+    for _ in range(12):
+        waiting = verdicts.wait(stat, "cannot be read now", logging.DEBUG)
+        delays.append(2.0 ** (waiting.attempts - 1))
+        assert not verdicts.is_new(stat, now=waiting.retry_at - 0.5)
+        assert verdicts.is_new(stat, now=waiting.retry_at)
+    assert [min(delay, MAX_RETRY_SECONDS) for delay in delays][:4] == [1, 2, 4, 8]
+    assert verdicts.waiting[stat.path].attempts == 12
+    assert verdicts.is_new(listed(folder, "a.csv", rows=5), now=0.0)
+    verdicts.forget_waiting(listed=set())
+    assert verdicts.waiting == {}
+
+
+def test_accepted_files_are_rechecked_in_turn_a_few_per_poll(folder):
+    verdicts = Verdicts(str(folder), "reject", [])
+    paths = [f"{i}.csv" for i in range(RECHECKS_PER_POLL + 36)]
+    first, second = verdicts.rechecked(paths), verdicts.rechecked(paths)
+    assert first == paths[:RECHECKS_PER_POLL]
+    assert second == paths[RECHECKS_PER_POLL:] + paths[: RECHECKS_PER_POLL - 36]
+    assert verdicts.rechecked(paths[:3]) == paths[:3]
+
+
+def test_a_changed_accepted_file_is_warned_about_once_per_version(folder, caplog):
+    verdicts = Verdicts(str(folder), "reject", [])
+    stat = listed(folder, "a.csv")
+    verdicts.accept(
+        AcceptedFile(
+            stat.path,
+            3,
+            stat.size,
+            stat.mtime_ns,
+            inode=stat.inode,
+            device=stat.device,
+            ctime_ns=stat.ctime_ns,
+        )
+    )
+    verdicts.warn_if_changed(stat)
+    changed = listed(folder, "a.csv", rows=5)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        verdicts.warn_if_changed(changed)
+        verdicts.warn_if_changed(changed)
+    assert [r.getMessage().split(" changed")[0] for r in caplog.records] == [stat.path]
+
+
+def test_the_rejected_files_round_trip_through_the_state(folder):
+    verdicts = Verdicts(str(folder), "reject", [])
+    stat = listed(folder, "a.csv")
+    verdicts.reject(stat, "has no header")
+    restored = Verdicts(str(folder), "reject", [])
+    restored.set_state(*records_of({"accepted": [], "rejected": verdicts.get_state()}))
+    assert restored.rejected == verdicts.rejected
+    assert not restored.is_new(stat, now=0.0)
