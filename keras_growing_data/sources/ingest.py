@@ -1,4 +1,4 @@
-"""Decides, once per file version, whether a file's rows join training."""
+"""Coordinates the ingest of a folder: each poll, the files to judge, what leaves training, the state saved."""
 
 import logging
 import time
