@@ -1,4 +1,4 @@
-"""Coordinates the ingest of a folder: each poll, the files to judge, what leaves training, the state saved."""
+"""Coordinates the ingest of a folder: each poll, the files judged, what leaves training, the state saved."""
 
 import logging
 import time
