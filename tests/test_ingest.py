@@ -677,3 +677,27 @@ def test_a_recursive_ingest_reads_a_tree_but_not_its_state_or_quarantine(folder)
     assert ingest.poll() == [] and ingest.num_rows == 6 and len(ingest.rejected) == 1
     restarted = build_ingest(folder, label="price", **options)
     assert restarted.num_rows == 6 and restarted.poll() == []
+
+
+def test_a_restart_with_tailing_switched_off_honours_it_and_a_later_one_takes_the_tails_up(
+    folder, tmp_path, caplog
+):
+    state = tmp_path / "state"
+    path = write_csv(folder / "log.csv", id_rows(0, 10))
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state, appends="tail")
+    ingest.poll()
+    del ingest
+    with open(path, "a") as f:
+        f.write("".join(f"{i},1,3\n" for i in range(10, 20)))
+    os.utime(path, (OLD + 1, OLD + 1))
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        warned = build_ingest(folder, "price", settle_seconds=0, state_dir=state, appends="warn")
+        warned.poll()
+        warned.poll()
+    assert warned.num_rows == 10 and warned.tails == {}
+    assert "1 files tailed by the last run are not tailed now (appends='warn')" in caplog.text
+    assert caplog.text.count("changed after it was accepted") == 1
+    del warned
+    tailing = build_ingest(folder, "price", settle_seconds=0, state_dir=state, appends="tail")
+    tailing.poll()
+    assert tailing.num_rows == 20 and tailing.accepted[path].rows == 20

@@ -217,3 +217,35 @@ def test_a_file_whose_complete_part_is_shorter_than_a_magic_number_is_read(folde
     os.utime(path, (OLD, OLD))
     ingest = build_ingest(folder, "y", settle_seconds=0, appends="tail")
     assert ingest.poll() == [str(path)] and ingest.num_rows == 1
+
+
+def test_a_log_rotated_by_renaming_trains_every_line_once(folder, caplog):
+    app, rotated = folder / "app.csv", str(folder / "app-20261201.csv")
+    write_csv(app, id_rows(0, 50))
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail")
+    ingest.poll()
+    append(app, lines(50, 50), mtime=OLD + 1)  # Written after the last read, before the rotation.
+    os.rename(app, rotated)  # logrotate's `create`: rename, then a new file at the old path.
+    write_csv(app, id_rows(100, 100), mtime=OLD + 2)
+    with caplog.at_level(logging.INFO, logger="keras_growing_data"):
+        for _ in range(3):
+            ingest.poll()
+    assert ids_of(ingest) == list(range(200))
+    assert list(ingest.accepted) == [rotated, str(app)] and list(ingest.tails) == [rotated, str(app)]
+    assert caplog.text.count(f"{app} was moved to {rotated}") == 1 and "and tailed there" in caplog.text
+    assert "changed after it was accepted" not in caplog.text and "no longer tailed" not in caplog.text
+
+
+def test_a_file_whose_tail_stopped_is_warned_about_once_while_it_keeps_changing(folder, caplog):
+    path = write_csv(folder / "app.csv", id_rows(0, 5))
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail")
+    ingest.poll()
+    os.replace(write_csv(folder / "new.tmp", id_rows(100, 2)), path)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        for k in range(3):
+            append(path, lines(200 + k, 1), mtime=OLD + k + 1)
+            ingest.poll()
+    assert [r.getMessage().split(path)[1] for r in caplog.records] == [
+        " was replaced by another file; it is no longer tailed, and its 5 rows stay as they were"
+    ]
+    assert ids_of(ingest) == list(range(5))

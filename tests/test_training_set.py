@@ -13,8 +13,8 @@ class NewestTwoFiles(TrainingSetPolicy):
 
     keeps_every_file = False
 
-    def files_to_drop(self, files):
-        return max(0, len(files) - 2)
+    def files_leaving(self, files):
+        return range(max(0, len(files) - 2))
 
 
 class Files:
@@ -31,12 +31,12 @@ class Files:
 def test_policies_are_asked_with_the_files_in_training_alone():
     files = Files(4).in_training()
     assert len(files) == 4 and list(files.rows) == [5, 5, 5, 5] and list(files.mtimes_ns) == [0, 10, 20, 30]
-    assert KeepEverything().files_to_drop(files) == 0
+    assert list(KeepEverything().files_leaving(files)) == []
     assert KeepEverything().refusal(0, 10**18) is None
-    assert NewestTwoFiles().files_to_drop(files) == 2
-    assert kgd.Window(rows=12).files_to_drop(files) == 2
-    assert kgd.Window(files=4).files_to_drop(files) == 0
-    assert kgd.Window(seconds=15e-9).files_to_drop(files) == 2
+    assert list(NewestTwoFiles().files_leaving(files)) == [0, 1]
+    assert kgd.Window(rows=12).files_leaving(files) == [0, 1]
+    assert kgd.Window(files=4).files_leaving(files) == []
+    assert kgd.Window(seconds=15e-9).files_leaving(files) == [0, 1]
     assert kgd.Window(seconds=15e-9).refusal(0, 30) == (
         "is older than the window: it was last modified 3.47e-13 days before the newest file in "
         "training, more than Window(seconds=1.5e-08) allows"

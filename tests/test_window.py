@@ -14,16 +14,18 @@ from keras_growing_data.sources.manifest import Manifest
 def test_a_window_keeps_the_newest_files_that_fit_every_bound():
     rows = [5, 5, 5, 5]
     times = [0, 10, 20, 30]
-    assert kgd.Window(files=2).leaving(rows, times) == 2
-    assert kgd.Window(rows=10).leaving(rows, times) == 2
-    assert kgd.Window(rows=11).leaving(rows, times) == 2
-    assert kgd.Window(rows=15).leaving(rows, times) == 1
-    assert kgd.Window(seconds=15e-9).leaving(rows, times) == 2
-    assert kgd.Window(rows=100, files=3, seconds=15e-9).leaving(rows, times) == 2
+    assert kgd.Window(files=2).leaving(rows, times) == [0, 1]
+    assert kgd.Window(rows=10).leaving(rows, times) == [0, 1]
+    assert kgd.Window(rows=11).leaving(rows, times) == [0, 1]
+    assert kgd.Window(rows=15).leaving(rows, times) == [0]
+    assert kgd.Window(seconds=15e-9).leaving(rows, times) == [0, 1]
+    assert kgd.Window(rows=100, files=3, seconds=15e-9).leaving(rows, times) == [0, 1]
     # The newest file stays even when it alone is over the bound.
-    assert kgd.Window(rows=3).leaving(rows, times) == 3
-    # By acceptance order: a file older than the bound cuts every file before it.
-    assert kgd.Window(seconds=15e-9).leaving(rows, [20, 0, 30, 25]) == 2
+    assert kgd.Window(rows=3).leaving(rows, times) == [0, 1, 2]
+    # By last write: a file written recently stays while older files accepted after it leave.
+    assert kgd.Window(seconds=15e-9).leaving(rows, [20, 0, 30, 25]) == [1]
+    # One file always stays: the last written, when the count lets the others go.
+    assert kgd.Window(files=1, seconds=15e-9).leaving([5, 5], [30, 0]) == [1]
 
 
 @pytest.mark.parametrize(
@@ -205,3 +207,34 @@ def test_skipped_rows_count_only_the_files_in_the_window(folder):
     ingest.poll()
     assert (ingest.num_rows, ingest.rows_skipped) == (1, 2)
     assert ingest.record_epoch(0).rows_skipped == 2
+
+
+def test_a_log_written_to_recently_stays_while_older_files_accepted_after_it_leave(folder, tmp_path):
+    hour = 3600 * 10**9
+    state = tmp_path / "state"
+    options = {"settle_seconds": 0, "appends": "tail", "state_dir": state, "window": kgd.Window(seconds=3600)}
+    app = write_csv(folder / "app.csv", id_rows(0, 50), mtime=None)
+    start = os.stat(app).st_mtime_ns
+    ingest = build_ingest(folder, "price", **options)
+    assert ingest.poll() == [app]
+    dump = write_csv(folder / "dump.csv", id_rows(100, 10), mtime=None)
+    os.utime(dump, ns=(start - hour // 2, start - hour // 2))  # Within the window when it comes.
+    assert ingest.poll() == [str(dump)]
+    with open(app, "a") as f:
+        f.write("".join(f"{i},{i % 7},{2 * (i % 7) + 1}\n" for i in range(50, 60)))
+    os.utime(app, ns=(start + hour, start + hour))  # The dump is now 1.5 hours older than the log.
+    ingest.poll()
+    assert ingest.in_window == [app] and (ingest.files_left, ingest.num_rows) == (1, 60)
+    ids = sorted(int(v) for b in ingest.dataset(8, False, None) for v in b["float32"].numpy()[:, 0])
+    assert ids == list(range(60))
+    ingest.record_epoch(0)
+    assert ingest.lineage[0].files == (app,) and ingest.lineage[0].files_left == 1
+    del ingest
+
+    again = build_ingest(folder, "price", **options)
+    assert again.in_window == [app] and (again.files_left, again.num_rows) == (1, 60)
+    assert again.lineage[0].files == (app,) and list(again.tails) == [app]
+    later = write_csv(folder / "later.csv", id_rows(200, 5), mtime=None)
+    os.utime(later, ns=(start + hour, start + hour))
+    assert again.poll() == [later]
+    assert again.in_window == [app, later] and again.num_rows == 65

@@ -13,6 +13,7 @@ from keras_growing_data.sources.file_judge import FileJudge
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
 from keras_growing_data.sources.lineage import Lineage
 from keras_growing_data.sources.records import AcceptedFile, EpochLineage, records_of
+from keras_growing_data.sources.same_files import SameFiles
 from keras_growing_data.sources.saved_state import SavedState, check_fits, read_with
 from keras_growing_data.sources.tail import TailState
 from keras_growing_data.sources.tailed_files import TailedFiles
@@ -115,6 +116,7 @@ class FolderIngest:
         rows_log = None if self.manifest is None else self.manifest.rows
         self.files = TrainingFiles(self.store, self.vocabularies, rows_log, tailing=self.appends == "tail")
         self.tailed = TailedFiles(self.format, self.watcher, self.files, self.verdicts, changes, self.space)
+        self.same = SameFiles(self.watcher, self.verdicts, self.files, self.tailed, changes)
         self.judge = FileJudge(
             self.format,
             self.watcher,
@@ -148,6 +150,11 @@ class FolderIngest:
         return self.verdicts.waiting
 
     @property
+    def same_files(self) -> dict[str, str]:
+        """Path -> the accepted path it is a link to (a hard link, a symbolic link): never read."""
+        return self.same.links
+
+    @property
     def schema(self) -> Schema | None:
         """The columns' names and types: declared, or inferred from the first file accepted."""
         return self.judge.schema
@@ -173,7 +180,7 @@ class FolderIngest:
     @property
     def files_left(self) -> int:
         """How many accepted files left the window."""
-        return self.files.first
+        return self.files.files_left
 
     @property
     def tails(self) -> dict[str, TailState]:
@@ -244,12 +251,16 @@ class FolderIngest:
         if self.schema is None:
             # The schema comes from the oldest file, so a stray newer one cannot set it.
             stats = sorted(stats, key=lambda stat: (stat.mtime_ns, stat.path))
+        # Settled or not: a tailed file renamed by a log rotation was written to just before.
+        for stat in self.watcher.listed:
+            if stat.path not in self.accepted:
+                self.same.recognise(stat)
         to_read = []
         for stat in stats:
             if stat.path in self.accepted:
                 if stat.path not in self.tailed.states:
                     self.verdicts.warn_if_changed(stat)
-            elif self.verdicts.is_new(stat, started):
+            elif stat.path not in self.same.links and self.verdicts.is_new(stat, started):
                 to_read.append(stat)
         self.verdicts.forget_waiting({stat.path for stat in stats})
         self.pending = {stat.path: stat for stat in to_read}
@@ -258,7 +269,8 @@ class FolderIngest:
         new = []
         for stat in to_read:
             rows = self.num_rows
-            accepted = self.judge.judge(stat)
+            # A link to, or a move of, a file accepted earlier in this poll is not read again.
+            accepted = not self.same.recognise(stat) and self.judge.judge(stat)
             del self.pending[stat.path]
             if report is not None:
                 report.advance(self.num_rows - rows, stat.size)
@@ -315,7 +327,9 @@ class FolderIngest:
     def record_epoch(self, epoch: int, drawn: dict | None = None) -> EpochLineage:
         """Notes that epoch `epoch` trains on everything in training now (`drawn`: see `Lineage`)."""
         files = self.files
-        self.lineage.record(epoch, len(files.paths), self.num_rows, files.rows_skipped, files.first, drawn)
+        self.lineage.record(
+            epoch, len(files.paths), self.num_rows, files.rows_skipped, files.first, drawn, files.kept
+        )
         self.saved_state.changes.append(
             {"type": "epoch", "epoch": epoch, "lineage": self.lineage.saved(epoch)}
         )
@@ -342,23 +356,30 @@ class FolderIngest:
         return self.accepted[stat.path].rows - rows
 
     def _apply_window(self) -> None:
-        """Lets the oldest files leave training where the policy says so."""
+        """Lets files leave training where the policy says so."""
         files = FilesInTraining(self.accepted, self.in_window, self.num_rows)
-        self.leave_before(self.files.first + self.policy.files_to_drop(files))
+        self._left(self.files.leave(self.policy.files_leaving(files), self.accepted))
 
     def leave_before(self, first: int) -> None:
         """Takes the accepted files before the `first` out of training: their rows are freed.
 
-        The window does so itself (`window`); a follower worker calls it with
-        its chief's window edge. Their rows in `state_dir` are deleted once
+        A follower worker calls it with its chief's window edge (the window
+        lets files go itself, with `TrainingFiles.leave`). Their rows in `state_dir` are deleted once
         the state that says they left is saved.
         """
-        leaving = self.files.leave_before(first, self.accepted)
+        self._left(self.files.leave_before(first, self.accepted))
+
+    def _left(self, leaving: list[str]) -> None:
+        """Notes the files that left training: no longer tailed, and saved as gone."""
         if not leaving:
             return
         for path in leaving:
             self.tailed.states.pop(path, None)
-        self.saved_state.changes.append({"type": "leave", "first": first})
+            self.tailed.paused.pop(path, None)
+        change = {"type": "leave", "first": self.files.first}
+        if self.files.kept:
+            change["kept"] = self.files.kept
+        self.saved_state.changes.append(change)
         logger.info(
             "%d files left the window (%s ... %s); %d rows from %d files train",
             len(leaving),
@@ -400,6 +421,7 @@ class FolderIngest:
                 for path, record in self.accepted.items()
             ],
             "first": self.files.first,
+            "kept": self.files.kept,
             "vocabularies": self.vocabularies.get_state(),
             "rejected": self.verdicts.get_state(),
             "epochs": self.lineage.get_state(),
@@ -422,9 +444,18 @@ class FolderIngest:
         vocabularies = state.get("vocabularies")
         if vocabularies is not None:  # Their rows renumber into them: ids stay, whatever rows left.
             self.vocabularies.set_state(vocabularies)
-        first = state.get("first", 0)
-        self.files.set_state(state["accepted"], first, accepted, self.schema, where)
-        self.tailed.set_state(state["accepted"][first:])
+        first, kept = state.get("first", 0), state.get("kept", [])
+        self.files.set_state(state["accepted"], first, accepted, self.schema, where, kept)
+        in_training = [state["accepted"][i] for i in kept] + state["accepted"][first:]
+        self.tailed.set_state(in_training, follow=self.appends == "tail")
+        if self.tailed.paused:
+            logger.warning(
+                "%d files tailed by the last run are not tailed now (appends=%r): lines appended to them "
+                "are not read, and their rows stay; a run with appends='tail' takes them up where they "
+                "stopped",
+                len(self.tailed.paused),
+                self.appends,
+            )
         self.lineage.set_state(state["epochs"])
         if vocabularies is None:
             # A state from before the vocabularies were saved: saved now, before a window lets
@@ -436,7 +467,7 @@ class FolderIngest:
             "Restored %d accepted files (%d rows in training%s) and %d rejected files from %s",
             len(self.accepted),
             self.num_rows,
-            f"; {first} files left the window" if first else "",
+            f"; {self.files_left} files left the window" if self.files_left else "",
             len(self.rejected),
             self.manifest.state_dir,
         )

@@ -8,6 +8,6 @@ class KeepEverything(TrainingSetPolicy):
 
     Example:
 
-    >>> KeepEverything().files_to_drop(files)
-    0
+    >>> KeepEverything().files_leaving(files)
+    ()
     """

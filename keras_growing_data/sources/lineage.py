@@ -9,9 +9,11 @@ class Lineage(Mapping):
     """A mapping epoch -> `EpochLineage`, kept as counts over the accepted files' order.
 
     Epoch e trained on the accepted files from the `first` to the `files`-th
-    (files are only ever added, and leave a window oldest first), so an
-    epoch costs four numbers, not a list of paths; the `EpochLineage` with
-    its paths is built when asked for.
+    (files are only ever added, and leave a window mostly oldest first), and
+    on the few `kept` before the `first` (a log written to recently, which
+    stayed while files accepted after it left), so an epoch costs four
+    numbers, not a list of paths; the `EpochLineage` with its paths is
+    built when asked for.
 
     A policy that trains only some rows of those files (a sample of the old
     ones beside the new) records how it drew them in `drawn`: JSON of its
@@ -37,16 +39,23 @@ class Lineage(Mapping):
         self._epochs = {}
 
     def record(
-        self, epoch: int, files: int, rows: int, rows_skipped: int, first: int = 0, drawn: dict | None = None
+        self,
+        epoch: int,
+        files: int,
+        rows: int,
+        rows_skipped: int,
+        first: int = 0,
+        drawn: dict | None = None,
+        kept: Sequence[int] = (),
     ) -> None:
-        self._epochs[epoch] = (files, rows, rows_skipped, first, drawn)
+        self._epochs[epoch] = (files, rows, rows_skipped, first, drawn, tuple(kept))
 
     def counts(self, epoch: int) -> tuple[int, int, int, int]:
         """`(files, rows, rows_skipped, first)` of an epoch: `first` files had left before it."""
         return self._epochs[epoch][:4]
 
     def get_state(self) -> dict[str, list]:
-        """Each epoch as saved: `[files, rows, rows_skipped]`, then `first` and `drawn` where set."""
+        """Each epoch as saved: `[files, rows, rows_skipped]`, then `first`, `drawn` and `kept` where set."""
         return {str(epoch): _saved(entry) for epoch, entry in self._epochs.items()}
 
     def set_state(self, state: Mapping[str, list]) -> None:
@@ -58,10 +67,9 @@ class Lineage(Mapping):
         return _saved(self._epochs[epoch])
 
     def __getitem__(self, epoch: int) -> EpochLineage:
-        files, rows, rows_skipped, first, drawn = self._epochs[epoch]
-        return EpochLineage(
-            tuple(self._accepted[first:files]), rows, rows_skipped, self._folder, first, drawn=drawn
-        )
+        files, rows, rows_skipped, first, drawn, kept = self._epochs[epoch]
+        paths = tuple(self._accepted[i] for i in kept) + tuple(self._accepted[first:files])
+        return EpochLineage(paths, rows, rows_skipped, self._folder, first - len(kept), drawn=drawn)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._epochs)
@@ -71,8 +79,8 @@ class Lineage(Mapping):
 
 
 def _saved(entry: tuple) -> list:
-    """Without trailing defaults: a state saved before `first` or `drawn` existed reads the same."""
-    saved = list(entry)
-    while len(saved) > 3 and saved[-1] in (0, None):
+    """Without trailing defaults: a state saved before `first`, `drawn` or `kept` existed reads the same."""
+    saved = [*entry[:5], list(entry[5])]
+    while len(saved) > 3 and (saved[-1] in (0, None) or saved[-1] == []):
         saved.pop()
     return saved

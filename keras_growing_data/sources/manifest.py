@@ -36,7 +36,7 @@ class Manifest:
       number of the journal that continues it.
     - `journal-<n>.log`: the changes since, one checksummed record a line,
       appended: an epoch boundary, an accepted or rejected file, rows
-      appended to a tailed file, or files leaving a window write one line,
+      appended to a tailed file, an accepted file moved, or files leaving a window write one line,
       so its cost does not grow with the files taken. Once the journal is as
       long as the snapshot, a new snapshot replaces both.
     - `rows/<n>.bin`: the parsed rows of the accepted files (see `RowsLog`),
@@ -205,7 +205,7 @@ def replay(state: dict, records: list[dict]) -> dict:
     rejected = {item["path"]: item for item in state["rejected"]}
     epochs = dict(state["epochs"])
     schema = state["schema"]
-    first = state.get("first", 0)
+    first, kept = state.get("first", 0), state.get("kept", [])
     vocabularies = state.get("vocabularies")  # None in a state from before they were kept.
     if vocabularies is not None:
         vocabularies = {name: list(strings) for name, strings in vocabularies.items()}
@@ -226,6 +226,13 @@ def replay(state: dict, records: list[dict]) -> dict:
                 "appends": appends,
                 "tail": record["tail"],
             }
+        elif kind == "move":  # An accepted file moved: its record follows, in its place.
+            old, moved = record["from"], record["file"]
+            accepted = {
+                (moved["path"] if path == old else path): ({**item, **moved} if path == old else item)
+                for path, item in accepted.items()
+            }
+            rejected.pop(moved["path"], None)
         elif kind == "reject":
             rejected[record["file"]["path"]] = record["file"]
         elif kind == "epoch":
@@ -233,7 +240,7 @@ def replay(state: dict, records: list[dict]) -> dict:
         elif kind == "schema":
             schema = record["schema"]
         elif kind == "leave":
-            first = record["first"]
+            first, kept = record["first"], record.get("kept", [])
         else:
             raise DamagedStateError(f"a journal record of unknown type {kind!r}: {START_AFRESH}")
     return {
@@ -243,6 +250,7 @@ def replay(state: dict, records: list[dict]) -> dict:
         "rejected": list(rejected.values()),
         "epochs": epochs,
         "first": first,
+        "kept": kept,
         "vocabularies": vocabularies,
     }
 

@@ -58,6 +58,7 @@ class TailedFiles:
         self.changes = changes
         self.space = space
         self.states = {}
+        self.paused = {}  # Path -> the saved tail of a file not tailed now (`appends="warn"` after `"tail"`).
 
     def can_tail(self, path: str) -> bool:
         """Whether a new file is tailed: the format tails, and it is a plain local file."""
@@ -113,7 +114,7 @@ class TailedFiles:
         tail, parsed = appended.tail, appended.parsed
         if tail.stopped:
             del self.states[stat.path]
-            self.verdicts.no_longer_read(stat)
+            self.verdicts.no_longer_read(stat.path)
             self.changes.append({"type": "append", "file": record_json(record), "tail": tail.to_json()})
             logger.warning(
                 "%s %s; it is no longer tailed, and its %d rows stay as they were",
@@ -151,14 +152,25 @@ class TailedFiles:
             logger.info("Appended to %s: %d rows (%d in all)", printable(stat.path), rows, record.rows)
         return bool(rows)
 
+    def rename(self, old: str, new: str) -> None:
+        """Follows a tailed file that moved from `old` to `new` (a log rotation), in its place."""
+        for by_path in (self.states, self.paused):
+            items = [(new if path == old else path, tail) for path, tail in by_path.items()]
+            by_path.clear()
+            by_path.update(items)
+
     def saved(self, path: str) -> dict:
         """How far a file was tailed, as the state keeps it with its record."""
-        tail = self.states.get(path)
+        tail = self.states.get(path) or self.paused.get(path)
         return {} if tail is None else {"tail": tail.to_json()}
 
-    def set_state(self, saved: list[dict]) -> None:
-        """Takes up tailing the files in training whose saved tail had not stopped."""
+    def set_state(self, saved: list[dict], follow: bool = True) -> None:
+        """Takes up tailing the files in training whose saved tail had not stopped.
+
+        Unless `follow` (tailing is switched off now): their tails are then
+        kept as saved, in `paused`, and taken up by a later run that tails.
+        """
         for item in saved:
             tail = item.get("tail")
             if tail is not None and tail["stopped"] is None:
-                self.states[item["path"]] = TailState(**tail)
+                (self.states if follow else self.paused)[item["path"]] = TailState(**tail)

@@ -2,7 +2,7 @@
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from keras_growing_data.errors import DamagedStateError
 from keras_growing_data.formats.schema import Schema
@@ -24,8 +24,10 @@ class TrainingFiles:
     Each file's rows are one piece of the store, and one more per batch of
     lines appended to it (`appends="tail"`); with `state_dir`, each piece is
     also written to the rows log, so that a restart reads it back instead
-    of the file. Files leave training oldest first, all their pieces at
-    once, when the training-set policy says so.
+    of the file. Files leave training, all their pieces at once, when the
+    training-set policy says so: mostly the oldest, but a file written to
+    recently may stay while files accepted after it leave (`Window(seconds=)`
+    with a tailed log); the few files before `first` that stay are `kept`.
 
     Example:
 
@@ -53,7 +55,8 @@ class TrainingFiles:
         self.rows_log = rows_log
         self.tailing = tailing
         self.paths = []  # Every accepted file, in acceptance order.
-        self.first = 0  # The first still in training: those before left it.
+        self.first = 0  # The first still in training: those before left it, but the `kept`.
+        self.kept = []  # The indexes before `first` of the files that still train, in order.
         self.rows_skipped = 0  # Bad rows skipped in the files in training.
         self.newest_mtime_ns = 0  # Of the files that joined.
         # With tailing, the store's pieces in order, as (path, end offset, rows): what a follower reproduces.
@@ -65,7 +68,12 @@ class TrainingFiles:
 
     @property
     def in_training(self) -> list[str]:
-        return self.paths[self.first :]
+        return [self.paths[i] for i in self.kept] + self.paths[self.first :]
+
+    @property
+    def files_left(self) -> int:
+        """How many accepted files left training."""
+        return self.first - len(self.kept)
 
     def add(self, record: AcceptedFile, parsed, schema: Schema, end: int) -> tuple[dict | None, dict]:
         """Keeps an accepted file's rows (`parsed`, read up to byte `end`) as a piece that trains.
@@ -108,7 +116,23 @@ class TrainingFiles:
         """Takes the files before the `first` out of training, their rows freed; returns those that left."""
         if first <= self.first:
             return []
-        leaving = self.paths[self.first : first]
+        return self._leave([*self.kept, *range(self.first, first)], first, [], accepted)
+
+    def leave(self, positions: Sequence[int], accepted: Mapping[str, AcceptedFile]) -> list[str]:
+        """Takes the files at these positions of `in_training` out of training; returns those that left."""
+        if not positions:
+            return []
+        indexes = [*self.kept, *range(self.first, len(self.paths))]
+        leaving = sorted(indexes[position] for position in positions)
+        first = max(self.first, leaving[-1] + 1)
+        gone = set(leaving)
+        kept = [i for i in indexes if i < first and i not in gone]
+        return self._leave(leaving, first, kept, accepted)
+
+    def _leave(
+        self, indexes: list[int], first: int, kept: list[int], accepted: Mapping[str, AcceptedFile]
+    ) -> list[str]:
+        leaving = [self.paths[i] for i in indexes]
         self.store.drop([piece for path in leaving for piece in self._pieces_of.get(path, ())])
         for path in leaving:
             if self._pieces_of.pop(path, None) is not None:
@@ -118,8 +142,16 @@ class TrainingFiles:
         if self.piece_ends:
             gone = set(leaving)
             self.piece_ends = [piece for piece in self.piece_ends if piece[0] not in gone]
-        self.first = first
+        self.first, self.kept = first, kept
         return leaving
+
+    def rename(self, old: str, new: str) -> None:
+        """Follows an accepted file that moved from `old` to `new`: its place, pieces and rows stay."""
+        self.paths[self.paths.index(old)] = new  # A move is rare: one look through the paths.
+        for by_path in (self._pieces_of, self._rows_refs):
+            if old in by_path:
+                by_path[new] = by_path.pop(old)
+        self.piece_ends = [(new if path == old else path, end, rows) for path, end, rows in self.piece_ends]
 
     def saved(self, path: str) -> dict:
         """Where a file's rows are saved, as the state keeps it with its record."""
@@ -127,7 +159,13 @@ class TrainingFiles:
         return {"rows_ref": refs[0], "appends": refs[1:]} if len(refs) > 1 else {"rows_ref": refs[0]}
 
     def set_state(
-        self, saved: list[dict], first: int, accepted: Mapping[str, AcceptedFile], schema: Schema, where: str
+        self,
+        saved: list[dict],
+        first: int,
+        accepted: Mapping[str, AcceptedFile],
+        schema: Schema,
+        where: str,
+        kept: Sequence[int] = (),
     ) -> None:
         """Reads back the rows of the files in training, as `saved` (each file as `saved` gave) says.
 
@@ -135,8 +173,8 @@ class TrainingFiles:
         or not as many as its record says.
         """
         self.paths.extend(item["path"] for item in saved)
-        self.first = first
-        for item in saved[first:]:
+        self.first, self.kept = first, list(kept)
+        for item in [saved[i] for i in kept] + saved[first:]:
             if item["rows_ref"] is None:
                 raise DamagedStateError(
                     f"{where} records no saved rows for {item['path']}, which is in training: the state "

@@ -1,15 +1,15 @@
 """Which accepted files train: the interface of a training-set policy.
 
 A policy is asked two things by the ingest: whether a file that arrives is
-taken at all (`refusal`), and, after files joined, how many of the oldest
-files in training leave it for good (`files_to_drop`), their rows freed from
-memory, disk and `state_dir`. `KeepEverything` (the default) keeps every
+taken at all (`refusal`), and, after files joined or grew, which files in
+training leave it for good (`files_leaving`), their rows freed from memory,
+disk and `state_dir`. `KeepEverything` (the default) keeps every
 file; `Window` keeps the newest within a bound.
 
 To add a policy:
 
 1. Subclass `TrainingSetPolicy` in a module of its own under `sources/`,
-   named for the policy, and implement `refusal` and `files_to_drop` (or keep the
+   named for the policy, and implement `refusal` and `files_leaving` (or keep the
    defaults: take every file, none leaves). Read the files through
    `FilesInTraining`, which reads a record's field only when asked, so a
    policy that looks at few files costs little however many train.
@@ -57,8 +57,8 @@ class TrainingSetPolicy:
     class NewestFiles(TrainingSetPolicy):
         keeps_every_file = False
 
-        def files_to_drop(self, files):
-            return max(0, len(files) - 10)
+        def files_leaving(self, files):
+            return range(max(0, len(files) - 10))
     ```
     """
 
@@ -68,9 +68,12 @@ class TrainingSetPolicy:
         """Why a file last written at `mtime_ns` is not taken at all; `newest_ns` is the newest's time."""
         return None
 
-    def files_to_drop(self, files: FilesInTraining) -> int:
-        """How many of the oldest `files` leave training now; at most `len(files) - 1`."""
-        return 0
+    def files_leaving(self, files: FilesInTraining) -> Sequence[int]:
+        """The positions in `files` (in acceptance order) of the files that leave training now.
+
+        At most `len(files) - 1` of them: one file always stays.
+        """
+        return ()
 
 
 class _RecordField(Sequence):

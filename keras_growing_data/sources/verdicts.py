@@ -48,7 +48,10 @@ class Verdicts:
         self.accepted = {}
         self.rejected = {}
         self.waiting = {}
+        # (device, inode) -> the path of the last accepted file of that identity, where there is one.
+        self.by_identity = {}
         self._warned_changed = {}
+        self._no_longer_read = set()  # Paths whose tail stopped with a warning: not warned about again.
         self._recheck_from = 0
 
     def is_new(self, stat: FileStat, now: float) -> bool:
@@ -76,6 +79,21 @@ class Verdicts:
         self.accepted[record.path] = record
         self.waiting.pop(record.path, None)
         self.rejected.pop(record.path, None)
+        if record.inode:
+            self.by_identity[record.device, record.inode] = record.path
+
+    def move(self, old: str, record: AcceptedFile) -> None:
+        """Takes the record of an accepted file that moved to `record.path`, in its place in the order."""
+        items = [
+            (path, item) if path != old else (record.path, record) for path, item in self.accepted.items()
+        ]
+        self.accepted.clear()
+        self.accepted.update(items)
+        self.by_identity[record.device, record.inode] = record.path
+        self.waiting.pop(record.path, None)
+        self.rejected.pop(record.path, None)
+        self._warned_changed.pop(old, None)
+        self._no_longer_read.discard(old)
 
     def wait(self, stat: FileStat, reason: str, level: int) -> WaitingFile:
         """Sets a file aside for a while: it is tried again later, never rejected for this."""
@@ -120,7 +138,9 @@ class Verdicts:
         accepted = self.accepted[stat.path]
         if stat.version == accepted.version or self._warned_changed.get(stat.path) == stat:
             return
-        self.no_longer_read(stat)
+        if stat.path in self._no_longer_read:
+            return
+        self._warned_changed[stat.path] = stat
         logger.warning(
             "%s changed after it was accepted (or was replaced by another file); its %d accepted rows "
             "stay as they were and the change is not read (write new data to a new file)",
@@ -128,16 +148,17 @@ class Verdicts:
             accepted.rows,
         )
 
-    def no_longer_read(self, stat: FileStat) -> None:
-        """Notes that this version of an accepted file was warned about: not warned about again."""
-        self._warned_changed[stat.path] = stat
+    def no_longer_read(self, path: str) -> None:
+        """Notes that an accepted file is no longer tailed, which was warned about: its changes are not."""
+        self._no_longer_read.add(path)
 
     def get_state(self) -> list[dict]:
         """The rejected files as saved; the accepted ones are saved with their rows (`FolderIngest`)."""
         return [record_json(record) for record in self.rejected.values()]
 
     def set_state(self, accepted: dict[str, AcceptedFile], rejected: dict[str, RejectedFile]) -> None:
-        self.accepted.update(accepted)
+        for record in accepted.values():
+            self.accept(record)
         self.rejected = rejected
 
 

@@ -377,6 +377,11 @@ class FolderWatcher:
         self._first_seen = seen
         return complete
 
+    @property
+    def listed(self) -> list[FileStat]:
+        """The regular files the last `complete_files` looked at, settled or not (not those it skipped)."""
+        return [stat for stat, _ in self._first_seen.values()]
+
     def current(self, path: str) -> FileStat | None:
         """A fresh stat of one file, or None if it is gone.
 

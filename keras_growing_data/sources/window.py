@@ -11,15 +11,17 @@ from keras_growing_data.utils.arguments import check_int, check_number
 class Window(TrainingSetPolicy):
     """A window of recent data: only the newest accepted files train.
 
-    The window holds the newest files, in the order they were accepted,
-    such that every bound given holds: at most `rows` rows, at most
-    `files` files, and no file whose modification time is more than
+    The window holds the newest files such that every bound given holds:
+    at most `rows` rows and at most `files` files, the files accepted last
+    (in the order they were accepted), and no file whose last write (its
+    modification time, which a tailed file's appends move on) is more than
     `seconds` before the newest file's (not the clock's: a folder that
-    goes quiet keeps training on its last data). The newest file always
-    stays, even if it alone holds more than `rows`. Older files leave
-    training whole when a poll finds a bound passed (at a boundary, or in
-    a background poll): the epoch training keeps its rows, the next one
-    trains without them. Their memory and disk are freed once enough is
+    goes quiet keeps training on its last data). So a log accepted first
+    and appended to since stays while older files accepted after it
+    leave. One file always stays, even if it alone holds more than
+    `rows`. Files leave training whole when a poll finds a bound passed
+    (at a boundary, or in a background poll): the epoch training keeps
+    their rows, the next one trains without them. Their memory and disk are freed once enough is
     dead to be worth the copy (see `RowStore.drop`), and their rows in
     `state_dir` with the segment that held them; `lineage` and the epoch
     logs (`rows`, `files`, `files_left`) show it. A file that is already older than `seconds`
@@ -69,29 +71,33 @@ class Window(TrainingSetPolicy):
             f"file in training, more than Window(seconds={self.seconds:g}) allows"
         )
 
-    def files_to_drop(self, files: FilesInTraining) -> int:
-        """How many of the oldest files leave; most calls look at none of them (see `leaving`)."""
+    def files_leaving(self, files: FilesInTraining) -> list[int]:
+        """The positions of the files that leave; most calls look at none of them (see `leaving`)."""
         within = (self.files is None or len(files) <= self.files) and (
             self.rows is None or files.total_rows <= self.rows
         )
         if within and self.seconds is None:
-            return 0
+            return []
         return self.leaving(files.rows, files.mtimes_ns, total_rows=files.total_rows)
 
     def too_old(self, mtime_ns: int, newest_ns: int) -> bool:
         """Whether a file written at `mtime_ns` lies outside `seconds` of the newest file's time."""
         return self.seconds is not None and newest_ns - mtime_ns > self.seconds * 1e9
 
-    def leaving(self, rows: Sequence[int], mtimes_ns: Sequence[int], total_rows: int | None = None) -> int:
-        """How many of the oldest files leave, given the files' rows and times, oldest first.
+    def leaving(
+        self, rows: Sequence[int], mtimes_ns: Sequence[int], total_rows: int | None = None
+    ) -> list[int]:
+        """The positions of the files that leave, given the files' rows and last writes, in acceptance order.
 
+        The `files` and `rows` bounds let the first accepted go; the
+        `seconds` bound every file last written too long before the newest.
         Only the files that leave are looked at for the `files` and `rows`
         bounds (given `total_rows`, the sum of `rows`), so that a window
         sliding a file at a time costs little however many files it holds.
         """
         count = len(rows)
         if count <= 1:
-            return 0
+            return []
         leave = 0
         if self.files is not None:
             leave = max(leave, count - self.files)
@@ -102,8 +108,10 @@ class Window(TrainingSetPolicy):
                 total -= rows[cut]
                 cut += 1
             leave = max(leave, cut)
+        leaving = set(range(min(leave, count - 1)))
         if self.seconds is not None:
             newest = max(mtimes_ns)
-            old = [i for i, mtime in enumerate(mtimes_ns) if self.too_old(mtime, newest)]
-            leave = max(leave, old[-1] + 1 if old else 0)
-        return min(leave, count - 1)
+            leaving.update(i for i, mtime in enumerate(mtimes_ns) if self.too_old(mtime, newest))
+            if len(leaving) == count:  # The first accepted are old by count, the last by age.
+                leaving.discard(max(range(count), key=lambda i: mtimes_ns[i]))
+        return sorted(leaving)
