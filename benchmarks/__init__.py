@@ -13,6 +13,11 @@ backend installed); each says what it measures and why (the
 `*_probe` modules run in a fresh process, for clean memory figures). `harness` holds what they share
 (sizes, rows, alternatives, timing, the report), `fixtures` the data and the model.
 
+`hostile_soak` is not a section: `python -m benchmarks.hostile_soak [--epochs N] [--smoke]` trains
+10,000 epochs (hours) on a rotating tailed log, date folders, a window, a disk store and `state_dir`,
+with SIGKILLs, and checks each epoch's rows exactly and that open files, maps, memory and disk stay
+flat (modules `hostile_soak*`).
+
 `--smoke` shrinks every size so that the run takes seconds: CI checks that it runs; timings at
 that size mean nothing.
 """
