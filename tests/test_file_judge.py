@@ -51,13 +51,15 @@ def test_a_bad_file_is_rejected_whole_with_its_reason(folder):
 
 def test_a_file_the_policy_refuses_is_rejected_unread_unless_followed(folder):
     judge = judge_of(folder, policy=kgd.Window(seconds=60))
-    judge.judge(judge.watcher.current(write_csv(folder / "new.csv", 2, mtime=OLD + 3600)))
+    new = write_csv(folder / "new.csv", 2, mtime=OLD + 3600)
+    judge.judge(judge.watcher.current(new))
     old = judge.watcher.current(write_csv(folder / "old.csv", 2))
     assert not judge.judge(old)
     assert judge.verdicts.rejected[old.path].reason == (
-        "is older than the window: it was last modified 0.0417 days before the newest file in training, "
-        "more than Window(seconds=60) allows"
+        f"is older than the window: it was last modified 0.0417 days before {new}, the newest file in "
+        "training, more than Window(seconds=60) allows"
     )
+    assert judge.verdicts.rejected[old.path].refused
     assert judge.judge(old, follow=True)  # A follower takes what its chief took.
 
 

@@ -114,9 +114,9 @@ class FileJudge:
         if stat.problem:
             reject(stat, stat.problem, quarantine=False)  # Only regular files are moved.
             return False
-        refusal = None if follow else self.policy.refusal(stat.mtime_ns, self.files.newest_mtime_ns)
+        refusal = None if follow else self.refusal(stat)
         if refusal is not None:
-            reject(stat, refusal, quarantine=False)
+            reject(stat, refusal, quarantine=False, refused=True)
             return False
         tailed = self.appends == "tail" and self.tailed.can_tail(stat.path)
         if not tailed:
@@ -243,6 +243,10 @@ class FileJudge:
         if size_read not in (None, expected):
             return f"changed while being read ({size_read} bytes read, {expected} listed)"
         return None
+
+    def refusal(self, stat: FileStat) -> str | None:
+        """Why the training-set policy does not take this file now, if it does not."""
+        return self.policy.refusal(stat.mtime_ns, self.files.newest_mtime_ns, self.files.newest_path)
 
     def partition(self, stat: FileStat) -> dict[str, str]:
         """The columns a file's folders give it, if `partition_columns`."""
