@@ -42,6 +42,10 @@ class DamagedStateError(GrowingDataError, ValueError):
     """A state folder whose files do not match their records; the message names the file."""
 
 
+class UnwritableStateError(GrowingDataError, OSError):
+    """A `state_dir` this process cannot write from the start (read-only, not a folder); says what to do."""
+
+
 # Training.
 
 

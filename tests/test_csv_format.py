@@ -243,7 +243,16 @@ def test_a_plan_of_80000_columns_finds_each_field_type_in_constant_time():
 
 CSV = b"a,b,price\n" + b"1,2,3\n" * 1000
 COMPRESS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
-REFUSED = {"zstd": b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4, "zip": None}  # zip: written by zipfile.
+# zip: written by zipfile; lz4: `lz4 -c` and `lz4 -l -c` (its legacy format) of a two-line CSV.
+REFUSED = {
+    "zstd": b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4,
+    "zip": None,
+    "lz4": b'\x04"M\x18d@\xa7\x10\x00\x00\x80a,b,price\n1,2,3\n\x00\x00\x00\x00\x9dM\x07\x89',
+    "lz4 legacy": b"\x02!L\x18\x12\x00\x00\x00\xf0\x01a,b,price\n1,2,3\n",
+    "lzma": lzma.compress(CSV, format=lzma.FORMAT_ALONE),
+    "zlib": zlib.compress(CSV),
+    "zlib level 9": zlib.compress(CSV, 9),
+}
 
 
 @pytest.mark.parametrize("kind", sorted(COMPRESS) + sorted(REFUSED))
@@ -258,9 +267,28 @@ def test_compressed_files_are_read_or_named_as_such(parser, tmp_path, kind):
     if kind in COMPRESS:
         np.testing.assert_array_equal(reader.read(str(path)).arrays["float32"], [[1, 2, 3]] * 1000)
         return
+    name = kind.split()[0]
     assert rejection(reader, str(path)) == (
-        f"looks {kind}-compressed (its first bytes are {kind}'s magic number); only gzip, bzip2 and xz "
+        f"looks {name}-compressed (its first bytes are {name}'s magic number); only gzip, bzip2 and xz "
         "are read: decompress it, or match only those with the pattern"
+    )
+
+
+@pytest.mark.parametrize(("outer", "inner"), [("gzip", "gzip"), ("xz", "gzip"), ("gzip", "bzip2")])
+def test_a_file_compressed_twice_is_named_as_such(parser, tmp_path, outer, inner):
+    path = write(tmp_path / "a.csv.gz", COMPRESS[outer](COMPRESS[inner](CSV)), mode="wb")
+    assert rejection(CsvFormat(parser=parser, label="price"), str(path)) == (
+        f"is compressed twice: decompressed, it is still {inner}-compressed (it starts with {inner}'s "
+        "magic number; a gzip inside a gzip, say); only one layer of gzip, bzip2 or xz is read: "
+        "compress it once"
+    )
+
+
+def test_lines_ended_by_cr_alone_are_named_as_such(parser, tmp_path):
+    path = write(tmp_path / "mac.csv", CSV.replace(b"\n", b"\r"), mode="wb")
+    assert rejection(CsvFormat(parser=parser, label="price"), str(path)) == (
+        "ends its lines with CR alone (old Mac style), which is not read: only LF and CRLF line ends "
+        "are; convert them (tr '\\r' '\\n')"
     )
 
 

@@ -6,7 +6,7 @@ from keras_growing_data.sources.disk_space import DiskSpace
 def test_a_shortage_is_logged_once_and_its_end_once(caplog):
     space = DiskSpace()
     with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
-        space.rows_wait("in/a.csv", "/state/rows", "1.0 MiB", rows_training=100)
+        space.rows_wait("in/a.csv", "/state/rows", "1.0 MiB", 100, OSError(28, "No space left on device"))
         space.appended_lines_wait("in/b.csv", "/state/rows")
         space.state_waits("/state", OSError(28, "No space left on device"), changes=3)
         space.writes_again()

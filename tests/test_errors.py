@@ -20,6 +20,7 @@ BUILT_IN_BASE = {
     "SnapshotTimeoutError": TimeoutError,
     "TruncatedArchiveError": ValueError,
     "UnreadableFileError": OSError,
+    "UnwritableStateError": OSError,
     "VanishedFileError": ValueError,
 }
 PUBLIC = ["BadFileError", "DamagedStateError", "NoRowsError", "SnapshotError", "SnapshotTimeoutError"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import id_rows, write_csv
 
-from keras_growing_data.errors import DamagedStateError
+from keras_growing_data.errors import DamagedStateError, UnwritableStateError
 from keras_growing_data.sources import manifest as manifest_module
 from keras_growing_data.sources import training_files
 from keras_growing_data.sources.ingest_parts import build_ingest
@@ -151,3 +151,16 @@ def test_a_journal_a_compaction_left_behind_is_never_read(folder, tmp_path, monk
     stale.write_bytes(journal.read_bytes())  # Killed after the new snapshot, before the old journal went.
     restarted = ingest_of(folder, state)
     assert stored_ids(restarted) == [0, 1, 2] and len(restarted.lineage) == 3
+
+
+def test_a_state_dir_that_cannot_be_written_is_named_with_what_to_do(folder, tmp_path):
+    state = tmp_path / "state"
+    (state / "lock").mkdir(parents=True)  # As a read-only folder would, opening the lock to write fails.
+    with pytest.raises(UnwritableStateError) as error:
+        build_ingest(folder, label="price", settle_seconds=0, state_dir=state)
+    assert str(error.value) == (
+        f"Cannot write the state_dir '{state}' ([Errno 21] Is a directory: '{state}/lock'): it keeps what "
+        "was accepted, so it must be a folder this process can write. Make it writable, or give another "
+        "state_dir."
+    )
+    assert isinstance(error.value, OSError)

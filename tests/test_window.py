@@ -1,5 +1,6 @@
 import logging
 import os
+import time
 
 import keras
 import numpy as np
@@ -143,8 +144,8 @@ def test_a_file_older_than_the_window_when_it_comes_is_rejected_with_its_reason(
     assert ingest.poll() == [str(folder / "recent.csv")]
     reason = ingest.rejected[str(folder / "backfill.csv")].reason
     assert reason == (
-        "is older than the window: it was last modified 8 days before the newest file in training, "
-        "more than Window(seconds=604800) allows"
+        f"is older than the window: it was last modified 8 days before {folder / 'new.csv'}, the newest "
+        "file in training, more than Window(seconds=604800) allows"
     )
     assert ingest.num_rows == 10
 
@@ -214,7 +215,8 @@ def test_a_log_written_to_recently_stays_while_older_files_accepted_after_it_lea
     state = tmp_path / "state"
     options = {"settle_seconds": 0, "appends": "tail", "state_dir": state, "window": kgd.Window(seconds=3600)}
     app = write_csv(folder / "app.csv", id_rows(0, 50), mtime=None)
-    start = os.stat(app).st_mtime_ns
+    start = time.time_ns() - 3 * hour  # Every time here is in the past of the clock.
+    os.utime(app, ns=(start, start))
     ingest = build_ingest(folder, "price", **options)
     assert ingest.poll() == [app]
     dump = write_csv(folder / "dump.csv", id_rows(100, 10), mtime=None)
@@ -238,3 +240,88 @@ def test_a_log_written_to_recently_stays_while_older_files_accepted_after_it_lea
     os.utime(later, ns=(start + hour, start + hour))
     assert again.poll() == [later]
     assert again.in_window == [app, later] and again.num_rows == 65
+
+
+def test_a_file_dated_in_the_future_neither_empties_the_window_nor_refuses_the_files_after_it(
+    folder, tmp_path, caplog
+):
+    now, day = time.time(), 86400
+    for k in range(5):
+        write_csv(folder / f"f{k}.csv", id_rows(10 * k, 10), mtime=now - 3600 * (5 - k))
+    state, window = tmp_path / "state", kgd.Window(seconds=day)
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=window)
+    assert len(ingest.poll()) == 5 and ingest.num_rows == 50
+    ahead = write_csv(folder / "ahead.csv", id_rows(50, 10), mtime=now + 3 * day)  # A wrong clock.
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        assert ingest.poll() == [ahead]
+    assert (ingest.num_rows, ingest.files_left) == (60, 0)
+    assert caplog.messages == [
+        f"{ahead} was last modified 3 days ahead of this machine's clock (the clock that wrote it is wrong, "
+        "or this one was set back): it trains, but a window measures time from the newest file that is "
+        "not dated ahead, until the clock reaches its time"
+    ]
+    late = write_csv(folder / "late.csv", id_rows(60, 10), mtime=now)
+    assert ingest.poll() == [late] and ingest.num_rows == 70
+    too_old = write_csv(folder / "too_old.csv", id_rows(70, 10), mtime=now - 2 * day)
+    assert ingest.poll() == [] and ingest.num_rows == 70
+    assert ingest.rejected[too_old].reason == (
+        f"is older than the window: it was last modified 2 days before {late}, the newest file in "
+        "training, more than Window(seconds=86400) allows"
+    )
+    del ingest
+    again = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=window)
+    assert (again.num_rows, again.files_left, list(again.rejected)) == (70, 0, [too_old])
+    assert again.poll() == []
+
+
+def test_a_file_refused_as_older_than_the_window_is_judged_again_once_the_window_would_take_it(
+    folder, tmp_path, caplog
+):
+    state = tmp_path / "state"
+    new = write_csv(folder / "new.csv", id_rows(0, 10), mtime=OLD + 7200)
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(seconds=3600))
+    assert ingest.poll() == [new]
+    old = write_csv(folder / "old.csv", id_rows(10, 10), mtime=OLD)
+    assert ingest.poll() == [] and ingest.rejected[old].refused
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="keras_growing_data"):
+        assert ingest.poll() == []  # Unread, and not refused again at each poll.
+    assert caplog.messages == []
+    del ingest
+    wider = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=kgd.Window(seconds=7200))
+    assert wider.poll() == [old]
+    assert (wider.num_rows, wider.rejected) == (20, {})
+
+
+def test_files_an_earlier_version_refused_for_a_future_dated_file_are_judged_again(folder, tmp_path):
+    now = time.time()
+    state, window = tmp_path / "state", kgd.Window(seconds=86400)
+    write_csv(folder / "first.csv", id_rows(0, 10), mtime=now - 7200)
+    ingest = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=window)
+    ingest.poll()
+    refused = write_csv(folder / "refused.csv", id_rows(10, 10), mtime=now - 3600)
+    stat = ingest.watcher.current(refused)
+    del ingest
+    # As an earlier version saved it: a window's refusal, measured from a file dated 3 days ahead.
+    manifest = Manifest(str(state))
+    manifest.load()
+    manifest.open_for_writing()
+    reason = (
+        "is older than the window: it was last modified 3.04 days before the newest file in training, "
+        "more than Window(seconds=86400) allows"
+    )
+    record = {
+        "path": refused,
+        "reason": reason,
+        "size": stat.size,
+        "mtime_ns": stat.mtime_ns,
+        "moved_to": None,
+        "inode": stat.inode,
+        "device": stat.device,
+        "ctime_ns": stat.ctime_ns,
+    }
+    manifest.append([{"type": "reject", "file": record}], snapshot=dict)
+    del manifest
+    again = build_ingest(folder, "price", settle_seconds=0, state_dir=state, window=window)
+    assert again.rejected[refused].refused
+    assert again.poll() == [refused] and (again.num_rows, again.rejected) == (20, {})

@@ -14,13 +14,21 @@ from keras_growing_data.errors import BadFileError, TruncatedArchiveError
 
 # What each kind of compressed file starts with. bzip2's magic number is
 # ASCII, so its first block's (or an empty stream's) marker must follow, lest
-# a header that happens to start with "BZh" be taken for it.
+# a header that happens to start with "BZh" be taken for it. Those not read
+# are named, so that the reason says what a file is: lz4 (its frame format,
+# and its legacy one), lzma (`.lzma`, the format xz replaced: its default
+# properties byte, 0x5d, then a dictionary size whose low bytes are zero) and
+# zlib (a bare stream: 0x78, then the flags of levels 1, 6 and 7-9; levels
+# 2-5 give "x^", which can start a header).
 COMPRESSION_MAGIC = {
     "gzip": re.compile(rb"\x1f\x8b"),
     "bzip2": re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"),
     "xz": re.compile(rb"\xfd7zXZ\x00"),
     "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
     "zip": re.compile(rb"PK\x03\x04"),
+    "lz4": re.compile(rb"\x04\x22\x4d\x18|\x02\x21\x4c\x18"),
+    "lzma": re.compile(rb"\x5d\x00\x00"),
+    "zlib": re.compile(rb"\x78[\x01\x9c\xda]"),
 }
 # How many of a file's first bytes the longest magic number above (bzip2's, with its marker) spans.
 MAGIC_BYTES = 10
@@ -43,7 +51,7 @@ def content_of(raw):
     and it is read as it is decompressed, never whole.
 
     Raises:
-        BadFileError: its first bytes show a compression that is not read (zstd, zip).
+        BadFileError: its first bytes show a compression that is not read (zstd, zip, lz4, lzma, zlib).
     """
     head = raw.read(MAGIC_BYTES)
     compression = compression_of(head)

@@ -2,6 +2,8 @@
 
 import logging
 
+import tensorflow as tf
+
 from keras_growing_data.errors import (
     BadFileError,
     NoDataRowsError,
@@ -11,7 +13,7 @@ from keras_growing_data.errors import (
 from keras_growing_data.formats.column_names import header_names
 from keras_growing_data.formats.file_format import FileFormat
 from keras_growing_data.formats.partitions import partition_values
-from keras_growing_data.sources.disk_space import DiskSpace
+from keras_growing_data.sources.disk_space import DiskSpace, error_text
 from keras_growing_data.sources.records import AcceptedFile
 from keras_growing_data.sources.tail import TailState, complete_end
 from keras_growing_data.sources.tailed_files import TailedFiles
@@ -30,8 +32,9 @@ class FileJudge:
 
     A file is read by the format; if it is good and still the version that
     was listed, its rows join training (`TrainingFiles.add`) and its
-    verdict is recorded (`Verdicts`); a file the disk has no room for
-    waits. The first file accepted sets the `schema` when none was declared.
+    verdict is recorded (`Verdicts`); a file whose rows cannot be written
+    (a full disk, or any error of `state_dir` or `storage_dir`) waits. The
+    first file accepted sets the `schema` when none was declared.
 
     Example:
 
@@ -111,9 +114,9 @@ class FileJudge:
         if stat.problem:
             reject(stat, stat.problem, quarantine=False)  # Only regular files are moved.
             return False
-        refusal = None if follow else self.policy.refusal(stat.mtime_ns, self.files.newest_mtime_ns)
+        refusal = None if follow else self.refusal(stat)
         if refusal is not None:
-            reject(stat, refusal, quarantine=False)
+            reject(stat, refusal, quarantine=False, refused=True)
             return False
         tailed = self.appends == "tail" and self.tailed.can_tail(stat.path)
         if not tailed:
@@ -172,16 +175,17 @@ class FileJudge:
             logger.info("Schema inferred from %s: %s", printable(record.path), parsed.schema.dtypes)
         try:
             rows_ref, new_strings = self.files.add(record, parsed, self.schema, end)
-        except Exception as e:
-            if not is_no_space(e):
-                raise
-            needed = sum(array.nbytes for array in parsed.arrays.values())
-            self.verdicts.wait(
-                stat,
-                f"no space left to keep its rows ({_size(needed)}) in {self.files.writing_to}",
-                logging.DEBUG,
-            )
-            self.space.rows_wait(stat.path, self.files.writing_to, _size(needed), self.files.store.num_rows)
+        except (OSError, tf.errors.OpError) as e:
+            # The file was read: what failed is writing our own storage (full, read-only, failing),
+            # which is no verdict on the file.
+            needed = _size(sum(array.nbytes for array in parsed.arrays.values()))
+            where = self.files.writing_to
+            if is_no_space(e):
+                reason = f"no space left to keep its rows ({needed}) in {where}"
+            else:
+                reason = f"cannot write its rows to {where} now ({error_text(e)})"
+            self.verdicts.wait(stat, reason, logging.DEBUG)
+            self.space.rows_wait(stat.path, where, needed, self.files.store.num_rows, e)
             return False
         self.space.writes_again()
         self.verdicts.accept(record)
@@ -239,6 +243,10 @@ class FileJudge:
         if size_read not in (None, expected):
             return f"changed while being read ({size_read} bytes read, {expected} listed)"
         return None
+
+    def refusal(self, stat: FileStat) -> str | None:
+        """Why the training-set policy does not take this file now, if it does not."""
+        return self.policy.refusal(stat.mtime_ns, self.files.newest_mtime_ns, self.files.newest_path)
 
     def partition(self, stat: FileStat) -> dict[str, str]:
         """The columns a file's folders give it, if `partition_columns`."""

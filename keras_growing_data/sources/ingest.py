@@ -260,7 +260,7 @@ class FolderIngest:
             if stat.path in self.accepted:
                 if stat.path not in self.tailed.states:
                     self.verdicts.warn_if_changed(stat)
-            elif stat.path not in self.same.links and self.verdicts.is_new(stat, started):
+            elif stat.path not in self.same.links and self.verdicts.is_new(stat, started, self.judge.refusal):
                 to_read.append(stat)
         self.verdicts.forget_waiting({stat.path for stat in stats})
         self.pending = {stat.path: stat for stat in to_read}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from keras_growing_data.errors import DamagedStateError
+from keras_growing_data.errors import DamagedStateError, UnwritableStateError
 from keras_growing_data.sources.journal import Journal, decode_record, encode_record
 from keras_growing_data.sources.rows_log import RowsLog
 from keras_growing_data.utils.durable_write import is_local, write_atomically
@@ -137,19 +137,30 @@ class Manifest:
 
         Raises:
             RuntimeError: another process holds the folder; says which.
+            UnwritableStateError: the folder cannot be written (read-only, not a folder).
         """
-        tf.io.gfile.makedirs(self.state_dir)
-        if is_local(self.state_dir):
-            self._lock = FileLock(os.path.join(self.state_dir, "lock"))
-            if not self._lock.acquire():
-                raise RuntimeError(
-                    f"{self.state_dir} is in use by {self._lock.holder()}: two runs must not write one "
-                    "state_dir. Stop that run, or give this one another state_dir."
-                )
-            for leftover in glob.glob(
-                os.path.join(glob.escape(self.state_dir), "**", "*.partial"), recursive=True
-            ):
-                os.remove(leftover)  # Written by a run that crashed, or ran out of space, mid-write.
+        local = is_local(self.state_dir)
+        try:
+            tf.io.gfile.makedirs(self.state_dir)
+            if local:
+                self._lock = FileLock(os.path.join(self.state_dir, "lock"))
+                taken = self._lock.acquire()
+        except (OSError, tf.errors.OpError) as e:
+            raise UnwritableStateError(
+                f"Cannot write the state_dir {self.state_dir!r} ({getattr(e, 'message', None) or e}): it "
+                "keeps what was accepted, so it must be a folder this process can write. Make it "
+                "writable, or give another state_dir."
+            ) from e
+        if not local:
+            return
+        if not taken:
+            raise RuntimeError(
+                f"{self.state_dir} is in use by {self._lock.holder()}: two runs must not write one "
+                "state_dir. Stop that run, or give this one another state_dir."
+            )
+        partial = os.path.join(glob.escape(self.state_dir), "**", "*.partial")
+        for leftover in glob.glob(partial, recursive=True):
+            os.remove(leftover)  # Written by a run that crashed, or ran out of space, mid-write.
 
     def start(self, state: dict) -> None:
         """Begins a new state with its first snapshot."""

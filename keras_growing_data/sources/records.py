@@ -39,13 +39,18 @@ class AcceptedFile(FileIdentity):
 
 @dataclasses.dataclass(frozen=True)
 class RejectedFile(FileIdentity):
-    """A file set aside, with the reason a person can act on."""
+    """A file set aside, with the reason a person can act on.
+
+    `refused` says that the training-set policy refused it unread (a file
+    older than a `Window`): it is judged again once the policy would take it.
+    """
 
     path: str
     reason: str
     size: int
     mtime_ns: int
     moved_to: str | None = None
+    refused: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +91,8 @@ class EpochLineage:
         return tuple(relative_to(self.folder, path) for path in self.files)
 
 
+# How a `Window`'s refusal begins, in a state saved before refusals were marked `refused`.
+OLD_WINDOW_REFUSAL = "is older than the window"
 # What a saved accepted file holds besides its record: where its rows are, and how far it was tailed.
 STATE_ONLY_KEYS = ("rows_ref", "appends", "tail")
 
@@ -102,5 +109,8 @@ def records_of(state: dict) -> tuple[dict, dict]:
         )
         for item in state["accepted"]
     }
-    rejected = {item["path"]: RejectedFile(**item) for item in state["rejected"]}
+    rejected = {
+        item["path"]: RejectedFile(**{"refused": item["reason"].startswith(OLD_WINDOW_REFUSAL), **item})
+        for item in state["rejected"]
+    }
     return accepted, rejected

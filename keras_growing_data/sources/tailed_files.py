@@ -143,7 +143,7 @@ class TailedFiles:
             if new_strings:
                 entry["strings"] = new_strings
         else:
-            self.files.note_skipped(len(skipped), record.mtime_ns)
+            self.files.note_skipped(stat.path, len(skipped), record.mtime_ns)
         self.space.writes_again()
         self.verdicts.accepted[stat.path] = record
         self.states[stat.path] = tail

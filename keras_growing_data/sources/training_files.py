@@ -9,8 +9,10 @@ from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
 from keras_growing_data.sources.records import AcceptedFile
 from keras_growing_data.sources.rows_log import RowsLog
+from keras_growing_data.sources.training_set import latest_plausible_ns
 from keras_growing_data.storage.disk_store import DiskRowStore
 from keras_growing_data.storage.row_store import RowStore
+from keras_growing_data.utils.printable import printable
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -58,7 +60,8 @@ class TrainingFiles:
         self.first = 0  # The first still in training: those before left it, but the `kept`.
         self.kept = []  # The indexes before `first` of the files that still train, in order.
         self.rows_skipped = 0  # Bad rows skipped in the files in training.
-        self.newest_mtime_ns = 0  # Of the files that joined.
+        self._newest = (0, None)  # (mtime_ns, path) of the newest file that joined, not dated ahead.
+        self._dated_ahead = {}  # Path -> mtime_ns of the files that joined dated in the future.
         # With tailing, the store's pieces in order, as (path, end offset, rows): what a follower reproduces.
         self.piece_ends = []
         self._pieces_of = {}
@@ -74,6 +77,21 @@ class TrainingFiles:
     def files_left(self) -> int:
         """How many accepted files left training."""
         return self.first - len(self.kept)
+
+    @property
+    def newest_mtime_ns(self) -> int:
+        """The modification time of the newest file that joined, 0 before any.
+
+        A file dated in the future of this machine's clock (`latest_plausible_ns`)
+        counts only once the clock reaches its time: a wrong clock that wrote
+        one file cannot make every other file old.
+        """
+        return self._newest_now()[0]
+
+    @property
+    def newest_path(self) -> str | None:
+        """The file whose time `newest_mtime_ns` is."""
+        return self._newest_now()[1]
 
     def add(self, record: AcceptedFile, parsed, schema: Schema, end: int) -> tuple[dict | None, dict]:
         """Keeps an accepted file's rows (`parsed`, read up to byte `end`) as a piece that trains.
@@ -103,10 +121,10 @@ class TrainingFiles:
         self._note(path, end, parsed.num_rows, len(parsed.skipped), mtime_ns)
         return rows_ref, new_strings
 
-    def note_skipped(self, rows: int, mtime_ns: int) -> None:
+    def note_skipped(self, path: str, rows: int, mtime_ns: int) -> None:
         """Counts bad rows skipped in lines appended to a file in training that gave no good row."""
         self.rows_skipped += rows
-        self.newest_mtime_ns = max(self.newest_mtime_ns, mtime_ns)
+        self._note_time(path, mtime_ns)
 
     def add_left(self, path: str) -> None:
         """Counts a file accepted elsewhere that left training before it was read here (a follower)."""
@@ -198,7 +216,7 @@ class TrainingFiles:
                     "the state cannot be trusted. Move the state_dir away to start afresh."
                 )
             self.rows_skipped += len(record.skipped)
-            self.newest_mtime_ns = max(self.newest_mtime_ns, record.mtime_ns)
+            self._note_time(path, record.mtime_ns)
         self.rows_log.keep_only(ref for _, ref in pieces)
 
     def _keep(self, parsed, schema: Schema, end: int) -> tuple[dict | None, list[int], dict]:
@@ -222,7 +240,33 @@ class TrainingFiles:
         if self.tailing:
             self.piece_ends.append((path, end, rows))
         self.rows_skipped += skipped
-        self.newest_mtime_ns = max(self.newest_mtime_ns, mtime_ns)
+        self._note_time(path, mtime_ns)
+
+    def _note_time(self, path: str, mtime_ns: int) -> None:
+        """Takes a joining file's time as the newest, or, dated ahead, sets it aside with a warning."""
+        ahead_ns = mtime_ns - latest_plausible_ns()
+        if ahead_ns <= 0:
+            self._newest = max(self._newest, (mtime_ns, path), key=lambda newest: newest[0])
+            return
+        if path not in self._dated_ahead:
+            logger.warning(
+                "%s was last modified %s ahead of this machine's clock (the clock that wrote it is "
+                "wrong, or this one was set back): it trains, but a window measures time from the newest "
+                "file that is not dated ahead, until the clock reaches its time",
+                printable(path),
+                _duration(ahead_ns),
+            )
+        self._dated_ahead[path] = mtime_ns
+
+    def _newest_now(self) -> tuple[int, str | None]:
+        """`_newest`, with the files dated ahead whose time the clock has reached since."""
+        if self._dated_ahead:
+            latest = latest_plausible_ns()
+            for path, mtime_ns in list(self._dated_ahead.items()):
+                if mtime_ns <= latest:
+                    del self._dated_ahead[path]
+                    self._newest = max(self._newest, (mtime_ns, path), key=lambda newest: newest[0])
+        return self._newest
 
     def _restore_batches(self, pieces: list[tuple[str, dict]]) -> list[list[tuple[str, dict]]]:
         """The saved pieces of rows, `(path, ref)`, in groups that are read and stored at once.
@@ -259,3 +303,12 @@ class TrainingFiles:
                 # A file accepted before it was tailed was read whole.
                 end = ref.get("end", accepted[path].size)
                 self.piece_ends.append((path, end, ref["arrays"][0][2]))
+
+
+def _duration(nanoseconds: int) -> str:
+    """A duration for a person: `3.2 days`, `5.5 hours`, `12 minutes`."""
+    seconds = nanoseconds / 1e9
+    for unit, length in (("days", 86400), ("hours", 3600)):
+        if seconds >= length:
+            return f"{seconds / length:.3g} {unit}"
+    return f"{seconds / 60:.3g} minutes"

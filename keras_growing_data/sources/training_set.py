@@ -21,7 +21,12 @@ To add a policy:
    exact rows per epoch.
 """
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
+
+# How far ahead of this machine's clock a modification time may be and still count as the newest
+# file's: clocks of hosts that share a folder differ by this much at most when they are right.
+FUTURE_TOLERANCE_SECONDS = 60.0
 
 
 class FilesInTraining:
@@ -64,8 +69,14 @@ class TrainingSetPolicy:
 
     keeps_every_file = True
 
-    def refusal(self, mtime_ns: int, newest_ns: int) -> str | None:
-        """Why a file last written at `mtime_ns` is not taken at all; `newest_ns` is the newest's time."""
+    def refusal(self, mtime_ns: int, newest_ns: int, newest_path: str | None = None) -> str | None:
+        """Why a file last written at `mtime_ns` is not taken; `newest_ns` is the newest file's time.
+
+        The newest file (`newest_path`) is the newest that joined training,
+        not counting one dated in the future of this machine's clock (see
+        `latest_plausible_ns`). A refused file is judged again, unread till
+        then, once the policy would take it.
+        """
         return None
 
     def files_leaving(self, files: FilesInTraining) -> Sequence[int]:
@@ -74,6 +85,17 @@ class TrainingSetPolicy:
         At most `len(files) - 1` of them: one file always stays.
         """
         return ()
+
+
+def latest_plausible_ns() -> int:
+    """The latest modification time that is not in the future of this machine's clock (give or take)."""
+    return time.time_ns() + int(FUTURE_TOLERANCE_SECONDS * 1e9)
+
+
+def newest_not_ahead(mtimes_ns: Iterable[int]) -> int | None:
+    """The newest of these times that is not in the future of the clock; `None` if all are."""
+    latest = latest_plausible_ns()
+    return max((mtime for mtime in mtimes_ns if mtime <= latest), default=None)
 
 
 class _RecordField(Sequence):

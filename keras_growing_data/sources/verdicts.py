@@ -3,7 +3,7 @@
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from keras_growing_data.sources.quarantine import quarantine_file
 from keras_growing_data.sources.records import AcceptedFile, RejectedFile, WaitingFile
@@ -22,10 +22,11 @@ MAX_RETRY_SECONDS = 300.0
 class Verdicts:
     """Path -> the verdict on each file judged: `accepted`, `rejected` or `waiting`.
 
-    A rejected file is judged again only once it changes; a waiting one once
-    its wait is over (1, 2, 4, ... seconds) or it changed. An accepted file
-    is never read again: when it changes, a warning says so, once per
-    version.
+    A rejected file is judged again only once it changes, or, if the
+    training-set policy refused it (`RejectedFile.refused`), once the policy
+    would take it; a waiting one once its wait is over (1, 2, 4, ...
+    seconds) or it changed. An accepted file is never read again: when it
+    changes, a warning says so, once per version.
 
     Example:
 
@@ -54,11 +55,17 @@ class Verdicts:
         self._no_longer_read = set()  # Paths whose tail stopped with a warning: not warned about again.
         self._recheck_from = 0
 
-    def is_new(self, stat: FileStat, now: float) -> bool:
-        """Whether a listed file not accepted is to be judged: not this rejected version, and due."""
+    def is_new(
+        self, stat: FileStat, now: float, refusal: Callable[[FileStat], str | None] | None = None
+    ) -> bool:
+        """Whether a listed file not accepted is to be judged: not this rejected version, and due.
+
+        A version the policy refused is judged again once `refusal(stat)`, the
+        policy's refusal now, is `None`: it would take it.
+        """
         rejected = self.rejected.get(stat.path)
         if rejected is not None and rejected.version == stat.version:
-            return False
+            return rejected.refused and refusal is not None and refusal(stat) is None
         waiting = self.waiting.get(stat.path)
         return waiting is None or waiting.retry_at <= now or waiting.version != stat.version
 
@@ -112,8 +119,11 @@ class Verdicts:
         )
         return waiting
 
-    def reject(self, stat: FileStat, reason: str, quarantine: bool = True) -> None:
-        """Sets a file aside; a file that changed while read is never moved (it is in flux)."""
+    def reject(self, stat: FileStat, reason: str, quarantine: bool = True, refused: bool = False) -> None:
+        """Sets a file aside; a file that changed while read is never moved (it is in flux).
+
+        `refused`: the policy refused it unread (see `is_new`).
+        """
         moved_to = None
         if quarantine and self.on_bad_file == "quarantine":
             moved_to = quarantine_file(self.directory, stat.path, reason)
@@ -124,6 +134,7 @@ class Verdicts:
             stat.size,
             stat.mtime_ns,
             moved_to,
+            refused,
             inode=stat.inode,
             device=stat.device,
             ctime_ns=stat.ctime_ns,

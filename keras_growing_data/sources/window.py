@@ -3,8 +3,9 @@
 import dataclasses
 from collections.abc import Sequence
 
-from keras_growing_data.sources.training_set import FilesInTraining, TrainingSetPolicy
+from keras_growing_data.sources.training_set import FilesInTraining, TrainingSetPolicy, newest_not_ahead
 from keras_growing_data.utils.arguments import check_int, check_number
+from keras_growing_data.utils.printable import printable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,14 +19,19 @@ class Window(TrainingSetPolicy):
     `seconds` before the newest file's (not the clock's: a folder that
     goes quiet keeps training on its last data). So a log accepted first
     and appended to since stays while older files accepted after it
-    leave. One file always stays, even if it alone holds more than
-    `rows`. Files leave training whole when a poll finds a bound passed
-    (at a boundary, or in a background poll): the epoch training keeps
-    their rows, the next one trains without them. Their memory and disk are freed once enough is
+    leave. A file dated in the future of this machine's clock (by more
+    than a minute: its writer's clock is wrong, or this one was set back)
+    trains, and a warning names it, but does not count as the newest
+    until the clock reaches its time: one wrong clock cannot push every
+    other file out. One file always stays, even if it alone holds more
+    than `rows`. Files leave training whole when a poll finds a bound
+    passed (at a boundary, or in a background poll): the epoch training
+    keeps their rows, the next one trains without them. Their memory and disk are freed once enough is
     dead to be worth the copy (see `RowStore.drop`), and their rows in
     `state_dir` with the segment that held them; `lineage` and the epoch
     logs (`rows`, `files`, `files_left`) show it. A file that is already older than `seconds`
-    when it comes is rejected with that reason, rather than read.
+    when it comes is rejected with that reason (naming the newest file), rather than read; it is
+    judged again if the window would take it later (a larger `seconds` after a restart).
 
     Like TFX's `rolling_range` (the latest N spans) and Spark's
     `maxFileAge`; unlike a reservoir, every row in the window trains once
@@ -61,14 +67,17 @@ class Window(TrainingSetPolicy):
         if self.seconds is not None:
             check_number("Window seconds", self.seconds, positive=True)
 
-    def refusal(self, mtime_ns: int, newest_ns: int) -> str | None:
+    def refusal(self, mtime_ns: int, newest_ns: int, newest_path: str | None = None) -> str | None:
         """Why a file is not taken: it was last written more than `seconds` before the newest file."""
         if not self.too_old(mtime_ns, newest_ns):
             return None
         days = (newest_ns - mtime_ns) / 86400e9
+        newest = "the newest file in training"
+        if newest_path is not None:
+            newest = f"{printable(newest_path)}, {newest}"
         return (
-            f"is older than the window: it was last modified {days:.3g} days before the newest "
-            f"file in training, more than Window(seconds={self.seconds:g}) allows"
+            f"is older than the window: it was last modified {days:.3g} days before {newest}, "
+            f"more than Window(seconds={self.seconds:g}) allows"
         )
 
     def files_leaving(self, files: FilesInTraining) -> list[int]:
@@ -109,8 +118,8 @@ class Window(TrainingSetPolicy):
                 cut += 1
             leave = max(leave, cut)
         leaving = set(range(min(leave, count - 1)))
-        if self.seconds is not None:
-            newest = max(mtimes_ns)
+        newest = None if self.seconds is None else newest_not_ahead(mtimes_ns)
+        if newest is not None:
             leaving.update(i for i, mtime in enumerate(mtimes_ns) if self.too_old(mtime, newest))
             if len(leaving) == count:  # The first accepted are old by count, the last by age.
                 leaving.discard(max(range(count), key=lambda i: mtimes_ns[i]))

@@ -16,6 +16,7 @@ from keras_growing_data.formats.column_names import (
 )
 from keras_growing_data.formats.csv.line_checks import value_problem
 from keras_growing_data.formats.csv.tf_parser import NO_DEFAULT, ChunkPlan
+from keras_growing_data.formats.decompressed import compression_of
 from keras_growing_data.formats.schema import Schema, default_problem
 from keras_growing_data.utils.printable import excerpt
 
@@ -27,8 +28,18 @@ def parse_header(raw: bytes) -> list[str]:
 
     Raises:
         BadFileError: the header is not UTF-8 or not CSV, or has empty or
-            repeated names.
+            repeated names; or the file was compressed twice (its content,
+            once decompressed, starts with a magic number) or ends its lines
+            with CR alone.
     """
+    # The content of a file with a magic number was decompressed (or refused) already.
+    compression = compression_of(raw)
+    if compression is not None:
+        raise BadFileError(
+            f"is compressed twice: decompressed, it is still {compression}-compressed (it starts with "
+            f"{compression}'s magic number; a gzip inside a gzip, say); only one layer of gzip, bzip2 "
+            "or xz is read: compress it once"
+        )
     raw = raw.removeprefix(UTF8_BOM).rstrip(b"\r")
     try:
         text = raw.decode("utf-8")
@@ -37,6 +48,11 @@ def parse_header(raw: bytes) -> list[str]:
     try:
         columns = [name.strip() for name in next(csv.reader([text], skipinitialspace=True), [])]
     except csv.Error as e:
+        if "\r" in text:  # Lines that end with CR alone make the whole file one line.
+            raise BadFileError(
+                "ends its lines with CR alone (old Mac style), which is not read: only LF and CRLF "
+                "line ends are; convert them (tr '\\r' '\\n')"
+            ) from None
         raise BadFileError(f"line 1 (the header) is not CSV: {e}") from None
     if not columns:
         raise BadFileError("line 1 (the header) is blank")
