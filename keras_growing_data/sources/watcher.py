@@ -204,7 +204,11 @@ class FolderWatcher:
         """The paths of the entries whose names match the pattern."""
         if not self._local:
             return self._remote_matching()
-        self._relist(self.directory, top=True)
+        # A loop, not recursion: a tree may be deeper than Python's recursion limit.
+        folders = [self.directory]
+        while folders:
+            folder = folders.pop()
+            folders.extend(self._relist(folder, top=folder == self.directory))
         return self._matched
 
     def _remote_matching(self) -> set[str]:
@@ -246,8 +250,8 @@ class FolderWatcher:
                 )
             return []
 
-    def _relist(self, folder: str, top: bool = False) -> None:
-        """Brings the listing of a local folder (and, when recursive, of its sub-folders) up to date."""
+    def _relist(self, folder: str, top: bool = False) -> list[str]:
+        """Brings the listing of one local folder up to date; returns its sub-folders (when recursive)."""
         listing = self._listings.setdefault(folder, _Listing())
         try:
             info = os.stat(folder)
@@ -255,7 +259,7 @@ class FolderWatcher:
             if top:
                 raise  # The poll says it cannot list the folder.
             self._forget(folder)  # Gone, or unreadable: listed again once it is back.
-            return
+            return []
         stat = (info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_size)
         # The ctime too, which no one can set back: a change after the listing always shows.
         fresh = listing.listed_at - max(info.st_mtime_ns, info.st_ctime_ns) >= LISTING_REUSE_AGE_NS
@@ -273,11 +277,10 @@ class FolderWatcher:
                     "Cannot list %s now (%s): its files wait for a later poll", printable(folder), e
                 )
                 self._forget(folder)
-                return
+                return []
             if names != listing.names:
                 self._update(folder, listing, names)
-        for sub in list(listing.folders):
-            self._relist(sub)
+        return list(listing.folders)
 
     def _update(self, folder: str, listing: _Listing, names: set[str]) -> None:
         came, went = names - listing.names, listing.names - names
@@ -302,12 +305,12 @@ class FolderWatcher:
 
     def _forget(self, folder: str) -> None:
         """Drops a folder's listing and its sub-folders': their files are no longer listed."""
-        listing = self._listings.pop(folder, None)
-        if listing is None:
-            return
-        self._matched.difference_update(listing.files)
-        for sub in listing.folders:
-            self._forget(sub)
+        folders = [folder]
+        while folders:
+            listing = self._listings.pop(folders.pop(), None)
+            if listing is not None:
+                self._matched.difference_update(listing.files)
+                folders.extend(listing.folders)
 
     def _matches(self, name: str) -> bool:
         return not is_temporary(name) and any(fnmatch.fnmatch(name, p) for p in self._patterns)
