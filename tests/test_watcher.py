@@ -111,6 +111,17 @@ def test_file_system_without_mtime_settles_on_stable_size():
     assert watcher.complete_files() == []
 
 
+def test_a_skipped_file_that_a_recheck_found_unsettled_is_looked_at_until_it_settles(folder):
+    path = write_csv(folder / "a.csv", 3, mtime=None)  # Just written.
+    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=60)
+    assert watcher.complete_files(skip=[path], recheck=[path]) == []
+    looked_at = watcher.files_looked_at
+    os.utime(path, (OLD, OLD))  # Settled since.
+    assert names(watcher.complete_files(skip=[path])) == ["a.csv"]
+    assert watcher.complete_files(skip=[path]) == []  # Settled and reported: skipped again.
+    assert watcher.files_looked_at - looked_at == 1
+
+
 def test_local_and_url_listings_agree_but_local_times_keep_their_nanoseconds(folder):
     path = write_csv(folder / "a.csv", 3)
     os.utime(path, ns=(OLD_NS + 123_456_789, OLD_NS + 123_456_789))

@@ -2,6 +2,7 @@
 
 import dataclasses
 import fnmatch
+import itertools
 import logging
 import os
 import posixpath
@@ -121,6 +122,7 @@ class FolderWatcher:
     A URL's listing and stat go through `tf.io.gfile`, so any file system
     that TensorFlow reads (`gs://`, `s3://` with tensorflow-io, `hdfs://`)
     works; a local folder is listed with `os.listdir`, and only its new names are looked at.
+    `files_looked_at` counts the files it looked at (a stat each): what a poll costs.
 
     Example:
 
@@ -168,6 +170,8 @@ class FolderWatcher:
         self._patterns = (self.pattern,) if isinstance(self.pattern, str) else self.pattern
         self._local = "://" not in self.directory
         self._first_seen = {}
+        self._unsettled = set()  # Paths seen last time that had not settled: looked at until they do.
+        self.files_looked_at = 0  # How many stats of files this watcher made.
         self._listings = {}  # Local folder -> its `_Listing`.
         self._matched = set()  # The paths of every listed entry whose name matches.
 
@@ -316,6 +320,7 @@ class FolderWatcher:
         return not is_temporary(name) and any(fnmatch.fnmatch(name, p) for p in self._patterns)
 
     def _stat(self, path: str) -> FileStat | None:
+        self.files_looked_at += 1
         link_problem = self._link_problem(path)
         try:
             if not self._local:
@@ -357,6 +362,9 @@ class FolderWatcher:
     def complete_files(self, skip: Iterable[str] = (), recheck: Iterable[str] = ()) -> list[FileStat]:
         """The matching files that have settled, sorted by path.
 
+        A file of `skip` that a recheck found not settled is examined at
+        every call until it has settled.
+
         Args:
             skip: paths to leave out unexamined, such as files already taken.
             recheck: paths of `skip` to examine all the same.
@@ -366,7 +374,7 @@ class FolderWatcher:
         settle_ns = int(self.settle_seconds * 1e9)
         complete = []
         seen = {}
-        for stat in self.candidates(skip, recheck):
+        for stat in self.candidates(skip, itertools.chain(recheck, self._unsettled)):
             if stat.problem:
                 complete.append(stat)
                 continue
@@ -378,6 +386,7 @@ class FolderWatcher:
             if old_enough or now - first_time >= self.settle_seconds:
                 complete.append(stat)
         self._first_seen = seen
+        self._unsettled = seen.keys() - {stat.path for stat in complete}
         return complete
 
     def current(self, path: str) -> FileStat | None:
