@@ -1,5 +1,7 @@
 import logging
 import os
+import sys
+import threading
 import time
 
 import keras
@@ -236,3 +238,63 @@ def test_remote_style_folder_through_tf_gfile(tmp_path):
     assert history.history["rows"] == [12]
     restored = kgd.GrowingDataCallback(folder, label="price", state_dir="ram://remote_bucket/state")
     assert restored.num_rows == 12
+
+
+def test_what_users_read_can_be_iterated_while_background_polls_take_files(folder):
+    good, bad = 100, 100
+    write_csv(folder / "a0000.csv", id_rows(0, 8))
+    all_files_landed, done_reading = threading.Event(), threading.Event()
+    errors, reads = [], []
+
+    def land_files():
+        for i in range(1, good + 1):
+            write_csv(folder / f"a{i:04d}.csv", id_rows(8 + 2 * i, 2))
+            with open(folder / f"b{i:04d}.csv", "w") as f:
+                f.write("id,x,price\n")  # A header alone: rejected.
+        all_files_landed.set()
+
+    def read_tightly():
+        while not done_reading.is_set():
+            try:
+                accepted = [record.rows for record in data.accepted.values()]
+                rejected = [record.reason for record in data.rejected.values()]
+                epochs = [data.lineage[epoch].rows for epoch in data.lineage]
+                window = len(data.in_window)
+            except RuntimeError as e:  # "dictionary changed size during iteration"
+                errors.append(str(e))
+            else:
+                reads.append((len(accepted), len(rejected), len(epochs), window))
+
+    class WaitForEveryFile(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:  # Only the background polls take files in while the epoch waits.
+                all_files_landed.wait(120)
+                deadline = time.monotonic() + 120
+                while (
+                    len(data.accepted) + len(data.rejected) < 1 + good + bad and time.monotonic() < deadline
+                ):
+                    time.sleep(0.01)
+
+    data = kgd.GrowingDataCallback(folder, label="price", batch_size=8, settle_seconds=0, poll_interval=0.01)
+    threads = [threading.Thread(target=land_files), threading.Thread(target=read_tightly)]
+    # Threads take turns every 0.1 ms, not 5: more turns inside an iteration, and the polls' many
+    # short waits (file reads, TF ops) do not each wait 5 ms for the reader to give the GIL back.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    for thread in threads:
+        thread.start()
+    try:
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        history = kgd.GrowingDatasetTrainer(model, data).fit(
+            epochs=3, callbacks=[WaitForEveryFile()], verbose=0
+        )
+    finally:
+        done_reading.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(switch_interval)
+    assert errors == []
+    assert len(reads) > 0
+    assert (len(data.accepted), len(data.rejected), len(data.lineage)) == (1 + good, bad, 3)
+    assert history.history["rows"][1:] == [8 + 2 * good] * 2

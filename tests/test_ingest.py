@@ -323,6 +323,24 @@ def test_changes_to_many_accepted_files_are_each_warned_once_within_a_few_polls(
     assert ingest.num_rows == 152
 
 
+def test_rejected_files_left_in_place_are_looked_at_a_few_per_poll_and_judged_again_once_changed(folder):
+    bad = [write_bytes(folder / f"bad{i:03d}.csv", b"id,x,price\n") for i in range(200)]
+    good = write_csv(folder / "good.csv", id_rows(0, 2))
+    ingest = build_ingest(folder, label="price", settle_seconds=0)
+    assert ingest.poll() == [good]
+    assert len(ingest.rejected) == 200
+    looked_at = ingest.watcher.files_looked_at
+    assert ingest.poll() == []
+    assert ingest.watcher.files_looked_at - looked_at == 1 + RECHECKS_PER_POLL  # Not 1 + 200.
+    write_csv(bad[150], id_rows(2, 3), mtime=OLD + 1)  # Its producer fixed it.
+    polls = 0
+    while bad[150] not in ingest.accepted and polls < -(-200 // RECHECKS_PER_POLL):
+        ingest.poll()
+        polls += 1
+    assert bad[150] in ingest.accepted
+    assert (len(ingest.rejected), ingest.num_rows) == (199, 5)
+
+
 def test_the_schema_comes_from_the_oldest_file_of_the_first_poll(folder):
     stray = write_bytes(folder / "a_stray.csv", b"id,x,price\n1,oops,3\n", mtime=OLD + 10)
     write_csv(folder / "b.csv", id_rows(0, 4), mtime=OLD)

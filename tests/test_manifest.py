@@ -9,6 +9,7 @@ from keras_growing_data.sources import manifest as manifest_module
 from keras_growing_data.sources import training_files
 from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.manifest import Manifest
+from keras_growing_data.sources.window import Window
 
 
 def ingest_of(folder, state, **kwargs):
@@ -164,3 +165,18 @@ def test_a_state_dir_that_cannot_be_written_is_named_with_what_to_do(folder, tmp
         "state_dir."
     )
     assert isinstance(error.value, OSError)
+
+
+def test_a_journal_of_few_long_records_is_folded_once_it_outgrows_the_snapshot(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(manifest_module, "MIN_BYTES_BEFORE_COMPACTION", 20_000)
+    state = tmp_path / "state"
+    ingest = ingest_of(folder, state, window=Window(files=2))
+    for number in range(30):  # 2,000 new strings a file: 30 records, never the 4,096 that fold a journal.
+        rows = [(f"user-{number}-{i}", i % 7, 1) for i in range(2_000)]
+        write_csv(folder / f"f{number:02d}.csv", rows, header=("user", "x", "price"))
+        assert len(ingest.poll()) == 1
+        journal_bytes = sum(path.stat().st_size for path in state.glob("journal-*.log"))
+        assert journal_bytes < max(20_000, (state / "state.json").stat().st_size)
+    # A window lets rows go, not strings: ids never change, so every string stays.
+    assert len(ingest.vocabulary("user")) == 1 + 30 * 2_000
+    assert ingest_of(folder, state, window=Window(files=2)).vocabulary("user") == ingest.vocabulary("user")

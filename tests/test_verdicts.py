@@ -61,6 +61,17 @@ def test_accepted_files_are_rechecked_in_turn_a_few_per_poll(folder):
     assert verdicts.rechecked(paths[:3]) == paths[:3]
 
 
+def test_rejected_files_are_rechecked_in_turn_a_few_per_poll_beside_the_accepted(folder):
+    verdicts = Verdicts(str(folder), "reject", [])
+    rejected = [listed(folder, f"{i:03d}.csv").path for i in range(RECHECKS_PER_POLL + 36)]
+    for path in rejected:
+        verdicts.reject(FolderWatcher(str(folder), settle_seconds=0).current(path), "has no header")
+    accepted = ["a.csv", "b.csv"]
+    first, second = verdicts.rechecked(accepted), verdicts.rechecked(accepted)
+    assert first == accepted + rejected[:RECHECKS_PER_POLL]
+    assert second == accepted + rejected[RECHECKS_PER_POLL:] + rejected[: RECHECKS_PER_POLL - 36]
+
+
 def test_a_changed_accepted_file_is_warned_about_once_per_version(folder, caplog):
     verdicts = Verdicts(str(folder), "reject", [])
     stat = listed(folder, "a.csv")

@@ -1,11 +1,13 @@
 import logging
 import os
+import sys
 import time
 
 import pytest
 import tensorflow as tf
 from helpers import OLD, write_csv
 
+from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.watcher import FolderWatcher, canonical_folder, is_temporary
 
 OLD_NS = OLD * 1_000_000_000
@@ -107,6 +109,17 @@ def test_file_system_without_mtime_settles_on_stable_size():
     with tf.io.gfile.GFile(f"{folder}/a.csv", "w") as f:
         f.write("id,x,price\n1,2,3\n4,5,6\n")
     assert watcher.complete_files() == []
+
+
+def test_a_skipped_file_that_a_recheck_found_unsettled_is_looked_at_until_it_settles(folder):
+    path = write_csv(folder / "a.csv", 3, mtime=None)  # Just written.
+    watcher = FolderWatcher(str(folder), "*.csv", settle_seconds=60)
+    assert watcher.complete_files(skip=[path], recheck=[path]) == []
+    looked_at = watcher.files_looked_at
+    os.utime(path, (OLD, OLD))  # Settled since.
+    assert names(watcher.complete_files(skip=[path])) == ["a.csv"]
+    assert watcher.complete_files(skip=[path]) == []  # Settled and reported: skipped again.
+    assert watcher.files_looked_at - looked_at == 1
 
 
 def test_local_and_url_listings_agree_but_local_times_keep_their_nanoseconds(folder):
@@ -242,3 +255,41 @@ def test_the_default_pattern_takes_plain_and_compressed_csv(folder):
         "d.csv.xz",
     ]
     assert names(FolderWatcher(str(folder), ["*.zip", "f.*"], 0).complete_files()) == ["e.csv.zip", "f.gz"]
+
+
+def remove_deep_tree(top):
+    """Removes a folder tree deeper than Python's recursion limit (`shutil.rmtree` recurses on 3.11)."""
+    for parent, _, files in os.walk(top, topdown=False):
+        for name in files:
+            os.remove(os.path.join(parent, name))
+        os.rmdir(parent)
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_listed_and_forgotten(folder, tmp_path):
+    depth = 1_100
+    # Python's default limit, which a process has unless something raised it (TF 2.21's import
+    # brings in jedi, which sets 3000: too deep a tree for a path under Linux's 4,096 bytes).
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000)
+    bottom = str(folder)
+    for _ in range(depth):  # Not `os.makedirs`, which recurses.
+        bottom = os.path.join(bottom, "d")
+        os.mkdir(bottom)
+    deepest = write_csv(os.path.join(bottom, "deep.csv"), 3)
+    top = write_csv(folder / "top.csv", 2)
+    try:
+        for restart in range(2):  # A restart lists the whole tree again.
+            ingest = build_ingest(folder, "price", settle_seconds=0, recursive=True, state_dir=tmp_path / "s")
+            assert ingest.poll() == ([deepest, top] if restart == 0 else [])
+            assert sorted(ingest.accepted) == [deepest, top]
+            assert ingest.num_rows == 5
+        watcher = FolderWatcher(str(folder), "*.csv", 0, recursive=True)
+        assert [watcher.relative(s.path) for s in watcher.complete_files()] == [
+            "d/" * depth + "deep.csv",
+            "top.csv",
+        ]
+        os.rename(folder / "d", folder / ".d")  # Hidden now: the whole tree's listings are forgotten.
+        assert names(watcher.complete_files()) == ["top.csv"]
+    finally:
+        sys.setrecursionlimit(limit)
+        remove_deep_tree(folder / (".d" if (folder / ".d").exists() else "d"))

@@ -196,7 +196,7 @@ class WorkerDataCallback(GrowingDataCallback):
     def _snapshot(self, epoch: int) -> EpochSnapshot:
         if self._run_seed is None:
             self._run_seed = self.seed if self.seed is not None else secrets.randbits(63)
-        index = {path: i for i, path in enumerate(self.accepted)}
+        index = {path: i for i, path in enumerate(self.ingest.accepted)}
         return EpochSnapshot(
             run=self._run.run,
             epoch=epoch,
@@ -210,7 +210,7 @@ class WorkerDataCallback(GrowingDataCallback):
             on_bad_row=self.ingest.on_bad_row,
             files=tuple(
                 SnapshotFile(self.ingest.watcher.relative(r.path), r.rows, r.size, r.mtime_ns)
-                for r in self.accepted.values()
+                for r in self.ingest.accepted.values()
             ),
             files_left=self.ingest.files_left,
             pieces=tuple((index[path], end, rows) for path, end, rows in self.ingest.piece_ends),

@@ -1,5 +1,6 @@
 """Coordinates the ingest of a folder: each poll, the files judged, what leaves training, the state saved."""
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -222,9 +223,10 @@ class FolderIngest:
     ) -> list[str]:
         """Ingests every complete new file; returns the accepted paths.
 
-        Accepted files are looked at again (to warn when one changed) at most
-        `RECHECKS_PER_POLL` a poll, in turn, and the state written is what
-        changed, so that a poll's cost does not grow with the files taken.
+        Accepted files (to warn when one changed) and rejected ones (to judge
+        again one that changed) are looked at again at most
+        `RECHECKS_PER_POLL` of each a poll, in turn, and the state written is
+        what changed, so that a poll's cost does not grow with the files judged.
         The files left to read (by `max_seconds` or `skip`) are in `pending`.
         A poll with `REPORTED_FILES` or more to read reports its progress
         (see `IngestProgress`).
@@ -242,7 +244,8 @@ class FolderIngest:
         started = time.monotonic()
         try:
             rechecked = self.verdicts.rechecked(self.files.paths)
-            stats = self.watcher.complete_files(skip=self.accepted.keys(), recheck=rechecked)
+            judged = itertools.chain(self.accepted, self.rejected)
+            stats = self.watcher.complete_files(skip=judged, recheck=rechecked)
         except OSError as e:  # The folder itself cannot be listed now; files wait for the next poll.
             logger.warning(
                 "Cannot list %s now: %s; trying again at the next poll", printable(self.directory), e

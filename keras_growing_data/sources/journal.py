@@ -54,6 +54,10 @@ class Journal:
         """Every whole record, in order; `[]` if the file does not exist."""
         return self._scan()[0]
 
+    def read_with_length(self) -> tuple[list[dict], int]:
+        """Every whole record, in order, and their length in bytes."""
+        return self._scan()
+
     def _scan(self) -> tuple[list[dict], int]:
         """The whole records and the length of the file up to the end of the last one."""
         if not tf.io.gfile.exists(self.path):

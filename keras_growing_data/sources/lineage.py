@@ -50,6 +50,15 @@ class Lineage(Mapping):
     ) -> None:
         self._epochs[epoch] = (files, rows, rows_skipped, first, drawn, tuple(kept))
 
+    def snapshot(self) -> "Lineage":
+        """The epochs recorded so far, which later ones do not change (a copy of the epochs' counts).
+
+        The accepted paths are shared: they are only ever appended to.
+        """
+        copy = Lineage(self._accepted, self._folder)
+        copy._epochs = dict(self._epochs)
+        return copy
+
     def counts(self, epoch: int) -> tuple[int, int, int, int]:
         """`(files, rows, rows_skipped, first)` of an epoch: `first` files had left before it."""
         return self._epochs[epoch][:4]

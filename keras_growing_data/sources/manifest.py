@@ -21,6 +21,9 @@ FORMAT_VERSION = 3
 # A snapshot is rewritten once the journal holds as many records as it
 # (at least this many): each change then costs O(1) writes amortised.
 MIN_RECORDS_BEFORE_COMPACTION = 4096
+# ... or once the journal is as long in bytes as the snapshot (at least this
+# long): a few records can be long (a file's new strings), and a restart reads both.
+MIN_BYTES_BEFORE_COMPACTION = 1 << 20
 START_AFRESH = "Move the state_dir away to start afresh (the files still in the folder are read again)."
 
 
@@ -37,8 +40,9 @@ class Manifest:
     - `journal-<n>.log`: the changes since, one checksummed record a line,
       appended: an epoch boundary, an accepted or rejected file, rows
       appended to a tailed file, an accepted file moved, or files leaving a window write one line,
-      so its cost does not grow with the files taken. Once the journal is as
-      long as the snapshot, a new snapshot replaces both.
+      so its cost does not grow with the files taken. Once the journal holds
+      as many records as the snapshot, or as many bytes, a new snapshot
+      replaces both: a restart reads at most about twice the snapshot.
     - `rows/<n>.bin`: the parsed rows of the accepted files (see `RowsLog`),
       so a restart re-parses nothing, keeps training on rows whose source
       file was deleted or changed since, and rebuilds each column's
@@ -79,7 +83,9 @@ class Manifest:
         self._lock = None
         self._journal_number = 0
         self._journal_records = 0
+        self._journal_bytes = 0
         self._snapshot_items = 0
+        self._snapshot_bytes = 0
         self._started = False
         self.bytes_written = 0  # Journal and snapshot bytes written by this object.
 
@@ -113,7 +119,8 @@ class Manifest:
                 )
             return None
         with tf.io.gfile.GFile(self.path, "rb") as f:
-            snapshot = decode_record(f.read())
+            data = f.read()
+        snapshot = decode_record(data)
         if snapshot is None or "state" not in snapshot:
             raise DamagedStateError(
                 f"{self.path} is empty, truncated or damaged (its checksum does not match): "
@@ -128,7 +135,8 @@ class Manifest:
         self._started = True
         self._journal_number = snapshot["journal"]
         self._snapshot_items = _items(state)
-        records = self._journal().read()
+        self._snapshot_bytes = len(data)
+        records, self._journal_bytes = self._journal().read_with_length()
         self._journal_records = len(records)
         return replay(state, records)
 
@@ -172,14 +180,22 @@ class Manifest:
         Raises what the write raises (a full disk: `OSError`); nothing is then recorded.
         """
         self._check_held()
-        self.bytes_written += self._journal().append(records)
+        written = self._journal().append(records)
+        self.bytes_written += written
         self._journal_records += len(records)
-        if self._journal_records >= max(MIN_RECORDS_BEFORE_COMPACTION, self._snapshot_items):
+        self._journal_bytes += written
+        if self._journal_outgrew_snapshot():
             try:
                 self.compact(snapshot())
             except (OSError, tf.errors.OpError) as e:
                 # The records are in the journal; compaction is tried again at the next append.
                 logger.warning("Could not compact the state in %s: %s", self.state_dir, e)
+
+    def _journal_outgrew_snapshot(self) -> bool:
+        """Whether the journal holds as many records as the snapshot, or as many bytes (past the minimums)."""
+        return self._journal_records >= max(MIN_RECORDS_BEFORE_COMPACTION, self._snapshot_items) or (
+            self._journal_bytes >= max(MIN_BYTES_BEFORE_COMPACTION, self._snapshot_bytes)
+        )
 
     def compact(self, state: dict) -> None:
         """Replaces snapshot and journal by one snapshot of `state` (the replayed journal)."""
@@ -193,7 +209,9 @@ class Manifest:
         self._started = True
         self._journal_number = journal_number
         self._journal_records = 0
+        self._journal_bytes = 0
         self._snapshot_items = _items(state)
+        self._snapshot_bytes = len(data)
         self.bytes_written += len(data)
         try:
             for name in tf.io.gfile.listdir(self.state_dir):

@@ -12,7 +12,8 @@ from keras_growing_data.utils.printable import printable
 
 logger = logging.getLogger("keras_growing_data")
 
-# Accepted files looked at again per poll, for the warning that one changed.
+# Accepted files looked at again per poll, for the warning that one changed, and
+# rejected ones left in place, to judge again one that changed.
 RECHECKS_PER_POLL = 64
 # A file that cannot be read now, or kept for want of space, is tried again
 # after 1, 2, 4, ... seconds, at most this long.
@@ -26,7 +27,10 @@ class Verdicts:
     training-set policy refused it (`RejectedFile.refused`), once the policy
     would take it; a waiting one once its wait is over (1, 2, 4, ...
     seconds) or it changed. An accepted file is never read again: when it
-    changes, a warning says so, once per version.
+    changes, a warning says so, once per version. A poll looks at the
+    accepted and rejected files again `RECHECKS_PER_POLL` of each at a
+    time, in turn (`rechecked`), so that its cost does not grow with them:
+    a change shows within `ceil(files / RECHECKS_PER_POLL)` polls.
 
     Example:
 
@@ -53,7 +57,7 @@ class Verdicts:
         self.by_identity = {}
         self._warned_changed = {}
         self._no_longer_read = set()  # Paths whose tail stopped with a warning: not warned about again.
-        self._recheck_from = 0
+        self._recheck_from = {"accepted": 0, "rejected": 0}
 
     def is_new(
         self, stat: FileStat, now: float, refusal: Callable[[FileStat], str | None] | None = None
@@ -74,12 +78,19 @@ class Verdicts:
         for path in [path for path in self.waiting if path not in listed]:
             del self.waiting[path]
 
-    def rechecked(self, paths: Sequence[str]) -> Sequence[str]:
-        """The accepted paths a poll looks at again: the next `RECHECKS_PER_POLL` in turn."""
+    def rechecked(self, accepted: Sequence[str]) -> list[str]:
+        """The paths a poll looks at again: the next `RECHECKS_PER_POLL` accepted and rejected, in turn.
+
+        Args:
+            accepted: the accepted paths, in acceptance order.
+        """
+        return [*self._in_turn("accepted", accepted), *self._in_turn("rejected", list(self.rejected))]
+
+    def _in_turn(self, verdict: str, paths: Sequence[str]) -> Sequence[str]:
         if len(paths) <= RECHECKS_PER_POLL:
             return paths
-        start = self._recheck_from % len(paths)
-        stop = self._recheck_from = start + RECHECKS_PER_POLL
+        start = self._recheck_from[verdict] % len(paths)
+        stop = self._recheck_from[verdict] = start + RECHECKS_PER_POLL
         return paths[start:stop] + paths[: max(0, stop - len(paths))]
 
     def accept(self, record: AcceptedFile) -> None:

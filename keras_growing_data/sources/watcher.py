@@ -2,6 +2,7 @@
 
 import dataclasses
 import fnmatch
+import itertools
 import logging
 import os
 import posixpath
@@ -121,6 +122,7 @@ class FolderWatcher:
     A URL's listing and stat go through `tf.io.gfile`, so any file system
     that TensorFlow reads (`gs://`, `s3://` with tensorflow-io, `hdfs://`)
     works; a local folder is listed with `os.listdir`, and only its new names are looked at.
+    `files_looked_at` counts the files it looked at (a stat each): what a poll costs.
 
     Example:
 
@@ -168,6 +170,8 @@ class FolderWatcher:
         self._patterns = (self.pattern,) if isinstance(self.pattern, str) else self.pattern
         self._local = "://" not in self.directory
         self._first_seen = {}
+        self._unsettled = set()  # Paths seen last time that had not settled: looked at until they do.
+        self.files_looked_at = 0  # How many stats of files this watcher made.
         self._listings = {}  # Local folder -> its `_Listing`.
         self._matched = set()  # The paths of every listed entry whose name matches.
 
@@ -204,7 +208,11 @@ class FolderWatcher:
         """The paths of the entries whose names match the pattern."""
         if not self._local:
             return self._remote_matching()
-        self._relist(self.directory, top=True)
+        # A loop, not recursion: a tree may be deeper than Python's recursion limit.
+        folders = [self.directory]
+        while folders:
+            folder = folders.pop()
+            folders.extend(self._relist(folder, top=folder == self.directory))
         return self._matched
 
     def _remote_matching(self) -> set[str]:
@@ -246,8 +254,8 @@ class FolderWatcher:
                 )
             return []
 
-    def _relist(self, folder: str, top: bool = False) -> None:
-        """Brings the listing of a local folder (and, when recursive, of its sub-folders) up to date."""
+    def _relist(self, folder: str, top: bool = False) -> list[str]:
+        """Brings the listing of one local folder up to date; returns its sub-folders (when recursive)."""
         listing = self._listings.setdefault(folder, _Listing())
         try:
             info = os.stat(folder)
@@ -255,7 +263,7 @@ class FolderWatcher:
             if top:
                 raise  # The poll says it cannot list the folder.
             self._forget(folder)  # Gone, or unreadable: listed again once it is back.
-            return
+            return []
         stat = (info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_size)
         # The ctime too, which no one can set back: a change after the listing always shows.
         fresh = listing.listed_at - max(info.st_mtime_ns, info.st_ctime_ns) >= LISTING_REUSE_AGE_NS
@@ -273,11 +281,10 @@ class FolderWatcher:
                     "Cannot list %s now (%s): its files wait for a later poll", printable(folder), e
                 )
                 self._forget(folder)
-                return
+                return []
             if names != listing.names:
                 self._update(folder, listing, names)
-        for sub in list(listing.folders):
-            self._relist(sub)
+        return list(listing.folders)
 
     def _update(self, folder: str, listing: _Listing, names: set[str]) -> None:
         came, went = names - listing.names, listing.names - names
@@ -302,17 +309,18 @@ class FolderWatcher:
 
     def _forget(self, folder: str) -> None:
         """Drops a folder's listing and its sub-folders': their files are no longer listed."""
-        listing = self._listings.pop(folder, None)
-        if listing is None:
-            return
-        self._matched.difference_update(listing.files)
-        for sub in listing.folders:
-            self._forget(sub)
+        folders = [folder]
+        while folders:
+            listing = self._listings.pop(folders.pop(), None)
+            if listing is not None:
+                self._matched.difference_update(listing.files)
+                folders.extend(listing.folders)
 
     def _matches(self, name: str) -> bool:
         return not is_temporary(name) and any(fnmatch.fnmatch(name, p) for p in self._patterns)
 
     def _stat(self, path: str) -> FileStat | None:
+        self.files_looked_at += 1
         link_problem = self._link_problem(path)
         try:
             if not self._local:
@@ -354,6 +362,9 @@ class FolderWatcher:
     def complete_files(self, skip: Iterable[str] = (), recheck: Iterable[str] = ()) -> list[FileStat]:
         """The matching files that have settled, sorted by path.
 
+        A file of `skip` that a recheck found not settled is examined at
+        every call until it has settled.
+
         Args:
             skip: paths to leave out unexamined, such as files already taken.
             recheck: paths of `skip` to examine all the same.
@@ -363,7 +374,7 @@ class FolderWatcher:
         settle_ns = int(self.settle_seconds * 1e9)
         complete = []
         seen = {}
-        for stat in self.candidates(skip, recheck):
+        for stat in self.candidates(skip, itertools.chain(recheck, self._unsettled)):
             if stat.problem:
                 complete.append(stat)
                 continue
@@ -375,6 +386,7 @@ class FolderWatcher:
             if old_enough or now - first_time >= self.settle_seconds:
                 complete.append(stat)
         self._first_seen = seen
+        self._unsettled = seen.keys() - {stat.path for stat in complete}
         return complete
 
     @property

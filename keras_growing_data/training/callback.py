@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from keras_growing_data.errors import NoRowsError
 from keras_growing_data.sources.ingest_parts import build_ingest
+from keras_growing_data.sources.records import AcceptedFile, EpochLineage, RejectedFile
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
 from keras_growing_data.sources.window import Window
 from keras_growing_data.training.background_polls import BackgroundPolls, first_rows_then_backlog
@@ -236,25 +237,35 @@ class GrowingDataCallback(keras.callbacks.Callback):
         """The label columns, in the order of `y`."""
         return self.ingest.labels
 
+    # `accepted`, `rejected`, `in_window` and `lineage` are copies taken under the lock that polls
+    # hold, so that they can be read, from any thread, while background polls change what they copy.
+
     @property
-    def accepted(self) -> dict:
-        """Path -> `AcceptedFile` (`rows`, `size`, `mtime_ns`, `skipped`), every file ever taken."""
-        return self.ingest.accepted
+    def accepted(self) -> dict[str, AcceptedFile]:
+        """Path -> `AcceptedFile` (`rows`, `size`, `mtime_ns`, `skipped`), every file ever taken.
+
+        A copy as of now (about 1 ms at 100,000 files): take it once, not per item.
+        """
+        with self._lock:
+            return dict(self.ingest.accepted)
 
     @property
     def in_window(self) -> list[str]:
-        """The accepted files in training now, in acceptance order (with a `window`, the newest)."""
-        return self.ingest.in_window
+        """The accepted files in training now, in acceptance order (with a `window`, the newest): a copy."""
+        with self._lock:
+            return list(self.ingest.in_window)
 
     @property
-    def rejected(self) -> dict:
-        """Path -> `RejectedFile` (`reason`, `size`, `mtime_ns`, `moved_to`)."""
-        return self.ingest.rejected
+    def rejected(self) -> dict[str, RejectedFile]:
+        """Path -> `RejectedFile` (`reason`, `size`, `mtime_ns`, `moved_to`): a copy as of now."""
+        with self._lock:
+            return dict(self.ingest.rejected)
 
     @property
-    def lineage(self) -> dict:
-        """Epoch -> `EpochLineage`: the files (in order) and rows it trained on."""
-        return self.ingest.lineage
+    def lineage(self) -> Mapping[int, EpochLineage]:
+        """Epoch -> `EpochLineage`: the files (in order) and rows it trained on; a copy as of now."""
+        with self._lock:
+            return self.ingest.lineage.snapshot()
 
     @property
     def columns(self) -> tuple[str, ...] | None:
@@ -517,7 +528,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         self._background.stop()
 
     def on_epoch_end(self, epoch, logs=None):
-        lineage = self.lineage.get(epoch)
+        lineage = self.ingest.lineage.get(epoch)
         if logs is not None and lineage is not None:
             logs["rows"] = lineage.rows
             logs["files"] = len(lineage.files)
