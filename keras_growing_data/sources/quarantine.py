@@ -46,7 +46,10 @@ def quarantine_file(directory: str, path: str, reason: str) -> str | None:
             return None
         os.makedirs(folder, exist_ok=True) if local else tf.io.gfile.makedirs(folder)
         target, reason_path = _free_names(folder, posixpath.basename(path), local)
-        write_atomically(reason_path, f"{path}: {reason}\n".encode("utf-8", "surrogateescape"))
+        # Not flushed to the disk: the journal keeps the reason durably, and two fsyncs a file were
+        # 70% of quarantining (5.7 ms a file, 2 cores; 50,000 bad files took minutes).
+        text = f"{path}: {reason}\n".encode("utf-8", "surrogateescape")
+        write_atomically(reason_path, text, durable=False)
         try:
             # `target` was free a moment ago, and only the ingest writes `_rejected/`.
             os.replace(path, target) if local else tf.io.gfile.rename(path, target, overwrite=False)

@@ -23,13 +23,13 @@ def is_no_space(error: BaseException) -> bool:
     return isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS
 
 
-def write_atomically(path: str, data: bytes | Iterable[bytes | memoryview]) -> None:
+def write_atomically(path: str, data: bytes | Iterable[bytes | memoryview], durable: bool = True) -> None:
     """Writes under a temporary name of its own, flushed to disk, then renames over `path`.
 
-    Locally the data and the rename are flushed to the disk (`fsync` of
-    the file, then of its folder), so a power cut cannot publish a name
-    whose content never reached the disk. A failed write removes its
-    temporary file.
+    Locally, with `durable`, the data and the rename are flushed to the
+    disk (`fsync` of the file, then of its folder), so a power cut cannot
+    publish a name whose content never reached the disk; without, a reader
+    still never sees a partial file. A failed write removes its temporary file.
     """
     partial = partial_path(path)
     pieces = [data] if isinstance(data, bytes) else data
@@ -38,12 +38,14 @@ def write_atomically(path: str, data: bytes | Iterable[bytes | memoryview]) -> N
             with open(partial, "wb") as f:
                 for piece in pieces:
                     f.write(piece)
-                f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
             os.replace(partial, path)
             # Published; a failed folder flush cannot take it back, so it is not an error here.
             with contextlib.suppress(OSError):
-                sync_folder(os.path.dirname(path))
+                if durable:
+                    sync_folder(os.path.dirname(path))
         else:
             with tf.io.gfile.GFile(partial, "wb") as f:
                 for piece in pieces:
