@@ -195,12 +195,16 @@ class FileFormat(abc.ABC):
         start: int,
         end: int,
         first_line: int,
+        header: bytes | None = None,
     ) -> ParsedFile:
         """Parses the lines between bytes `start` and `end` of a plain file already read up to `start`.
 
         Only a format that `tails`. `first_line` is the number of the line
         at `start`, which the reasons name. There may be no rows (blank
-        lines, or every line skipped): `arrays` is then empty.
+        lines, or every line skipped): `arrays` is then empty. A format
+        with a header line reads the lines under `header` where it is
+        given (a log whose writer went on without one after a copytruncate
+        rotation), else under the file's first line.
 
         Raises:
             BadFileError, UnreadableFileError: as `read`.

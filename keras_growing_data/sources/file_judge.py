@@ -11,11 +11,11 @@ from keras_growing_data.errors import (
     UnreadableFileError,
 )
 from keras_growing_data.formats.column_names import header_names
-from keras_growing_data.formats.file_format import FileFormat
+from keras_growing_data.formats.file_format import FileFormat, ParsedFile
 from keras_growing_data.formats.partitions import partition_values
 from keras_growing_data.sources.disk_space import DiskSpace, error_text
 from keras_growing_data.sources.records import AcceptedFile
-from keras_growing_data.sources.tail import TailState, complete_end
+from keras_growing_data.sources.tail import TailState, complete_end, first_line
 from keras_growing_data.sources.tailed_files import TailedFiles
 from keras_growing_data.sources.training_files import TrainingFiles
 from keras_growing_data.sources.training_set import TrainingSetPolicy
@@ -127,10 +127,7 @@ class FileJudge:
                 wait(stat, "has no complete line yet", logging.DEBUG)
                 return False
         try:
-            parsed = self.format.read(
-                stat.path, self.schema, self.skip_bad_rows, self.partition(stat), end=end
-            )
-            tail = TailState.of(stat.path, end, parsed.lines) if tailed else None
+            parsed, tail = self._parse(stat, end, tailed)
         except UnreadableFileError as e:
             changed = self._changed_reason(stat, tailed_to=end)
             if changed:
@@ -155,6 +152,24 @@ class FileJudge:
             reject(stat, changed, quarantine=False)
             return False
         return self._accept(stat, parsed, stat.size if end is None else end, tail)
+
+    def _parse(self, stat: FileStat, end: int | None, tailed: bool) -> tuple[ParsedFile, TailState | None]:
+        """The file read up to `end`; and, if it is `tailed`, where reading stopped.
+
+        A file where a log truncated by copytruncate goes on, and that does
+        not begin with the log's header (its writer went on without writing
+        one), is read as lines under that header.
+        """
+        schema, skip, partition = self.schema, self.skip_bad_rows, self.partition(stat)
+        header = self.tailed.continued_header(stat.path) if tailed else None
+        if header is None or first_line(stat.path, end) == header:
+            parsed = self.format.read(stat.path, schema, skip, partition, end=end)
+            return parsed, TailState.of(stat.path, end, parsed.lines) if tailed else None
+        parsed = self.format.read_lines(stat.path, schema, skip, partition, 0, end, 1, header)
+        if not parsed.num_rows:
+            raise NoDataRowsError("has no data row")
+        text = header.decode("utf-8", "surrogateescape")
+        return parsed, TailState.of(stat.path, end, parsed.lines, header=text)
 
     def _accept(self, stat: FileStat, parsed, end: int, tail: TailState | None) -> bool:
         """Keeps the rows of a good file read up to byte `end`; with no room for them, it waits."""

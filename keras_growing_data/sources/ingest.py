@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.column_vocabularies import ColumnVocabularies
+from keras_growing_data.sources.copied_files import CopiedFiles
 from keras_growing_data.sources.disk_space import DiskSpace
 from keras_growing_data.sources.file_judge import FileJudge
 from keras_growing_data.sources.ingest_progress import REPORTED_FILES, IngestProgress
@@ -118,6 +119,7 @@ class FolderIngest:
         self.files = TrainingFiles(self.store, self.vocabularies, rows_log, tailing=self.appends == "tail")
         self.tailed = TailedFiles(self.format, self.watcher, self.files, self.verdicts, changes, self.space)
         self.same = SameFiles(self.watcher, self.verdicts, self.files, self.tailed, changes)
+        self.copies = CopiedFiles(self.watcher, self.verdicts, self.files, self.tailed, changes)
         self.judge = FileJudge(
             self.format,
             self.watcher,
@@ -258,6 +260,7 @@ class FolderIngest:
         for stat in self.watcher.listed:
             if stat.path not in self.accepted:
                 self.same.recognise(stat)
+        self.copies.follow_rotations(self.watcher.listed)
         to_read = []
         for stat in stats:
             if stat.path in self.accepted:
@@ -272,8 +275,9 @@ class FolderIngest:
         new = []
         for stat in to_read:
             rows = self.num_rows
-            # A link to, or a move of, a file accepted earlier in this poll is not read again.
-            accepted = not self.same.recognise(stat) and self.judge.judge(stat)
+            # A link to, or a move of, a file accepted earlier in this poll is not read again; a copy
+            # of a tailed file waits.
+            accepted = not (self.same.recognise(stat) or self.copies.waits(stat)) and self.judge.judge(stat)
             del self.pending[stat.path]
             if report is not None:
                 report.advance(self.num_rows - rows, stat.size)

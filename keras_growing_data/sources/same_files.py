@@ -109,10 +109,7 @@ class SameFiles:
         tail = self.tailed.states.get(accepted)
         if tail is None:
             return (stat.size, stat.mtime_ns) == (record.size, record.mtime_ns)
-        try:
-            return stat.size >= tail.offset and tail.unchanged(stat.path)
-        except OSError:
-            return False  # Gone since it was listed.
+        return tail.held_by(stat.path, stat.size)
 
     def _move(self, old: str, stat: FileStat) -> None:
         """Takes an accepted file's record, rows and tail to its new path; the old path is free."""

@@ -23,10 +23,17 @@ class TailState:
     """Where reading an appended-to file stopped: after its last complete line.
 
     `offset` is the byte after the last newline read, `lines` the lines
-    read (the header counted), so the next line is line `lines + 1`. The
+    read (the header counted, if the file has one), so the next line is
+    line `lines + 1`. The
     CRC-32s of the first `CHECKED_BYTES` and the last `CHECKED_BYTES`
     before `offset` tell whether the part already read was rewritten.
     `stopped` says why the file is no longer tailed, once it is not.
+
+    After a copytruncate rotation (see `CopiedFiles`), `header` is the
+    log's header line where it is not the file's first line (a writer that
+    went on after the truncation without writing one), and the copy's
+    `continued_at` is the path where its log goes on, whose first read
+    looks for that header.
 
     Example:
 
@@ -40,13 +47,32 @@ class TailState:
     head_crc: int
     end_crc: int
     stopped: str | None = None
+    header: str | None = None
+    continued_at: str | None = None
 
     @classmethod
-    def of(cls, path: str, offset: int, lines: int) -> "TailState":
-        """The state of a file read up to `offset`, which held `lines` lines."""
+    def of(cls, path: str, offset: int, lines: int, header: str | None = None) -> "TailState":
+        """The state of a file read up to `offset`, which held `lines` lines (under `header`, if given)."""
         with open(path, "rb") as f:
             head, end = _checksums(f, offset)
-        return cls(offset, lines, head, end)
+        return cls(offset, lines, head, end, header=header)
+
+    def read_to(self, path: str, offset: int, lines: int) -> "TailState":
+        """The state once `path` was read further, up to `offset` and `lines` lines; the rest stays."""
+        with open(path, "rb") as f:
+            head, end = _checksums(f, offset)
+        return dataclasses.replace(self, offset=offset, lines=lines, head_crc=head, end_crc=end)
+
+    def held_by(self, path: str, size: int) -> bool:
+        """Whether the file at `path`, of `size` bytes, begins with the bytes read (as far as checked)."""
+        try:
+            return size >= self.offset and self.unchanged(path)
+        except OSError:
+            return False  # Gone since it was listed.
+
+    def header_bytes(self) -> bytes | None:
+        """`header` as the format reads it."""
+        return None if self.header is None else self.header.encode("utf-8", "surrogateescape")
 
     def unchanged(self, path: str) -> bool:
         """Whether the bytes read before are still the file's first `offset` bytes (as far as checked)."""
@@ -96,13 +122,13 @@ def read_appended(
         return Appended(tail)
     try:
         parsed = file_format.read_lines(
-            stat.path, schema, skip_bad_rows, partition, tail.offset, end, tail.lines + 1
+            stat.path, schema, skip_bad_rows, partition, tail.offset, end, tail.lines + 1, tail.header_bytes()
         )
     except VanishedFileError:
         return Appended(tail)  # Renamed or deleted since its stat: its rows stay; looked at again.
     except BadFileError as e:
         return _stopped(tail, f"has appended lines that are bad: {e}")
-    return Appended(TailState.of(stat.path, end, tail.lines + parsed.lines), parsed)
+    return Appended(tail.read_to(stat.path, end, tail.lines + parsed.lines), parsed)
 
 
 def _stopped(tail: TailState, reason: str) -> Appended:
@@ -133,6 +159,12 @@ def _checksums(f, offset: int) -> tuple[int, int]:
     f.seek(max(0, offset - CHECKED_BYTES))
     end = zlib.crc32(f.read(min(offset, CHECKED_BYTES)))
     return head, end
+
+
+def first_line(path: str, limit: int) -> bytes:
+    """The first line of `path`, without its line end, read from at most its first `limit` bytes."""
+    with open(path, "rb") as f:
+        return f.readline(limit).rstrip(b"\r\n")
 
 
 def is_tailable(path: str) -> bool:

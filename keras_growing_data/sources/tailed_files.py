@@ -159,6 +159,17 @@ class TailedFiles:
             by_path.clear()
             by_path.update(items)
 
+    def continued_header(self, path: str) -> bytes | None:
+        """The header of the log a copytruncate rotation copied away from `path`, if it did (`CopiedFiles`).
+
+        What is written at `path` next goes on with that log: its first read
+        takes this header where the file does not begin with it.
+        """
+        for tail in self.states.values():
+            if tail.continued_at == path:
+                return tail.header_bytes()
+        return None
+
     def saved(self, path: str) -> dict:
         """How far a file was tailed, as the state keeps it with its record."""
         tail = self.states.get(path) or self.paused.get(path)

@@ -101,7 +101,13 @@ class Verdicts:
             self.by_identity[record.device, record.inode] = record.path
 
     def move(self, old: str, record: AcceptedFile) -> None:
-        """Takes the record of an accepted file that moved to `record.path`, in its place in the order."""
+        """Takes the record of an accepted file that moved to `record.path`, in its place in the order.
+
+        The record may name another inode (a copy, see `CopiedFiles`): the old one no longer names it.
+        """
+        before = self.accepted[old]
+        if self.by_identity.get((before.device, before.inode)) == old:
+            del self.by_identity[before.device, before.inode]
         items = [
             (path, item) if path != old else (record.path, record) for path, item in self.accepted.items()
         ]

@@ -127,20 +127,24 @@ class CsvFormat(FileFormat):
         start: int,
         end: int,
         first_line: int,
+        header: bytes | None = None,
     ) -> ParsedFile:
-        """Parses the lines between bytes `start` and `end` of a plain file, by the file's header.
+        """Parses the lines between bytes `start` and `end` of a plain file, by its header.
 
         For the lines appended to a file already read: `first_line` is the
         number of the line at `start`, which the reasons name. There may be
         no rows (blank lines, or every line skipped): `arrays` is then empty.
+        The header is `header` where given (a log truncated by copytruncate
+        whose writer went on without one), else the file's first line.
 
         Raises:
             BadFileError, UnreadableFileError: as `read`.
         """
         with _reading(path) as f:
-            header = f.readline(self.max_line_bytes + 1)
-            if len(header) > self.max_line_bytes:
-                raise too_long("line 1 (the header)", self.max_line_bytes)
+            if header is None:
+                header = f.readline(self.max_line_bytes + 1)
+                if len(header) > self.max_line_bytes:
+                    raise too_long("line 1 (the header)", self.max_line_bytes)
             columns = parse_header(header.removesuffix(b"\n"))
             given, not_in_schema = typed_partition(
                 partition, columns, schema.dtypes, self.defaults, self.na_values
