@@ -657,6 +657,29 @@ def test_a_gzip_file_still_being_written_is_rejected_not_moved_then_accepted_onc
     assert ingest.accepted[path].size == len(data)
 
 
+def test_a_decompression_bomb_is_rejected_once_not_retried(folder, caplog):
+    import bz2
+
+    # 64 MiB of CSV in a few KB of bzip2 (64 streams of 1 MiB, as `cat` joins archives); a poll
+    # reads 1 MiB of it.
+    mib = bz2.compress(b"1,2,3\n" * ((1 << 20) // 6))
+    path = write_bytes(folder / "bomb.csv.bz2", bz2.compress(b"id,x,price\n") + mib * 64)
+    write_csv(folder / "a.csv", id_rows(0, 5))
+    ingest = build_ingest(folder, label="price", settle_seconds=0, max_file_bytes=1 << 20)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        for _ in range(3):
+            ingest.poll()
+    assert list(ingest.accepted) == [str(folder / "a.csv")] and ingest.num_rows == 5
+    assert ingest.rejected[path].reason == (
+        "holds more than 1048576 bytes once bzip2-decompressed (max_file_bytes=1048576); "
+        "raise max_file_bytes to read it"
+    )
+    assert path not in ingest.waiting
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("Rejected")] == [
+        f"Rejected {path}: {ingest.rejected[path].reason}"
+    ]
+
+
 def test_a_recursive_ingest_reads_a_tree_but_not_its_state_or_quarantine(folder):
     for relative, rows in {"dt=1/a.csv": 2, "dt=2/hour=3/b.csv": 3, "top.csv": 1}.items():
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
