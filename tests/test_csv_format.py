@@ -420,6 +420,54 @@ def test_a_compressed_file_is_decompressed_as_it_is_read_never_whole(parser, tmp
     assert peak < 8 << 20
 
 
+@pytest.mark.parametrize("columns", [NUMBERS, None])
+def test_a_file_that_holds_more_than_max_file_bytes_is_rejected_saying_so(parser, tmp_path, columns):
+    size = len(CSV)  # 6010 bytes, plain or decompressed.
+    plain = write(tmp_path / "a.csv", CSV, mode="wb")
+    for path in [plain] + [compressed(plain, kind) for kind in sorted(COMPRESS)]:
+        exact = CsvFormat(parser=parser, label="price", columns=columns, max_file_bytes=size)
+        assert exact.read(path).num_rows == 1000
+        reader = CsvFormat(parser=parser, label="price", columns=columns, max_file_bytes=size - 1)
+        kind = path.rsplit(".", 1)[-1]  # `compressed` names a file after its compression.
+        once = f" once {kind}-decompressed" if kind in COMPRESS else ""
+        assert rejection(reader, path) == (
+            f"holds more than {size - 1} bytes{once} (max_file_bytes={size - 1}); "
+            "raise max_file_bytes to read it"
+        )
+
+
+def test_lines_appended_past_max_file_bytes_at_once_are_rejected_saying_so(parser, tmp_path):
+    path = write(tmp_path / "a.csv", "a,b,price\n1,2,3\n")
+    schema = CsvFormat(label="price").read(path).schema
+    with open(path, "a") as f:
+        f.write("4,5,6\n7,8,9\n")
+    reader = CsvFormat(parser=parser, label="price", max_file_bytes=12)
+    parsed = reader.read_lines(path, schema, False, {}, 16, 28, first_line=3)
+    np.testing.assert_array_equal(parsed.arrays["float32"], [[4, 5, 6], [7, 8, 9]])
+    reader = CsvFormat(parser=parser, label="price", max_file_bytes=11)
+    with pytest.raises(BadFileError) as error:
+        reader.read_lines(path, schema, False, {}, 16, 28, first_line=3)
+    assert str(error.value) == (
+        "has 12 bytes of new lines, more than max_file_bytes (11) at once; raise max_file_bytes to read them"
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_a_decompression_bomb_is_inflated_only_up_to_max_file_bytes(tmp_path, kind):
+    # 32 MiB of lines in a few kilobytes (32 streams of 1 MiB, as `cat` joins archives): a read
+    # stops within one read of the limit, 1 MiB.
+    mib = COMPRESS[kind](b"1,2,3\n" * ((1 << 20) // 6))
+    bomb = write(tmp_path / "bomb", COMPRESS[kind](b"a,b,price\n") + mib * 32, mode="wb")
+    returned = 0
+    with open(bomb, "rb") as raw:
+        content = decompressed.content_of(raw, max_bytes=1 << 20)
+        with pytest.raises(BadFileError, match=f"^holds more than 1048576 bytes once {kind}-decompressed"):
+            while data := content.read(1 << 16):
+                returned += len(data)
+        content.check_archive()  # Its check after a bad line reads no further either.
+    assert (1 << 20) - (1 << 16) < returned <= 1 << 20
+
+
 def test_an_empty_archive_is_an_empty_file_but_a_header_starting_with_bzh_is_read(parser, tmp_path):
     for kind, compress in COMPRESS.items():
         empty = write(tmp_path / f"e.{kind}", compress(b""), mode="wb")

@@ -90,6 +90,59 @@ def test_disk_storage_holds_data_larger_than_a_memory_cap(tmp_path):
     assert memory - disk >= 0.75 * rows_mib, used  # The disk store keeps them out of its memory.
 
 
+GROWING_UNDER_A_LOW_FILE_LIMIT = """
+import os, resource
+import keras
+from helpers import counting_model, id_rows, write_csv
+import keras_growing_data as kgd
+
+folder, rows_dir, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+
+def held():
+    # Open descriptors, and the maps of rows files: all of them, and those of deleted files.
+    with open("/proc/self/maps") as f:
+        maps = [line for line in f if "kgd-rows-" in line]
+    return len(os.listdir("/proc/self/fd")), len(maps), sum("(deleted)" in line for line in maps)
+
+
+class NewFileEachEpoch(keras.callbacks.Callback):
+    held = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.held[epoch] = held()
+        write_csv(os.path.join(folder, f"f{epoch + 1:04d}.csv"), id_rows(4 * epoch + 4, 4))
+
+
+write_csv(os.path.join(folder, "f0000.csv"), id_rows(0, 4))
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 60, hard))
+data = kgd.GrowingDataCallback(
+    folder, label="price", batch_size=8, settle_seconds=0, storage="disk", storage_dir=rows_dir,
+    window=kgd.Window(files=1),
+)
+history = kgd.GrowingDatasetTrainer(counting_model()[0], data).fit(
+    epochs=epochs, callbacks=[NewFileEachEpoch()], verbose=0
+)
+held = NewFileEachEpoch.held
+print(held[20], held[epochs - 1], len(data.accepted), history.history["rows"][-1], sep="|")
+"""
+
+
+def test_a_dataset_rebuilt_every_epoch_holds_no_more_files_at_epoch_100_than_at_20(tmp_path):
+    # Each epoch's dataset used to keep its memory maps (a descriptor each, and the disk of
+    # replaced rows files) for the life of the process: 60 descriptors more than at the start
+    # ran out before epoch 60.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    run = run_python(tmp_path, GROWING_UNDER_A_LOW_FILE_LIMIT, folder, tmp_path / "rows", 100)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    at_20, at_99, accepted, last_rows = run.stdout.decode().split("\n")[-2].split("|")
+    assert at_20 == at_99, (at_20, at_99)
+    assert at_99.endswith(", 1, 0)")  # One map: the live dataset's, of a file not deleted.
+    assert (accepted, last_rows) == ("100", "4")
+
+
 DISK_FULL = """
 import os, resource, signal
 import numpy as np

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from helpers import OLD, id_rows, run_python, write_csv
 
+import keras_growing_data as kgd
 from keras_growing_data.formats import opening
 from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.verdicts import RECHECKS_PER_POLL
@@ -673,6 +674,46 @@ def test_a_gzip_file_still_being_written_is_rejected_not_moved_then_accepted_onc
     assert ingest.poll() == [path]
     assert ingest.num_rows == 5000 and path not in ingest.rejected
     assert ingest.accepted[path].size == len(data)
+
+
+def test_a_decompression_bomb_is_rejected_once_not_retried(folder, caplog):
+    import bz2
+
+    # 64 MiB of CSV in a few KB of bzip2 (64 streams of 1 MiB, as `cat` joins archives); a poll
+    # reads 1 MiB of it.
+    mib = bz2.compress(b"1,2,3\n" * ((1 << 20) // 6))
+    path = write_bytes(folder / "bomb.csv.bz2", bz2.compress(b"id,x,price\n") + mib * 64)
+    write_csv(folder / "a.csv", id_rows(0, 5))
+    ingest = build_ingest(folder, label="price", settle_seconds=0, max_file_bytes=1 << 20)
+    with caplog.at_level(logging.WARNING, logger="keras_growing_data"):
+        for _ in range(3):
+            ingest.poll()
+    assert list(ingest.accepted) == [str(folder / "a.csv")] and ingest.num_rows == 5
+    assert ingest.rejected[path].reason == (
+        "holds more than 1048576 bytes once bzip2-decompressed (max_file_bytes=1048576); "
+        "raise max_file_bytes to read it"
+    )
+    assert path not in ingest.waiting
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("Rejected")] == [
+        f"Rejected {path}: {ingest.rejected[path].reason}"
+    ]
+
+
+@pytest.mark.parametrize("storage", ["memory", "disk"])
+@pytest.mark.parametrize(("window", "kept"), [({"files": 1}, 1), ({"files": 10}, 10), ({"rows": 35}, 7)])
+def test_a_backlog_read_with_a_window_holds_at_most_twice_the_window(folder, tmp_path, storage, window, kept):
+    # 150 files of 5 rows; the window was applied every 64 files: 65 files held with files=1.
+    for i in range(150):
+        write_csv(folder / f"f{i:03d}.csv", id_rows(5 * i, 5), mtime=OLD + i)
+    window = kgd.Window(**window)
+    ingest = build_ingest(
+        folder, label="price", settle_seconds=0, storage=storage, storage_dir=tmp_path, window=window
+    )
+    held = []  # The pieces and rows the store holds after each file read.
+    assert len(ingest.poll(progress=lambda _: held.append((ingest.store.num_pieces, ingest.num_rows)))) == 150
+    assert len(held) == 150 and max(held) == (2 * kept, 10 * kept)
+    assert (ingest.store.num_pieces, ingest.num_rows) == (kept, 5 * kept)
+    assert ingest.in_window == [str(folder / f"f{i:03d}.csv") for i in range(150 - kept, 150)]
 
 
 def test_a_recursive_ingest_reads_a_tree_but_not_its_state_or_quarantine(folder):

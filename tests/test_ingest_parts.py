@@ -54,6 +54,7 @@ def test_the_parts_are_built_from_the_arguments_and_handed_to_the_ingest(folder,
         ({"parser": "polars"}, ValueError, "parser"),
         ({"on_bad_file": "delete"}, ValueError, "on_bad_file"),
         ({"appends": "follow"}, ValueError, "appends"),
+        ({"max_file_bytes": 0}, ValueError, "max_file_bytes must be >= 1, got 0"),
     ],
 )
 def test_each_argument_is_checked_by_its_owner(folder, arguments, error, message):

@@ -35,9 +35,11 @@ Steps to add a format (say JSON Lines, `jsonl`):
 2. Implement `read`. Open the file with `opening.open_file(path)` inside
    `opening.judged_reading()`, and map the errors of your own parser (the
    content) to `BadFileError` inside that. A stream of bytes goes through
-   `decompressed.content_of`, and, given `end`, through `Limited`; a format
-   that needs random access (Parquet's footer, then row group by row group)
-   uses the open file's `seek` and `read` instead, and reads the file whole.
+   `decompressed.content_of` (given `self.max_file_bytes`), and, given
+   `end`, through `Limited`; a format that needs random access (Parquet's
+   footer, then row group by row group) uses the open file's `seek` and
+   `read` instead, reads the file whole, and rejects one larger than
+   `self.max_file_bytes`.
 3. Find the file's column names; `partitions.typed_partition` types the
    values the file's folders give (`partition`). With no schema (`schema`
    and `self.declared` both `None`), check the labels and
@@ -72,7 +74,10 @@ import numpy as np
 
 from keras_growing_data.formats.bad_row import BadRow
 from keras_growing_data.formats.schema import Schema, check_columns, check_defaults, check_na_values
-from keras_growing_data.utils.arguments import check_labels
+from keras_growing_data.utils.arguments import check_int, check_labels
+
+# The most bytes one read of a file takes in by default (`FileFormat`'s `max_file_bytes`).
+DEFAULT_MAX_FILE_BYTES = 1 << 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +118,8 @@ class FileFormat(abc.ABC):
     file already read (`read_lines`). The options every format takes are
     checked here and kept as attributes, which the ingest reads: `labels`,
     `declared` (the declared `Schema`, or `None` to infer one from the
-    first file), `defaults` and `na_values`.
+    first file), `defaults` and `na_values`; a subclass keeps to
+    `max_file_bytes` (`content_of` does, given it).
 
     Args:
         label: the label column's name, a list of names, a dict of them, or `None`.
@@ -131,6 +137,13 @@ class FileFormat(abc.ABC):
             spaces around; `""` always is one. Default: pandas' own (`NA`,
             `N/A`, `NaN`, `nan`, `null`, `NULL`, `None`, `n/a`, `#N/A`,
             `<NA>`, ...: `schema.PANDAS_NA_VALUES`).
+        max_file_bytes: the most bytes one read of a file may take in: its
+            size, or, for a compressed file, its size decompressed. A file
+            that holds more is rejected with a reason that says so, after
+            at most this many bytes read (a few kilobytes of gzip or bzip2
+            can inflate to gigabytes), and not read again until it changes.
+            The default, 4 GiB, is past any file a growing folder usually
+            receives; raise it for larger ones.
     """
 
     # The name `get_format` knows it by.
@@ -146,11 +159,13 @@ class FileFormat(abc.ABC):
         columns: Mapping[str, str] | None = None,
         defaults: Mapping[str, object] | None = None,
         na_values: Sequence[str] | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ):
         self.labels = check_labels(label)
         self.declared = check_columns(columns, self.labels)
         self.defaults = check_defaults(defaults, self.declared)
         self.na_values = check_na_values(na_values)
+        self.max_file_bytes = check_int("max_file_bytes", max_file_bytes, minimum=1)
 
     @abc.abstractmethod
     def read(

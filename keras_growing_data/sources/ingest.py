@@ -29,10 +29,6 @@ from keras_growing_data.utils.process_memory import release_parse_memory
 
 logger = logging.getLogger("keras_growing_data")
 
-# With a window, files accepted in one poll before the window is applied
-# again: a backlog far larger than the window never sits in memory whole.
-WINDOW_SLACK_FILES = 64
-
 
 class FolderIngest:
     """Ingests the complete files of a folder into a `RowStore`, each once.
@@ -273,6 +269,7 @@ class FolderIngest:
         to_read = [stat for stat in to_read if stat.path not in skip]
         report = self._report_of(to_read, progress)
         new = []
+        unapplied = 0  # Files accepted since the window was last applied.
         for stat in to_read:
             rows = self.num_rows
             # A link to, or a move of, a file accepted earlier in this poll is not read again; a copy
@@ -283,8 +280,14 @@ class FolderIngest:
                 report.advance(self.num_rows - rows, stat.size)
             if accepted:
                 new.append(stat.path)
-                if len(new) % WINDOW_SLACK_FILES == 0:
+                unapplied += 1
+                # Once as many files joined as were in training before them: a backlog read with
+                # a window holds at most twice the window's files, and applying it (a slice of
+                # the files in training, a copy of the rows a store frees) costs O(1) a file.
+                in_training = len(self.files.paths) - self.files.first
+                if not self.policy.keeps_every_file and 2 * unapplied >= in_training:
                     self._apply_window()
+                    unapplied = 0
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
                 break
             if stop is not None and stop():

@@ -9,7 +9,7 @@ coordinator, `FolderIngest`, which keeps only the rules of its verdicts.
 - `FolderWatcher` (`sources/watcher.py`), which finds the complete files:
   `directory`, `pattern`, `settle_seconds`, `follow_symlinks`, `recursive`.
 - `FileFormat` (`formats/file_format.py`), what every format takes:
-  `label`, `columns`, `defaults`, `na_values`.
+  `label`, `columns`, `defaults`, `na_values`, `max_file_bytes`.
 - `CsvFormat` (`formats/csv/csv_format.py`), how CSV is read:
   `max_line_bytes`, `parser`.
 - `FolderIngest` (`sources/ingest.py`), the verdict on each file version:
@@ -30,7 +30,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from keras_growing_data.formats import get_format
-from keras_growing_data.formats.file_format import FileFormat
+from keras_growing_data.formats.file_format import DEFAULT_MAX_FILE_BYTES, FileFormat
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.keep_everything import KeepEverything
 from keras_growing_data.sources.manifest import Manifest
@@ -83,6 +83,7 @@ def ingest_parts(
     na_values: Sequence[str] | None = None,
     recursive: bool = False,
     window: TrainingSetPolicy | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> IngestParts:
     """The parts for these arguments of `GrowingDataCallback`, each checked by its owner (see above)."""
     check_choice("storage", storage, ("memory", "disk"))
@@ -101,6 +102,7 @@ def ingest_parts(
         columns=columns,
         defaults=defaults,
         na_values=na_values,
+        max_file_bytes=max_file_bytes,
     )
     store = MemoryRowStore(seed=seed) if storage == "memory" else DiskRowStore(storage_dir, seed)
     manifest = None if state_dir is None else Manifest(state_dir, rolling=not policy.keeps_every_file)

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -131,29 +132,51 @@ class DiskRowStore(RowStore):
             starts[piece], at = at, at + rows
         self._moved(starts, at)
 
-    def _maps(self) -> dict[str, np.memmap]:
+    def _maps(self) -> "_Maps":
         """The files as memory maps of their stored rows."""
-        return {
-            key: np.memmap(self.paths[key], dtype, "r", shape=(self._stored_rows, width))
+        return _Maps(
+            (key, np.memmap(self.paths[key], dtype, "r", shape=(self._stored_rows, width)))
             for key, (dtype, width) in self._layout.items()
-        }
+        )
 
     def _take_fn(self):
+        # TensorFlow keeps the Python function of every `tf.numpy_function` traced in eager mode
+        # for the life of the process (TF 2.21, `script_ops._internal_py_func` appends it to the
+        # global graph's `_py_funcs_used_in_graph`), and a dataset is built at every change of the
+        # rows. So that function reaches the maps through a weak reference only; `take`, held by
+        # the dataset's map function, holds them. They close (and free their file descriptor, and
+        # the disk of files `_release` replaced) once the last dataset and iterator using them go.
         maps = self._maps()
         layout = self._layout
 
         def take(index):
             batch = {}
-            for key, rows in maps.items():
+            for key in maps:
                 dtype, width = layout[key]
                 values = tf.numpy_function(
-                    lambda i, rows=rows: rows[i], [index], tf.as_dtype(dtype), stateful=False
+                    _reader(weakref.ref(maps), key), [index], tf.as_dtype(dtype), stateful=False
                 )
                 values.set_shape([None, width])
                 batch[key] = values
             return batch
 
         return take
+
+
+class _Maps(dict):
+    """The memory maps of a store's files by stored type, as a dict that can be weakly referenced."""
+
+
+def _reader(maps: weakref.ref, key: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from row indices to the rows of `key` in the maps, if they are still alive."""
+
+    def read(index):
+        live = maps()
+        if live is None:
+            raise RuntimeError("The rows of this dataset were freed: its store or dataset is gone.")
+        return live[key][index]
+
+    return read
 
 
 def _write(path: str, values: np.ndarray) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.errors import NoRowsError
+from keras_growing_data.formats.file_format import DEFAULT_MAX_FILE_BYTES
 from keras_growing_data.sources.ingest_parts import build_ingest
 from keras_growing_data.sources.records import AcceptedFile, EpochLineage, RejectedFile
 from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FolderWatcher
@@ -141,6 +142,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
             every file. See `Window`.
         appends: `"warn"` or `"tail"`: what lines appended to an accepted file
             do. See `FolderIngest`.
+        max_file_bytes: the most bytes one file may hold, decompressed
+            (default 4 GiB); a larger one is rejected. See `FileFormat`.
     """
 
     def __init__(
@@ -171,6 +174,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         partition_columns: bool = False,
         window: Window | None = None,
         appends: str = "warn",
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ):
         super().__init__()
         # The folder, file and storage arguments are checked by the ingest's
@@ -201,6 +205,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             partition_columns=partition_columns,
             window=window,
             appends=appends,
+            max_file_bytes=max_file_bytes,
         )
         self.features = check_choice("features", features, ("auto", "dict", "matrix"))
         self.strings_as = check_choice("strings_as", strings_as, ("string", "index"))

@@ -25,7 +25,7 @@ from keras_growing_data.formats.csv.line_chunks import (
 from keras_growing_data.formats.csv.pandas_parser import load_pandas, takes_plan
 from keras_growing_data.formats.csv.tf_parser import ChunkPlan, tf_message
 from keras_growing_data.formats.decompressed import Limited, content_of
-from keras_growing_data.formats.file_format import FileFormat, ParsedFile
+from keras_growing_data.formats.file_format import DEFAULT_MAX_FILE_BYTES, FileFormat, ParsedFile
 from keras_growing_data.formats.inferred_schema import inferred_schema, require_features
 from keras_growing_data.formats.partitions import placeholders, typed_partition
 from keras_growing_data.formats.schema import Schema
@@ -79,6 +79,8 @@ class CsvFormat(FileFormat):
         columns: the declared schema, or `None` (see `FileFormat`).
         defaults: what fills a missing value (see `FileFormat`).
         na_values: the spellings of a missing value (see `FileFormat`).
+        max_file_bytes: the most bytes one read of a file may take in,
+            decompressed (see `FileFormat`).
     """
 
     name = "csv"
@@ -94,12 +96,13 @@ class CsvFormat(FileFormat):
         columns: Mapping[str, str] | None = None,
         defaults: Mapping[str, object] | None = None,
         na_values: Sequence[str] | None = None,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ):
         check_choice("parser", parser, ("auto", "pandas", "tensorflow"))
         check_labels(label)  # Before the options that follow it, as the arguments come; kept below.
         self.chunk_bytes = check_int("chunk_bytes", chunk_bytes, minimum=1)
         self.max_line_bytes = check_int("max_line_bytes", max_line_bytes, minimum=1)
-        super().__init__(label, columns, defaults, na_values)
+        super().__init__(label, columns, defaults, na_values, max_file_bytes)
         self._pandas = load_pandas() if parser != "tensorflow" else None
         if parser == "pandas" and self._pandas is None:
             raise ImportError('parser="pandas" needs pandas: pip install "keras-growing-data[fast]"')
@@ -150,6 +153,11 @@ class CsvFormat(FileFormat):
                 partition, columns, schema.dtypes, self.defaults, self.na_values
             )
             plan, ignored = self._plan(columns, schema, given)
+            if end - start > self.max_file_bytes:
+                raise BadFileError(
+                    f"has {end - start} bytes of new lines, more than max_file_bytes "
+                    f"({self.max_file_bytes}) at once; raise max_file_bytes to read them"
+                )
             f.seek(start)
             chunks = line_chunks(self._blocks(Limited(f, end - start)), self.chunk_bytes, self.max_line_bytes)
             try:
@@ -184,7 +192,7 @@ class CsvFormat(FileFormat):
     def _read(
         self, f, path: str, schema: Schema | None, skip_bad_rows: bool, partition, end: int | None = None
     ) -> ParsedFile:
-        content = content_of(f)
+        content = content_of(f, self.max_file_bytes)
         if content.compressed:
             end = None  # An archive is read whole.
         if end is not None:
@@ -288,7 +296,8 @@ class CsvFormat(FileFormat):
         """
         require_features(columns, self.labels)
         with opening.open_file(path) as f:
-            chunks = chunks_after_checks(content_of(f), self.chunk_bytes, self.max_line_bytes)
+            content = content_of(f, self.max_file_bytes)
+            chunks = chunks_after_checks(content, self.chunk_bytes, self.max_line_bytes)
             numeric = numeric_columns(
                 chunks, len(columns), self.na_values, self._pandas, self._pool, self._workers
             )
