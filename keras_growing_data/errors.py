@@ -42,6 +42,19 @@ class DamagedStateError(GrowingDataError, ValueError):
     """A state folder whose files do not match their records; the message names the file."""
 
 
+class StorageWriteError(GrowingDataError, RuntimeError):
+    """Our own storage (`storage_dir`, `state_dir`) cannot be written now: the file read waits.
+
+    Not an `OSError`, so that reading a file does not take it for an error
+    of the file's own; `error` is the `OSError` of the write.
+    """
+
+    def __init__(self, where: str, error: OSError):
+        self.where = where
+        self.error = error
+        super().__init__(f"cannot write to {where}: {error.strerror or error}")
+
+
 class UnwritableStateError(GrowingDataError, OSError):
     """A `state_dir` this process cannot write from the start (read-only, not a folder); says what to do."""
 

@@ -7,6 +7,7 @@ from helpers import counting_model, id_rows, run_python, write_csv
 
 import keras_growing_data as kgd
 from keras_growing_data.storage.disk_store import DiskRowStore
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 
 def ids_of(dataset):
@@ -201,3 +202,23 @@ def test_rows_a_killed_run_left_are_reclaimed_and_a_normal_exit_leaves_nothing(t
     )
     del alive, other
     assert list(parent.iterdir()) == []
+
+
+def test_scratch_files_are_renamed_into_an_empty_store_and_copied_into_one_with_rows(tmp_path):
+    store = DiskRowStore(tmp_path)
+    scratch = ScratchArrays(store.folder)
+    scratch.append({"float32": np.arange(6, dtype="float32").reshape(3, 2)})
+    (first,) = scratch.maps().values()
+    inode = os.stat(first.filename).st_ino
+    store.append({"float32": first}, owned=True)
+    assert os.stat(store.paths["float32"]).st_ino == inode  # Taken over, not copied.
+    assert sorted(os.listdir(store.folder)) == ["lock", "rows-float32.bin"]
+    scratch = ScratchArrays(store.folder)
+    scratch.append({"float32": np.full((2, 2), 9, "float32")})
+    (second,) = scratch.maps().values()
+    store.append({"float32": second}, owned=True)
+    scratch.remove()
+    assert sorted(os.listdir(store.folder)) == ["lock", "rows-float32.bin"]
+    assert os.stat(store.paths["float32"]).st_ino == inode
+    batches = list(store.dataset(batch_size=10, shuffle=False))
+    np.testing.assert_array_equal(batches[0]["float32"], [[0, 1], [2, 3], [4, 5], [9, 9], [9, 9]])

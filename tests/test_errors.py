@@ -18,6 +18,7 @@ BUILT_IN_BASE = {
     "NoRowsError": ValueError,
     "SnapshotError": RuntimeError,
     "SnapshotTimeoutError": TimeoutError,
+    "StorageWriteError": RuntimeError,
     "TruncatedArchiveError": ValueError,
     "UnreadableFileError": OSError,
     "UnwritableStateError": OSError,

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,7 @@ from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.records import BadRow
 from keras_growing_data.utils.aligned_arrays import ALIGNMENT
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 SCHEMA = Schema((("x", "float32"), ("city", "string"), ("y", "float32")), ("y",))
 NO_LOSS = ((0, 0.0, 0, 0.0),) * 2
@@ -53,3 +56,25 @@ def test_a_file_without_rows_is_rejected_naming_its_first_bad_row_if_any():
     rows.skipped.append(BadRow(3, "column 'x': expected a number, found 'a'"))
     with pytest.raises(BadFileError, match="^every data row is bad; the first: line 3: column 'x'"):
         rows.stacked()
+
+
+def two_strings(floats, cities):
+    """A part of the schema with a partition column `dt` after `city`: its placeholder is 0."""
+    return (np.array(floats, np.float32), np.column_stack([cities, np.zeros(len(cities))]).astype(np.int32))
+
+
+def test_parts_kept_with_scratch_go_to_its_files_at_once_and_stack_as_writable_maps_of_them(tmp_path):
+    schema = Schema((("x", "float32"), ("city", "string"), ("dt", "string"), ("y", "float32")), ("y",))
+    rows = FileRows(schema, {"dt": "2026-12-01"}, scratch=ScratchArrays(str(tmp_path)))
+    rows.keep(two_strings([[1, 10], [2, 20]], [0, 1]), (("a", "b"), ("",)), NO_LOSS)
+    on_disk = {path.name.split("-")[1]: path.stat().st_size for path in tmp_path.iterdir()}
+    assert on_disk == {"float32": 2 * 2 * 4, "string": 2 * 2 * 4}  # Written as kept, not at the end.
+    rows.keep(two_strings([[3, 30]], [0]), (("c",), ("",)), NO_LOSS)
+    arrays, strings = rows.stacked()
+    assert all(isinstance(array, np.memmap) and array.mode == "r+" for array in arrays.values())
+    assert {os.path.dirname(array.filename) for array in arrays.values()} == {str(tmp_path)}
+    np.testing.assert_array_equal(arrays["float32"], [[1, 10], [2, 20], [3, 30]])
+    np.testing.assert_array_equal(arrays["string"], [[0, 0], [1, 0], [2, 0]])
+    assert strings == {"city": ("a", "b", "c"), "dt": ("2026-12-01",)}
+    rows.scratch.remove()
+    assert list(tmp_path.iterdir()) == []

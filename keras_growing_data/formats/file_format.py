@@ -54,6 +54,9 @@ Steps to add a format (say JSON Lines, `jsonl`):
    file order; a bad row is a `BadFileError` naming it ("line 3, column
    'x': ..."), or, with `skip_bad_rows`, a `BadRow` in `FileRows.skipped`.
    `FileRows.stacked()` gives the arrays and strings of the `ParsedFile`.
+   If `read` takes `scratch` and passes it to `FileRows` (the rows then go
+   to disk as they are parsed, with `storage="disk"`), set
+   `streams_rows = True`; else the ingest gives it none.
 5. Say what is wrong with a file only by the errors `FileFormat.read`
    lists, their messages completing "the file ..." and quoting the file's
    content only through `excerpt`.
@@ -75,6 +78,7 @@ import numpy as np
 from keras_growing_data.formats.bad_row import BadRow
 from keras_growing_data.formats.schema import Schema, check_columns, check_defaults, check_na_values
 from keras_growing_data.utils.arguments import check_int, check_labels
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 # The most bytes one read of a file takes in by default (`FileFormat`'s `max_file_bytes`).
 DEFAULT_MAX_FILE_BYTES = 1 << 32
@@ -152,6 +156,8 @@ class FileFormat(abc.ABC):
     suffixes: ClassVar[tuple[str, ...]] = ()
     # Whether it reads the lines appended to a plain local file after a read (`read_lines`).
     tails: ClassVar[bool] = False
+    # Whether `read` takes `scratch`, where rows go as they are parsed (`storage="disk"`).
+    streams_rows: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -175,6 +181,7 @@ class FileFormat(abc.ABC):
         skip_bad_rows: bool = False,
         partition: Mapping[str, str] | None = None,
         end: int | None = None,
+        scratch: ScratchArrays | None = None,
     ) -> ParsedFile:
         """Parses the file at `path`.
 
@@ -190,6 +197,11 @@ class FileFormat(abc.ABC):
             end: read a plain file only up to this byte (the end of its last
                 complete line, for a file that is appended to); `None`
                 reads it whole. A format that cannot stop there reads it whole.
+            scratch: where the rows go as they are parsed (only if the
+                format `streams_rows`): `None` keeps them in memory; given,
+                its files, and the arrays of the
+                `ParsedFile` are memory maps of them (the caller deletes
+                them, `ScratchArrays.remove`, whatever the verdict).
 
         Raises:
             BadFileError: the file's content cannot be ingested (the message
@@ -199,6 +211,7 @@ class FileFormat(abc.ABC):
                 read.
             UnreadableFileError: the file cannot be read now (permissions,
                 an I/O or network error): its content was not judged.
+            StorageWriteError: `scratch` cannot be written.
         """
 
     def read_lines(

@@ -11,6 +11,7 @@ from keras_growing_data.formats.partitions import fill_partition
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.process_memory import release_parse_memory
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 # Memory a file's stacking copies before it returns freed chunks to the system.
 TRIM_BYTES = 64 << 20
@@ -27,7 +28,9 @@ class FileRows:
     (`float32_losses`), summed here into the file's `notes`. A row left out
     (`skip_bad_rows`) goes to `skipped`. The columns of `partition`
     (column -> typed value, `typed_partition`) hold placeholders until the
-    rows are stacked, then their values.
+    rows are stacked, then their values. Given `scratch`, each part goes
+    to its files as it is kept, and the rows stacked are memory maps of
+    them, so that a file's rows need memory for a part, not for the file.
 
     Example:
 
@@ -36,9 +39,10 @@ class FileRows:
     >>> arrays, strings = rows.stacked()
     """
 
-    def __init__(self, schema: Schema, partition: Mapping[str, object]):
+    def __init__(self, schema: Schema, partition: Mapping[str, object], scratch: ScratchArrays | None = None):
         self.schema = schema
         self.partition = partition
+        self.scratch = scratch
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.skipped: list[BadRow] = []
         self.distinct: list[dict[str, int]] = []
@@ -64,7 +68,15 @@ class FileRows:
                 else:
                     codes[:, j] = renumber[arrays[at][:, j]]
             arrays = arrays[:at] + (codes,) + arrays[at + 1 :]
-        self.parts.append(arrays)
+        if self.scratch is None:
+            self.parts.append(arrays)
+        else:
+            self.scratch.append(dict(zip(self.schema.groups, arrays, strict=True)))
+
+    @property
+    def has_rows(self) -> bool:
+        """Whether a part with rows was kept."""
+        return bool(self.parts) or (self.scratch is not None and self.scratch.rows > 0)
 
     def _add_losses(self, losses: tuple) -> None:
         """Adds a part's float32 losses to the file's: counts summed, the first example kept."""
@@ -87,6 +99,7 @@ class FileRows:
     def stacked(self) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]]]:
         """All rows kept, one array per stored dtype, and each string column's distinct strings.
 
+        Given `scratch`, the arrays are writable memory maps of its files.
         The partition columns get their values here, once per file, and what
         float32 loses of them joins the file's losses.
 
@@ -94,13 +107,16 @@ class FileRows:
             BadFileError: every row was bad (and skipped).
             NoDataRowsError: the file has no rows.
         """
-        if not self.parts:
+        if not self.has_rows:
             if self.skipped:
                 first = self.skipped[0]
                 raise BadFileError(f"every data row is bad; the first: line {first.line}: {first.reason}")
             raise NoDataRowsError("the file has a header but no data rows")
-        arrays = {dtype: self._stack(i) for i, dtype in enumerate(self.schema.groups)}
-        self.parts = []
+        if self.scratch is None:
+            arrays = {dtype: self._stack(i) for i, dtype in enumerate(self.schema.groups)}
+            self.parts = []
+        else:
+            arrays = self.scratch.maps()
         names = self.schema.stored_order("string")
         strings = {name: tuple(self.distinct[j]) for j, name in enumerate(names)}
         for j, losses in fill_partition(self.partition, self.schema, arrays, strings).items():

@@ -11,6 +11,7 @@ from keras_growing_data.formats.float32_values import float32_losses
 from keras_growing_data.formats.number_syntax import INT, parses_as_number
 from keras_growing_data.formats.schema import SPACES, Schema
 from keras_growing_data.utils.printable import excerpt
+from keras_growing_data.utils.scratch_arrays import row_blocks
 
 # What a partition column holds in a file's parse plan, per dtype, until the
 # file's rows are stacked and its own value fills it. A plan that held the
@@ -103,7 +104,7 @@ def fill_partition(
     arrays: Mapping[str, np.ndarray],
     strings: dict[str, tuple[str, ...]],
 ) -> dict[int, tuple[int, float, int, float]]:
-    """Fills each partition column of a file's stacked rows with its value, in place.
+    """Fills each partition column of a file's stacked rows with its value, in place (a map in blocks).
 
     A string column's distinct strings become the value alone, every index
     0. Returns, by position among the float32 columns, what float32 loses
@@ -112,18 +113,19 @@ def fill_partition(
     losses = {}
     for name, value in values.items():
         dtype, j = schema.slot(name)
-        column = arrays[dtype][:, j]
+        fill = value
         if dtype == "string":
-            column[:] = 0
+            fill = 0
             strings[name] = (value,)
         elif dtype == "float32":
             exact = np.array([[value]], np.float64)
             narrowed = exact.astype(np.float32)
-            column[:] = narrowed[0, 0]
+            fill = narrowed[0, 0]
             ((integers, integer, zeros, zero),) = float32_losses(exact, narrowed)
-            losses[j] = (integers * len(column), integer, zeros * len(column), zero)
-        else:
-            column[:] = value
+            rows = len(arrays[dtype])
+            losses[j] = (integers * rows, integer, zeros * rows, zero)
+        for block in row_blocks(arrays[dtype]):
+            block[:, j] = fill
     return losses
 
 

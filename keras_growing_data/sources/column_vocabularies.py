@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.vocabulary import UNKNOWN, Vocabulary
+from keras_growing_data.utils.scratch_arrays import row_blocks
 
 
 class ColumnVocabularies(Mapping):
@@ -63,9 +64,15 @@ class ColumnVocabularies(Mapping):
         return pieces, {name: new for name, new in added.items() if new}
 
     def renumber(self, schema: Schema, ids: np.ndarray, strings: dict[str, tuple[str, ...]]) -> None:
-        """Turns a file's string ids (into its own distinct strings) into vocabulary ids, in place."""
-        for j, (name, vocabulary) in enumerate(self._of(schema).items()):
-            ids[:, j] = vocabulary.ids_of(strings[name])[ids[:, j]]
+        """Turns a file's string ids (into its own distinct strings) into vocabulary ids, in place.
+
+        A memory map is renumbered in blocks (`row_blocks`), so that its pages
+        do not all stay in the process.
+        """
+        lookups = [vocabulary.ids_of(strings[name]) for name, vocabulary in self._of(schema).items()]
+        for block in row_blocks(ids):
+            for j, lookup in enumerate(lookups):
+                block[:, j] = lookup[block[:, j]]
 
     def get_state(self) -> dict[str, list[str]]:
         """Each column's strings but `"[UNK]"`, as the state keeps them."""

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras_growing_data.errors import (
     BadFileError,
     NoDataRowsError,
+    StorageWriteError,
     TruncatedArchiveError,
     UnreadableFileError,
 )
@@ -23,6 +24,7 @@ from keras_growing_data.sources.verdicts import Verdicts, record_json
 from keras_growing_data.sources.watcher import FileStat, FolderWatcher
 from keras_growing_data.utils.durable_write import is_no_space
 from keras_growing_data.utils.printable import excerpt, printable
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -85,9 +87,18 @@ class FileJudge:
     def judge(
         self, stat: FileStat, quarantine: bool = True, end: int | None = None, follow: bool = False
     ) -> bool:
-        """Ingests one file version; whatever goes wrong with it, lands it in `rejected` or `waiting`."""
+        """Ingests one file version; whatever goes wrong with it, lands it in `rejected` or `waiting`.
+
+        With a disk store (and a format that `streams_rows`), the rows go to
+        its folder as they are parsed; what the store did not take of them is
+        deleted here, whatever the verdict.
+        """
+        scratch = self.files.scratch() if self.format.streams_rows else None
         try:
-            return self._read(stat, quarantine, end, follow)
+            return self._read(stat, quarantine, end, follow, scratch)
+        except StorageWriteError as e:
+            self._rows_wait(stat, e.error, e.where, f"at least {_size(scratch.nbytes)}")
+            return False
         except UnreadableFileError as e:  # Its stat failed now (an NFS hiccup): not a verdict.
             self.verdicts.wait(stat, str(e), logging.WARNING)
             return False
@@ -100,15 +111,19 @@ class FileJudge:
                 stat, f"cannot be judged: {type(e).__name__}: {excerpt(str(e))}", quarantine=False
             )
             return False
+        finally:
+            if scratch is not None:
+                scratch.remove()
 
     def _read(
-        self, stat: FileStat, quarantine: bool = True, end: int | None = None, follow: bool = False
+        self, stat: FileStat, quarantine: bool, end: int | None, follow: bool, scratch: ScratchArrays | None
     ) -> bool:
         """Judges one file version, and takes it in if it is good (see `judge`).
 
         With `appends="tail"`, a plain local file is read up to its last
         newline, or to `end` (where the chief stopped, for a follower, which
-        also takes its files whatever their age: `follow`).
+        also takes its files whatever their age: `follow`). The rows go to
+        `scratch` as they are parsed, if given.
         """
         reject, wait = self.verdicts.reject, self.verdicts.wait
         if stat.problem:
@@ -127,7 +142,7 @@ class FileJudge:
                 wait(stat, "has no complete line yet", logging.DEBUG)
                 return False
         try:
-            parsed, tail = self._parse(stat, end, tailed)
+            parsed, tail = self._parse(stat, end, tailed, scratch)
         except UnreadableFileError as e:
             changed = self._changed_reason(stat, tailed_to=end)
             if changed:
@@ -153,8 +168,10 @@ class FileJudge:
             return False
         return self._accept(stat, parsed, stat.size if end is None else end, tail)
 
-    def _parse(self, stat: FileStat, end: int | None, tailed: bool) -> tuple[ParsedFile, TailState | None]:
-        """The file read up to `end`; and, if it is `tailed`, where reading stopped.
+    def _parse(
+        self, stat: FileStat, end: int | None, tailed: bool, scratch: ScratchArrays | None
+    ) -> tuple[ParsedFile, TailState | None]:
+        """The file read up to `end` (its rows into `scratch`, if given); if `tailed`, where reading stopped.
 
         A file where a log truncated by copytruncate goes on, and that does
         not begin with the log's header (its writer went on without writing
@@ -163,7 +180,10 @@ class FileJudge:
         schema, skip, partition = self.schema, self.skip_bad_rows, self.partition(stat)
         header = self.tailed.continued_header(stat.path) if tailed else None
         if header is None or first_line(stat.path, end) == header:
-            parsed = self.format.read(stat.path, schema, skip, partition, end=end)
+            if scratch is None:
+                parsed = self.format.read(stat.path, schema, skip, partition, end=end)
+            else:
+                parsed = self.format.read(stat.path, schema, skip, partition, end=end, scratch=scratch)
             return parsed, TailState.of(stat.path, end, parsed.lines) if tailed else None
         parsed = self.format.read_lines(stat.path, schema, skip, partition, 0, end, 1, header)
         if not parsed.num_rows:
@@ -194,13 +214,7 @@ class FileJudge:
             # The file was read: what failed is writing our own storage (full, read-only, failing),
             # which is no verdict on the file.
             needed = _size(sum(array.nbytes for array in parsed.arrays.values()))
-            where = self.files.writing_to
-            if is_no_space(e):
-                reason = f"no space left to keep its rows ({needed}) in {where}"
-            else:
-                reason = f"cannot write its rows to {where} now ({error_text(e)})"
-            self.verdicts.wait(stat, reason, logging.DEBUG)
-            self.space.rows_wait(stat.path, where, needed, self.files.store.num_rows, e)
+            self._rows_wait(stat, e, self.files.writing_to, needed)
             return False
         self.space.writes_again()
         self.verdicts.accept(record)
@@ -235,6 +249,15 @@ class FileJudge:
                 printable(stat.path),
             )
         return True
+
+    def _rows_wait(self, stat: FileStat, error: BaseException, where: str, needed: str) -> None:
+        """Makes a file wait whose rows (`needed` bytes) cannot be written `where`: no verdict on the file."""
+        if is_no_space(error):
+            reason = f"no space left to keep its rows ({needed}) in {where}"
+        else:
+            reason = f"cannot write its rows to {where} now ({error_text(error)})"
+        self.verdicts.wait(stat, reason, logging.DEBUG)
+        self.space.rows_wait(stat.path, where, needed, self.files.store.num_rows, error)
 
     def _changed_reason(
         self, stat: FileStat, size_read: int | None = None, tailed_to: int | None = None

@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras_growing_data.errors import DamagedStateError
 from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.durable_write import append_durably, is_local, write_atomically
+from keras_growing_data.utils.scratch_arrays import row_blocks
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -64,19 +65,31 @@ class RowsLog:
         self._released = set()  # Segments no live reference names, to delete once that is saved.
 
     def write(self, arrays: dict[str, np.ndarray], strings: dict[str, tuple[str, ...]]) -> dict:
-        """Appends one file's rows; returns the reference that reads them back."""
-        pieces = [memoryview(np.ascontiguousarray(array)).cast("B") for array in arrays.values()]
-        pieces.append(memoryview(json.dumps(strings).encode()))
-        size = sum(len(piece) for piece in pieces)
+        """Appends one file's rows; returns the reference that reads them back.
+
+        A memory map is written in blocks (`row_blocks`), so that its pages do
+        not all stay in the process.
+        """
+        text = json.dumps(strings).encode()
+        size = sum(array.nbytes for array in arrays.values()) + len(text)
         crc = 0
-        for piece in pieces:
-            crc = zlib.crc32(piece, crc)
+
+        def pieces():
+            nonlocal crc
+            for array in arrays.values():
+                for block in row_blocks(array):
+                    piece = memoryview(np.ascontiguousarray(block)).cast("B")
+                    crc = zlib.crc32(piece, crc)
+                    yield piece
+            crc = zlib.crc32(text, crc)
+            yield text
+
         segment, offset = self._place(size)
         path = posixpath.join(self.folder, segment)
         if is_local(path):
-            append_durably(path, pieces)
+            append_durably(path, pieces())
         else:
-            write_atomically(path, pieces)
+            write_atomically(path, pieces())
         self._live[segment] += 1
         self._writes += 1
         return {

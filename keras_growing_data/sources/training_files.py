@@ -13,6 +13,7 @@ from keras_growing_data.sources.training_set import latest_plausible_ns
 from keras_growing_data.storage.disk_store import DiskRowStore
 from keras_growing_data.storage.row_store import RowStore
 from keras_growing_data.utils.printable import printable
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -92,6 +93,14 @@ class TrainingFiles:
     def newest_path(self) -> str | None:
         """The file whose time `newest_mtime_ns` is."""
         return self._newest_now()[1]
+
+    def scratch(self) -> ScratchArrays | None:
+        """Where a file's rows go as they are parsed: files in a disk store's folder; `None` for memory.
+
+        The store takes those files over (`DiskRowStore`); the caller removes
+        what is left of them once the file is judged.
+        """
+        return ScratchArrays(self.store.folder) if isinstance(self.store, DiskRowStore) else None
 
     def add(self, record: AcceptedFile, parsed, schema: Schema, end: int) -> tuple[dict | None, dict]:
         """Keeps an accepted file's rows (`parsed`, read up to byte `end`) as a piece that trains.

@@ -6,13 +6,14 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import tensorflow as tf
 
 from keras_growing_data.storage.row_store import RowStore
 from keras_growing_data.utils.file_lock import FileLock, held_by_nobody
+from keras_growing_data.utils.scratch_arrays import is_scratch_file, row_blocks
 
 logger = logging.getLogger("keras_growing_data")
 
@@ -88,17 +89,27 @@ class DiskRowStore(RowStore):
         return 1 if self._stored_rows else 0
 
     def _append(self, arrays: dict[str, np.ndarray], owned: bool) -> None:
+        """Appends rows to the files; takes over a scratch file handed over by a rename, into no rows."""
         if self._layout is None:
             for key in arrays:
                 self.paths[key] = f"{self._stem}-{key}.bin"
                 open(self.paths[key], "wb").close()
         ends = {key: os.path.getsize(path) for key, path in self.paths.items()}
+        renamed = {}
         try:
             for key, array in arrays.items():
-                _write(self.paths[key], np.ascontiguousarray(array))
+                if owned and self._stored_rows == 0 and is_scratch_file(array, self.folder):
+                    os.replace(array.filename, self.paths[key])
+                    renamed[key] = array.filename
+                else:
+                    _write(self.paths[key], row_blocks(array))
         except BaseException:
             for key, end in ends.items():  # A partial write would shift every later row.
-                os.truncate(self.paths[key], end)
+                if key in renamed:  # Its file is the scratch file, which its maps map: given back.
+                    os.replace(self.paths[key], renamed[key])
+                    open(self.paths[key], "wb").close()
+                else:
+                    os.truncate(self.paths[key], end)
             raise
         self._layout = {key: (array.dtype, array.shape[1]) for key, array in arrays.items()}
 
@@ -115,8 +126,7 @@ class DiskRowStore(RowStore):
         try:
             for key, rows_map in self._maps().items():
                 open(new[key], "wb").close()
-                for start, rows in runs:
-                    _write(new[key], np.ascontiguousarray(rows_map[start : start + rows]))
+                _write(new[key], (rows_map[start : start + rows] for start, rows in runs))
         except OSError as e:
             for path in new.values():
                 with contextlib.suppress(OSError):
@@ -179,11 +189,13 @@ def _reader(maps: weakref.ref, key: str) -> Callable[[np.ndarray], np.ndarray]:
     return read
 
 
-def _write(path: str, values: np.ndarray) -> None:
+def _write(path: str, blocks: Iterable[np.ndarray]) -> None:
+    """Appends the rows of `blocks` to the file at `path`, one write after another."""
     with open(path, "ab", buffering=0) as f:
-        unwritten = memoryview(values).cast("B")
-        while unwritten:
-            unwritten = unwritten[f.write(unwritten) :]
+        for block in blocks:
+            unwritten = memoryview(np.ascontiguousarray(block)).cast("B")
+            while unwritten:
+                unwritten = unwritten[f.write(unwritten) :]
 
 
 def remove_abandoned(parent: str) -> None:

@@ -81,7 +81,7 @@ class RowStore(abc.ABC):
         Returns:
             The ids of the pieces, for `drop`.
         """
-        arrays = {key: np.asarray(array) for key, array in arrays.items()}
+        arrays = {key: np.asanyarray(array) for key, array in arrays.items()}  # A memory map stays one.
         layout = {key: (array.dtype, array.shape[1]) for key, array in arrays.items()}
         if self.layout not in (None, layout):
             raise ValueError(f"rows are laid out as {layout}, the store as {self.layout}")

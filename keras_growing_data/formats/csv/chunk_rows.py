@@ -15,13 +15,15 @@ from keras_growing_data.formats.csv.tf_parser import ChunkPlan, chunk_parser, li
 from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.float32_values import float32_losses, needs_direct_parse
 from keras_growing_data.formats.schema import Schema
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 
 class ChunkRows(FileRows):
     """The rows of one CSV file's chunks, taken in file order, and its bad lines.
 
     `parse` parses a chunk (`parse_chunk` with the file's plan); `line` is
-    the number of the next chunk's first line.
+    the number of the next chunk's first line; `scratch`, where the rows
+    go as they are taken (`FileRows`).
     """
 
     def __init__(
@@ -32,8 +34,9 @@ class ChunkRows(FileRows):
         skip_bad_rows: bool,
         partition: Mapping[str, object],
         line: int = 2,
+        scratch: ScratchArrays | None = None,
     ):
-        super().__init__(schema, partition)
+        super().__init__(schema, partition, scratch)
         self.plan = plan
         self.parse = parse
         self.skip_bad_rows = skip_bad_rows

@@ -30,6 +30,7 @@ from keras_growing_data.formats.inferred_schema import inferred_schema, require_
 from keras_growing_data.formats.partitions import placeholders, typed_partition
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.utils.arguments import check_choice, check_int, check_labels
+from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 
 # Measured on TF 2.21 / pandas 3.1, 2 cores: per-line parsing through tf.data
@@ -86,6 +87,7 @@ class CsvFormat(FileFormat):
     name = "csv"
     suffixes = (".csv",)
     tails = True
+    streams_rows = True
 
     def __init__(
         self,
@@ -116,10 +118,11 @@ class CsvFormat(FileFormat):
         skip_bad_rows: bool = False,
         partition: Mapping[str, str] | None = None,
         end: int | None = None,
+        scratch: ScratchArrays | None = None,
     ) -> ParsedFile:
         """Parses the file at `path` (see `FileFormat.read`); an archive is always read whole."""
         with _reading(path) as f:
-            return self._read(f, path, schema or self.declared, skip_bad_rows, partition or {}, end)
+            return self._read(f, path, schema or self.declared, skip_bad_rows, partition or {}, end, scratch)
 
     def read_lines(
         self,
@@ -164,7 +167,7 @@ class CsvFormat(FileFormat):
                 rows = self._rows(chunks, schema, plan, skip_bad_rows, first_line, given)
             except LineTooLong:
                 raise too_long("a line after the ones read before", self.max_line_bytes) from None
-            arrays, strings = rows.stacked() if rows.parts else ({}, {})
+            arrays, strings = rows.stacked() if rows.has_rows else ({}, {})
             return ParsedFile(
                 tuple(columns),
                 schema,
@@ -190,7 +193,14 @@ class CsvFormat(FileFormat):
         return match_header(columns, schema, {**self.defaults, **placeholders(given, schema)}, self.na_values)
 
     def _read(
-        self, f, path: str, schema: Schema | None, skip_bad_rows: bool, partition, end: int | None = None
+        self,
+        f,
+        path: str,
+        schema: Schema | None,
+        skip_bad_rows: bool,
+        partition,
+        end: int | None,
+        scratch: ScratchArrays | None,
     ) -> ParsedFile:
         content = content_of(f, self.max_file_bytes)
         if content.compressed:
@@ -198,7 +208,7 @@ class CsvFormat(FileFormat):
         if end is not None:
             content = Limited(content, end)
         try:
-            return self._parsed(f, content, path, schema, skip_bad_rows, partition, end)
+            return self._parsed(f, content, path, schema, skip_bad_rows, partition, end, scratch)
         except BadFileError:
             # A damaged archive may decompress to bad lines before its checksum
             # fails; then the damage is the reason.
@@ -206,7 +216,15 @@ class CsvFormat(FileFormat):
             raise
 
     def _parsed(
-        self, f, content, path: str, schema: Schema | None, skip_bad_rows: bool, partition, end: int | None
+        self,
+        f,
+        content,
+        path: str,
+        schema: Schema | None,
+        skip_bad_rows: bool,
+        partition,
+        end: int | None,
+        scratch: ScratchArrays | None,
     ) -> ParsedFile:
         """The file `f` parsed from `content` (up to byte `end` of a plain file, if given), what it holds."""
         chunks = chunks_after_checks(content, self.chunk_bytes, self.max_line_bytes)
@@ -224,9 +242,7 @@ class CsvFormat(FileFormat):
         plan, ignored = self._plan(columns, schema, given)
         ignored += not_in_schema
         try:
-            rows = self._rows(
-                itertools.chain([body], chunks), schema, plan, skip_bad_rows, first_line=2, given=given
-            )
+            rows = self._rows(itertools.chain([body], chunks), schema, plan, skip_bad_rows, 2, given, scratch)
         except LineTooLong as e:
             raise too_long(f"line {e.args[0]}", self.max_line_bytes) from None
         arrays, strings = rows.stacked()
@@ -254,17 +270,19 @@ class CsvFormat(FileFormat):
         skip_bad_rows: bool,
         first_line: int,
         given: Mapping[str, object],
+        scratch: ScratchArrays | None = None,
     ) -> ChunkRows:
         """The rows of these chunks of whole lines, the first numbered `first_line`.
 
-        `given` are the values the file's folders give (`typed_partition`).
+        `given` are the values the file's folders give (`typed_partition`);
+        `scratch`, where the rows go as they are parsed (`None`: memory).
 
         Raises:
             LineTooLong: with the number of the long line.
         """
         pandas = self._pandas if takes_plan(plan) else None
         parse = functools.partial(parse_chunk, plan, pandas)
-        rows = ChunkRows(schema, plan, parse, skip_bad_rows, given, line=first_line)
+        rows = ChunkRows(schema, plan, parse, skip_bad_rows, given, line=first_line, scratch=scratch)
         pending = collections.deque()
         # Chunks go to the pool as they are read, at most two per thread
         # ahead, so reading overlaps parsing and memory stays bounded.
