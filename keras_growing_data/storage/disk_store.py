@@ -34,6 +34,11 @@ class DiskRowStore(RowStore):
     and type whatever the number of files, and pays the disk's random-read
     speed when the data does not fit in the page cache.
 
+    A file's rows handed over as the memory maps of scratch files in the
+    store's folder (`ScratchArrays`, which the ingest writes as it parses)
+    are taken over by a rename into an empty store, else copied in blocks,
+    so that no step holds a file's rows in memory.
+
     Dropped rows are freed once they are more than the live ones: the live
     rows are then copied into new files, which replace the old ones (an
     epoch still reading the old files keeps them until it ends).
