@@ -160,10 +160,11 @@ def flat_checks(records: dict[int, dict], ledger: Ledger, window: int) -> list[C
         ("memory maps of files under the soak's folders", lambda r: r["data_maps"], 1, ""),
         ("resident memory (VmRSS)", lambda r: r["rss"], 2**20, " MiB"),
         (
-            "disk: rows (storage_dir + state_dir/rows)",
-            lambda r: r["storage_bytes"] + r["state_rows_bytes"],
-            1e3,
-            " KB",
+            # Per row in training: the window's rows vary as the live log grows and rotates.
+            "disk: rows (storage_dir + state_dir/rows) per row in training",
+            lambda r: (r["storage_bytes"] + r["state_rows_bytes"]) / max(1, r["rows"]),
+            1,
+            " B",
         ),
     ]
     checks = []
