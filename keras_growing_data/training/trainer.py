@@ -7,6 +7,7 @@ import keras
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.counts_progbar_logger import CountsProgbarLogger
 from keras_growing_data.training.padded_metrics import metrics_of_real_rows
+from keras_growing_data.training.torn_backup import repair_torn_backups
 from keras_growing_data.utils.arguments import check_int, check_number
 
 
@@ -129,6 +130,7 @@ class GrowingDatasetTrainer:
                 _build_from_spec(model, self.data, padded=bool(padded_steps))
                 if padded_steps:
                     serving.enter_context(metrics_of_real_rows(model, padded_steps))
+                repair_torn_backups(callbacks)
                 run.begin_run()
                 # BackupAndRestore sets `_initial_epoch` in on_train_begin, and
                 # every later `fit` call would obey it (Keras 3.15, TF trainer's
