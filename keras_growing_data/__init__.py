@@ -24,6 +24,7 @@ _MODULE_OF = {
     "SnapshotError": "keras_growing_data.errors",
     "SnapshotTimeoutError": "keras_growing_data.errors",
     "StopWhenIdle": "keras_growing_data.training.stop_when_idle",
+    "UnwritableStateError": "keras_growing_data.errors",
     "Window": "keras_growing_data.sources.window",
     "WorkerDataCallback": "keras_growing_data.distribute.worker_callback",
     "plot_growth": "keras_growing_data.training.plot",
