@@ -1,6 +1,7 @@
 import logging
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -762,3 +763,26 @@ def test_a_restart_with_tailing_switched_off_honours_it_and_a_later_one_takes_th
     tailing = build_ingest(folder, "price", settle_seconds=0, state_dir=state, appends="tail")
     tailing.poll()
     assert tailing.num_rows == 20 and tailing.accepted[path].rows == 20
+
+
+@pytest.mark.parametrize("rotation", ["create", "copytruncate"])
+def test_the_new_log_after_a_rotation_joins_at_the_same_poll_among_many_accepted_files(folder, rotation):
+    # With more accepted files than a poll looks at again, the log's path is not among them.
+    for i in range(RECHECKS_PER_POLL):
+        write_csv(folder / f"done-{i:03d}.csv", id_rows(1000 + i, 1))
+    app, rotated = folder / "app.csv", str(folder / "app-1.csv")
+    write_csv(app, id_rows(0, 5), mtime=OLD + 1)  # Accepted last: not looked at again by the next poll.
+    ingest = build_ingest(folder, label="price", settle_seconds=0, appends="tail")
+    assert len(ingest.poll()) == RECHECKS_PER_POLL + 1
+    if rotation == "create":
+        os.rename(app, rotated)
+    else:
+        shutil.copyfile(app, rotated)
+        with open(app, "r+") as log:
+            log.truncate(0)
+    with open(app, "a") as log:
+        log.write("id,x,price\n5,5,11\n6,6,13\n")
+    assert ingest.poll() == [str(app)]
+    assert list(ingest.accepted)[-2:] == list(ingest.tails)[-2:] == [rotated, str(app)]
+    assert [ingest.accepted[rotated].rows, ingest.accepted[str(app)].rows] == [5, 2]
+    assert ingest.num_rows == RECHECKS_PER_POLL + 7

@@ -240,23 +240,17 @@ class FolderIngest:
         # 1,000 accepted files cost ~17 ms a poll, a third of an epoch over
         # their 8,000 rows.
         started = time.monotonic()
-        try:
-            rechecked = self.verdicts.rechecked(self.files.paths)
-            judged = itertools.chain(self.accepted, self.rejected)
-            stats = self.watcher.complete_files(skip=judged, recheck=rechecked)
-        except OSError as e:  # The folder itself cannot be listed now; files wait for the next poll.
-            logger.warning(
-                "Cannot list %s now: %s; trying again at the next poll", printable(self.directory), e
-            )
+        rechecked = self.verdicts.rechecked(self.files.paths)
+        stats = self._settled_files(rechecked)
+        if stats is not None and self._follow_moves():
+            # The paths the moved files left were skipped as accepted (unless rechecked in turn):
+            # listed again, the new log a rotation leaves there joins at this boundary, not the next.
+            stats = self._settled_files(rechecked)
+        if stats is None:
             return []
         if self.schema is None:
             # The schema comes from the oldest file, so a stray newer one cannot set it.
             stats = sorted(stats, key=lambda stat: (stat.mtime_ns, stat.path))
-        # Settled or not: a tailed file renamed by a log rotation was written to just before.
-        for stat in self.watcher.listed:
-            if stat.path not in self.accepted:
-                self.same.recognise(stat)
-        self.copies.follow_rotations(self.watcher.listed)
         to_read = []
         for stat in stats:
             if stat.path in self.accepted:
@@ -302,6 +296,31 @@ class FolderIngest:
             release_parse_memory()
         self._save()
         return new
+
+    def _settled_files(self, rechecked: list[str]) -> list[FileStat] | None:
+        """The settled files not judged yet, and those of `rechecked`; `None`: the folder cannot be listed."""
+        try:
+            return self.watcher.complete_files(
+                skip=itertools.chain(self.accepted, self.rejected), recheck=rechecked
+            )
+        except OSError as e:  # The folder itself cannot be listed now; files wait for the next poll.
+            logger.warning(
+                "Cannot list %s now: %s; trying again at the next poll", printable(self.directory), e
+            )
+            return None
+
+    def _follow_moves(self) -> bool:
+        """Takes the records of accepted files listed under new paths there; whether any moved.
+
+        Settled or not: a tailed file renamed by a log rotation was written to just before.
+        """
+        listed = self.watcher.listed
+        moved = False
+        for stat in listed:
+            if stat.path not in self.accepted:
+                # A link is recognised and stays out of `accepted`; a move's record takes its path.
+                moved |= self.same.recognise(stat) and stat.path in self.accepted
+        return bool(self.copies.follow_rotations(listed)) or moved
 
     def _report_of(self, to_read: list[FileStat], listener) -> IngestProgress | None:
         """The progress report of a poll with `REPORTED_FILES` to read or more.
