@@ -201,3 +201,30 @@ def test_rows_a_killed_run_left_are_reclaimed_and_a_normal_exit_leaves_nothing(t
     )
     del alive, other
     assert list(parent.iterdir()) == []
+
+
+def test_a_dataset_rebuilt_200_times_leaves_tensorflow_no_more_python_functions_than_20(tmp_path):
+    # Each dataset built used to trace its own `tf.numpy_function`, whose Python function
+    # TensorFlow keeps for the life of the process (TF 2.21: one more in the global graph's
+    # `_py_funcs_used_in_graph` and in `script_ops._py_funcs` per build and stored type).
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import ops
+    from tensorflow.python.ops import script_ops
+
+    def kept():
+        graph = ops.get_default_graph()
+        return (
+            len(getattr(graph, "_py_funcs_used_in_graph", [])),
+            script_ops._py_funcs.size(),
+            len(context.context().list_function_names()),
+        )
+
+    store = DiskRowStore(tmp_path, seed=1)
+    counts = {}
+    for build in range(1, 201):
+        ids = np.arange(2 * build - 2, 2 * build, dtype="float32")
+        store.append({"float32": ids[:, None], "string": ids[:, None].astype("int32")})
+        seen = ids_of(store.dataset(batch_size=16))
+        counts[build] = kept()
+    assert sorted(seen) == list(range(400))
+    assert counts[20] == counts[200], (counts[20], counts[200])
