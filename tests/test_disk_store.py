@@ -222,3 +222,30 @@ def test_scratch_files_are_renamed_into_an_empty_store_and_copied_into_one_with_
     assert os.stat(store.paths["float32"]).st_ino == inode
     batches = list(store.dataset(batch_size=10, shuffle=False))
     np.testing.assert_array_equal(batches[0]["float32"], [[0, 1], [2, 3], [4, 5], [9, 9], [9, 9]])
+
+
+def test_a_dataset_rebuilt_200_times_leaves_tensorflow_no_more_python_functions_than_20(tmp_path):
+    # Each dataset built used to trace its own `tf.numpy_function`, whose Python function
+    # TensorFlow keeps for the life of the process (TF 2.21: one more in the global graph's
+    # `_py_funcs_used_in_graph` and in `script_ops._py_funcs` per build and stored type).
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import ops
+    from tensorflow.python.ops import script_ops
+
+    def kept():
+        graph = ops.get_default_graph()
+        return (
+            len(getattr(graph, "_py_funcs_used_in_graph", [])),
+            script_ops._py_funcs.size(),
+            len(context.context().list_function_names()),
+        )
+
+    store = DiskRowStore(tmp_path, seed=1)
+    counts = {}
+    for build in range(1, 201):
+        ids = np.arange(2 * build - 2, 2 * build, dtype="float32")
+        store.append({"float32": ids[:, None], "string": ids[:, None].astype("int32")})
+        seen = ids_of(store.dataset(batch_size=16))
+        counts[build] = kept()
+    assert sorted(seen) == list(range(400))
+    assert counts[20] == counts[200], (counts[20], counts[200])

@@ -1,6 +1,8 @@
 """Keeps the accepted rows in a file on disk, for data larger than memory."""
 
 import contextlib
+import functools
+import itertools
 import logging
 import os
 import shutil
@@ -155,23 +157,16 @@ class DiskRowStore(RowStore):
         )
 
     def _take_fn(self):
-        # TensorFlow keeps the Python function of every `tf.numpy_function` traced in eager mode
-        # for the life of the process (TF 2.21, `script_ops._internal_py_func` appends it to the
-        # global graph's `_py_funcs_used_in_graph`), and a dataset is built at every change of the
-        # rows. So that function reaches the maps through a weak reference only; `take`, held by
-        # the dataset's map function, holds them. They close (and free their file descriptor, and
-        # the disk of files `_release` replaced) once the last dataset and iterator using them go.
         maps = self._maps()
-        layout = self._layout
+        token = next(_TOKENS)
+        _OPEN_MAPS[token] = maps
 
         def take(index):
+            index = tf.cast(index, tf.int64)
             batch = {}
-            for key in maps:
-                dtype, width = layout[key]
-                values = tf.numpy_function(
-                    _reader(weakref.ref(maps), key), [index], tf.as_dtype(dtype), stateful=False
-                )
-                values.set_shape([None, width])
+            for key, rows_map in maps.items():
+                values = _row_reader(rows_map.dtype)(index, token, key)
+                values.set_shape([None, rows_map.shape[1]])
                 batch[key] = values
             return batch
 
@@ -182,16 +177,39 @@ class _Maps(dict):
     """The memory maps of a store's files by stored type, as a dict that can be weakly referenced."""
 
 
-def _reader(maps: weakref.ref, key: str) -> Callable[[np.ndarray], np.ndarray]:
-    """A function from row indices to the rows of `key` in the maps, if they are still alive."""
+# The maps of every dataset alive, by a token its map function holds as a constant. A dataset's
+# `take` holds its maps; they close (and free their file descriptor, and the disk of files
+# `_release` replaced) once the last dataset and iterator using them go.
+_OPEN_MAPS = weakref.WeakValueDictionary()
+_TOKENS = itertools.count()
 
-    def read(index):
-        live = maps()
-        if live is None:
+
+@functools.cache
+def _row_reader(dtype: np.dtype) -> Callable:
+    """The function `(row indices, token, stored type) -> rows` of the open maps, traced once per dtype.
+
+    TensorFlow keeps the Python function of every `tf.numpy_function` traced for the life of the
+    process (TF 2.21, `script_ops._internal_py_func` appends it to the global graph's
+    `_py_funcs_used_in_graph`, and registers it under a new token in `script_ops._py_funcs`), and
+    a dataset is built at every change of the rows. A concrete function is never traced again, so
+    every dataset's map function calls this one, and TensorFlow keeps one function per dtype.
+    """
+
+    def read(index, token, key):
+        maps = _OPEN_MAPS.get(int(token))
+        if maps is None:
             raise RuntimeError("The rows of this dataset were freed: its store or dataset is gone.")
-        return live[key][index]
+        return maps[key.decode()][index]
 
-    return read
+    def read_rows(index, token, key):
+        return tf.numpy_function(read, [index, token, key], tf.as_dtype(dtype), stateful=False)
+
+    signature = [
+        tf.TensorSpec([None], tf.int64),
+        tf.TensorSpec([], tf.int64),
+        tf.TensorSpec([], tf.string),
+    ]
+    return tf.function(read_rows, input_signature=signature, autograph=False).get_concrete_function()
 
 
 def _write(path: str, blocks: Iterable[np.ndarray]) -> None:
