@@ -258,11 +258,17 @@ def test_the_default_pattern_takes_plain_and_compressed_csv(folder):
 
 
 def remove_deep_tree(top):
-    """Removes a folder tree deeper than Python's recursion limit (`shutil.rmtree` recurses on 3.11)."""
-    for parent, _, files in os.walk(top, topdown=False):
-        for name in files:
-            os.remove(os.path.join(parent, name))
-        os.rmdir(parent)
+    """Removes a tree deeper than the recursion limit (`shutil.rmtree` and `os.walk` recurse on 3.11)."""
+    stack, folders = [str(top)], []
+    while stack:
+        folders.append(stack.pop())
+        for entry in os.scandir(folders[-1]):
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            else:
+                os.remove(entry.path)
+    for folder in reversed(folders):  # Each folder after every folder under it.
+        os.rmdir(folder)
 
 
 def test_a_tree_deeper_than_the_recursion_limit_is_listed_and_forgotten(folder, tmp_path):
