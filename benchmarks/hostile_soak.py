@@ -204,8 +204,27 @@ def run_checks(supervisor: Supervisor, records: dict[int, dict], torn: int, wind
     if records:
         ledger = supervisor.producer.ledger
         checks += exactness_checks(records, ledger, supervisor.config["folder"], window)
-        checks += flat_checks(records, ledger, window)
+        checks += flat_checks(records, ledger, window, keras_control(supervisor.root, records))
     return checks
+
+
+def keras_control(root: Path, records: dict[int, dict]) -> dict[int, dict]:
+    """The Keras control's records: as many epochs as the last trainer process ran, on as many rows."""
+    last_pid = records[max(records)]["pid"]
+    own = [record for record in records.values() if record["pid"] == last_pid]
+    rows = int(statistics.median(record["rows"] for record in own))
+    path = root / "control.jsonl"
+    command = [sys.executable, "-m", "benchmarks.hostile_soak_probe", "control", str(len(own)), str(rows)]
+    with open(root / "logs" / "control.log", "w") as log:
+        subprocess.run(
+            [*command, str(path)],
+            cwd=REPOSITORY,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            check=True,
+        )
+    return read_records(path)[0]
 
 
 def render(checks: list[Check]) -> str:

@@ -1,5 +1,11 @@
 """The hostile soak's trainer: `python -m benchmarks.hostile_soak_probe CONFIG START`, killed at will.
 
+`python -m benchmarks.hostile_soak_probe control EPOCHS ROWS RECORDS` is its Keras control: the same
+model and callbacks for EPOCHS epochs, one `model.fit` per epoch as our trainer calls it, on ROWS
+static rows in a `tf.data` pipeline rebuilt each epoch as a hand-written loop rebuilds it, and the
+same extra unshuffled pass per epoch; it appends `{"epoch", "pid", "rss"}` lines to RECORDS. What its
+memory grows by is Keras's and TensorFlow's own (about 18 KiB a `fit` call, `rebuild_probe keras`).
+
 CONFIG is the JSON file the supervisor (`benchmarks.hostile_soak`) writes: the folders, the epochs
 and the window; START counts the trainer's earlier starts. The trainer tails the folder with a
 window, `storage="disk"` and `state_dir`, and resumes with `BackupAndRestore`. Its `EpochRecorder`
@@ -12,11 +18,14 @@ has written its step, so that nothing is written while the trainer polls.
 import json
 import os
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 import keras_growing_data as kgd
 from benchmarks.hostile_soak_producer import write_atomically
@@ -151,6 +160,47 @@ def tiny_model() -> keras.Model:
     return model
 
 
+class ControlRecorder(keras.callbacks.Callback):
+    """`EpochRecorder`'s work on a plain `tf.data` pipeline: one unshuffled pass, then the sample."""
+
+    def __init__(self, dataset: Callable[[], tf.data.Dataset], records: str):
+        super().__init__()
+        self.dataset = dataset
+        self.records = records
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        ids = np.concatenate([x[:, 0].numpy() for x, _ in self.dataset()])
+        np.unique(ids, return_counts=True)
+        open_files("/")
+        memory_maps("/")
+        self.record = dict(epoch=epoch, pid=os.getpid(), rss=status("VmRSS"))
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        with open(self.records, "a") as records:
+            records.write(json.dumps(self.record) + "\n")
+
+
+def control(epochs: str, rows: str, records: str) -> None:
+    values = np.random.default_rng(0).normal(size=(int(rows), 2)).astype(np.float32)
+    values[:, 0] = np.arange(int(rows))
+    labels = values[:, 1:] * 2.0
+
+    def dataset(shuffle: bool = False) -> tf.data.Dataset:
+        rebuilt = tf.data.Dataset.from_tensor_slices((values, labels))
+        return (rebuilt.shuffle(int(rows)) if shuffle else rebuilt).batch(64)
+
+    model = tiny_model()
+    with tempfile.TemporaryDirectory(prefix="kgd-soak-control-") as backup:
+        callbacks = [
+            keras.callbacks.BackupAndRestore(backup, double_checkpoint=True),
+            ControlRecorder(dataset, records),
+        ]
+        for epoch in range(int(epochs)):
+            model.fit(
+                dataset(shuffle=True), initial_epoch=epoch, epochs=epoch + 1, callbacks=callbacks, verbose=0
+            )
+
+
 def main(config_path: str, start: str) -> None:
     config = json.loads(Path(config_path).read_text())
     data = kgd.GrowingDataCallback(
@@ -176,4 +226,7 @@ def main(config_path: str, start: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "control":
+        control(*sys.argv[2:])
+    else:
+        main(*sys.argv[1:])
