@@ -6,7 +6,6 @@ catches those catches them as before. This module imports nothing from the
 package, so every layer can raise its errors.
 """
 
-import posixpath
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -120,24 +119,25 @@ class NoRowsError(GrowingDataError, ValueError):
             return f"{where}: {matches}; {wait_hint} to wait for the first files."
         first = rejected[0]
         if len(rejected) == 1:
-            lines = [f"{where}: 1 file was rejected, {_name(first.path)}: {first.reason}"]
+            lines = [f"{where}: 1 file was rejected, {self._name(first.path)}: {first.reason}"]
         else:
-            first_reason = f"the first {_name(first.path)}: {first.reason}"
+            first_reason = f"the first {self._name(first.path)}: {first.reason}"
             lines = [f"{where}: {len(rejected)} files were rejected, {first_reason}"]
-            lines += [f"  rejected {_name(r.path)}: {r.reason}" for r in rejected[1 : self.SHOWN]]
+            lines += [f"  rejected {self._name(r.path)}: {r.reason}" for r in rejected[1 : self.SHOWN]]
             if len(rejected) > self.SHOWN:
                 lines.append(f"  and {len(rejected) - self.SHOWN} more rejected files")
         if pending:
             lines.append(f"{_files(len(pending))} still being written; {waiting}.")
         return "\n".join(lines)
 
+    def _name(self, path: str) -> str:
+        """A file as seen from the folder (`dt=2026-12-01/part-0.csv`): same-named files stay apart."""
+        folder = self.directory.rstrip("/") + "/"
+        return path[len(folder) :] if path.startswith(folder) else path
+
 
 def _files(n: int) -> str:
     return "1 file is" if n == 1 else f"{n} files are"
-
-
-def _name(path: str) -> str:
-    return posixpath.basename(path)
 
 
 def _patterns(pattern: str | Sequence[str]) -> str:

@@ -173,9 +173,9 @@ def test_train_shows_only_the_warnings_meant_and_more_with_verbose(folder):
     )
     assert quiet.returncode == verbose.returncode == 0, quiet.stderr + verbose.stderr
     assert quiet.stderr.splitlines() == [
-        f"WARNING: Rejected {folder / 'y.csv'}: line 2, column 'x': expected a number, found 'zz'"
+        "WARNING: Rejected y.csv: line 2, column 'x': expected a number, found 'zz'"
     ]
-    assert f"INFO: Accepted {folder / 'a.csv'}: 16 rows" in verbose.stderr
+    assert "INFO: Accepted a.csv: 16 rows" in verbose.stderr
     assert len(verbose.stderr.splitlines()) > 2
 
 
@@ -334,8 +334,7 @@ def test_train_on_a_folder_whose_files_were_all_rejected_says_so_first(folder, c
     write_csv(folder / "bad.csv", [(1, "", 2)])
     assert main(["train", str(folder), "--label", "price"]) == 2
     assert capsys.readouterr().err.splitlines() == [
-        f"WARNING: Rejected {folder / 'bad.csv'}: line 2, column 'x': missing value '', and the column "
-        "has no default",
+        "WARNING: Rejected bad.csv: line 2, column 'x': missing value '', and the column has no default",
         f"keras-growing-data train: error: No training rows in '{folder}': 1 file was rejected, "
         "bad.csv: line 2, column 'x': missing value '', and the column has no default",
     ]

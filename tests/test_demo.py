@@ -2,7 +2,7 @@ import os
 
 import numpy as np
 import pytest
-from helpers import id_rows, write_csv
+from helpers import id_rows, mixed_rows, write_csv, write_mixed_csv
 
 from keras_growing_data.demo.data import digits_data, synthetic_data
 from keras_growing_data.demo.producer import write_csv_file
@@ -69,6 +69,20 @@ def test_demo_watches_a_given_folder_without_a_producer(folder):
     assert history.history["files"] == [1, 1]
     assert "val_loss" not in history.history
     assert list(os.listdir(folder)) == ["a.csv"]
+
+
+def test_demo_trains_on_a_given_folder_with_string_columns(folder):
+    write_mixed_csv(folder / "a.csv", mixed_rows(0, 60, cities=4))
+    lines = []
+    history = run_demo(
+        epochs=2, out=None, folder=str(folder), label="price", verbose=0, print_fn=lines.append
+    )
+    assert history.history["rows"] == [60, 60]
+    assert lines[1].startswith("Label 'price' holds real values") and "regression" in lines[1]
+    lines.clear()
+    history = run_demo(epochs=1, out=None, folder=str(folder), label="city", verbose=0, print_fn=lines.append)
+    assert history.history["rows"] == [60]
+    assert lines[1].startswith("Label 'city' holds 4 strings so far: classification into 21 class ids")
 
 
 def test_demo_on_an_empty_folder_says_so_after_waiting(folder):

@@ -110,3 +110,14 @@ def test_no_rows_error_says_what_is_missing_and_keeps_its_arguments():
         "No training rows in '/in': no file matches '*.csv' yet; "
         "pass wait_for_data=seconds to wait for the first files."
     )
+
+
+def test_no_rows_error_names_files_by_their_path_in_the_folder():
+    rejected = [
+        RejectedFile(path=f"/lake/dt=2026-12-0{day}/part-0.csv", reason="bad", size=1, mtime_ns=0)
+        for day in (1, 2)
+    ]
+    assert str(kgd.NoRowsError("/lake", "*.csv", rejected, [])).splitlines() == [
+        "No training rows in '/lake': 2 files were rejected, the first dt=2026-12-01/part-0.csv: bad",
+        "  rejected dt=2026-12-02/part-0.csv: bad",
+    ]

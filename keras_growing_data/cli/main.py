@@ -10,16 +10,16 @@ script are the same program. Run any command with `--help` for its options.
 """
 
 import argparse
-import contextlib
 import importlib
 import logging
 import os
 import sys
 
 from keras_growing_data import __version__
+from keras_growing_data.cli.argument_types import LABEL, at_least
 from keras_growing_data.cli.exit_codes import EXIT_ERROR, EXIT_OK
+from keras_growing_data.cli.reading_options import add_reading_options
 from keras_growing_data.errors import NoRowsError
-from keras_growing_data.utils.arguments import check_labels, check_text
 from keras_growing_data.utils.tensorflow_logs import import_tensorflow_quietly
 
 
@@ -41,16 +41,26 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help, --version, or a wrong option (argparse printed why).
         return EXIT_OK if e.code in (0, None) else EXIT_ERROR
+    if args.command == "train" and args.label is None and "label" not in (args.config or {}):
+        print(
+            "keras-growing-data train: error: the following arguments are required: --label "
+            "(or a label in the --config file)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     try:
         for folder in _folders_that_must_exist(args):
             _check_local_folder(folder)
         if not args.show_logs:
             import_tensorflow_quietly()
-        # The command's module imports TensorFlow: only now that the options are known good.
+        # These modules import TensorFlow: only now that the options are known good.
+        from keras_growing_data.cli.file_names import library_log_to_stderr
+
         command = importlib.import_module(f"keras_growing_data.cli.{args.command}")
-        with _library_log_to_stderr(logging.INFO if args.show_logs else logging.WARNING):
+        with library_log_to_stderr(logging.INFO if args.show_logs else logging.WARNING, args.folder):
             return command.run(args)
-    except (FileNotFoundError, ValueError) as e:
+    # The library's checks raise TypeError for an argument of the wrong type: here, a config file's value.
+    except (FileNotFoundError, TypeError, ValueError) as e:
         message = e.explain(args.wait_hint) if isinstance(e, NoRowsError) else str(e)
         print(f"keras-growing-data {args.command}: error: {message}", file=sys.stderr)
         return EXIT_ERROR
@@ -67,61 +77,6 @@ def _check_local_folder(folder: str) -> None:
     """Fails before TensorFlow is imported when a local folder is missing."""
     if "://" not in folder and not os.path.isdir(folder):
         raise FileNotFoundError(f"The folder {folder!r} does not exist.")
-
-
-def _checked(check):
-    """An argparse type from one of `utils.arguments`' checks of a text option."""
-
-    def parse(text: str):
-        try:
-            return check(text)
-        except (TypeError, ValueError) as e:
-            raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
-
-    return parse
-
-
-_LABEL = _checked(lambda text: check_labels(text)[0])
-_PATTERN = _checked(lambda text: check_text("pattern", text))
-
-
-def _add_file_options(command: argparse.ArgumentParser) -> None:
-    """The options that say which files of a folder count: pattern, sub-folders and settle time."""
-    command.add_argument(
-        "--pattern",
-        type=_PATTERN,
-        action="append",
-        help="file name pattern, repeatable (default: *.csv *.csv.gz *.csv.bz2 *.csv.xz)",
-    )
-    command.add_argument("--recursive", action="store_true", help="watch the sub-folders too")
-    command.add_argument(
-        "--partition-columns",
-        action="store_true",
-        help="give each file the columns of its key=value folders (dt=2026-12-01/)",
-    )
-    command.add_argument(
-        "--settle-seconds",
-        type=_at_least(0, float),
-        default=1.0,
-        help="seconds a file must stay unchanged (default: 1)",
-    )
-
-
-def _at_least(minimum: float, kind: type = int):
-    """An argparse type: a number of `kind` that is at least `minimum`."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
-            ) from None
-        if not value >= minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum:g}, got {text}")
-        return value
-
-    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,13 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         "scikit-learn's bundled digits when scikit-learn is installed, else synthetic rows. "
         "Prints growth, a summary table, and writes a plot.",
     )
-    demo.add_argument("--epochs", type=_at_least(1), default=12, help="epochs to train (default: 12)")
+    demo.add_argument("--epochs", type=at_least(1), default=12, help="epochs to train (default: 12)")
     demo.add_argument(
         "--out", help="path of the PNG plot (default: keras-growing-data-demo.png in the current folder)"
     )
     demo.add_argument("--folder", help="watch this folder instead of running the producer")
     demo.add_argument(
-        "--label", type=_LABEL, help="label column of --folder's files (default: the demo data's)"
+        "--label", type=LABEL, help="label column of --folder's files (default: the demo data's)"
     )
     demo.add_argument(
         "--data",
@@ -170,8 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         "Exit status 1 when a file is rejected.",
     )
     status.add_argument("folder", help="the watched folder")
-    status.add_argument("--label", type=_LABEL, help="label column (without it, the label is not checked)")
-    _add_file_options(status)
+    add_reading_options(status, label_help="label column (without it, the label is not checked)")
     status.add_argument("--state-dir", help="the state folder of the training run, if it has one")
 
     train = commands.add_parser(
@@ -181,20 +135,17 @@ def _parser() -> argparse.ArgumentParser:
         "classification, chosen from the label's values (or --task).",
     )
     train.add_argument("folder", help="the watched folder")
-    train.add_argument("--label", type=_LABEL, required=True, help="the label column")
-    train.add_argument(
-        "--epochs", type=_at_least(1), default=20, help="epochs to train at most (default: 20)"
-    )
+    train.add_argument("--epochs", type=at_least(1), default=20, help="epochs to train at most (default: 20)")
     train.add_argument(
         "--stop-after-idle",
-        type=_at_least(1),
+        type=at_least(1),
         metavar="K",
         help="stop once K epochs in a row brought no new rows (counts epochs; with a fast model "
         "they pass in a moment: see --stop-after-idle-seconds)",
     )
     train.add_argument(
         "--stop-after-idle-seconds",
-        type=_at_least(0, float),
+        type=at_least(0, float),
         metavar="S",
         help="stop once S seconds passed without new rows (counts time; with --stop-after-idle, "
         "both must hold)",
@@ -208,35 +159,16 @@ def _parser() -> argparse.ArgumentParser:
         help="what the model predicts (default: chosen from the label's values)",
     )
     train.add_argument("--validation-folder", help="a folder of validation files, also watched")
-    train.add_argument("--batch-size", type=_at_least(1), default=32, help="rows per batch (default: 32)")
-    _add_file_options(train)
+    train.add_argument("--batch-size", type=at_least(1), help="rows per batch (default: 32)")
+    add_reading_options(train, label_help="the label column (required here or in --config)")
     train.add_argument(
         "--wait-for-data",
-        type=_at_least(0, float),
+        type=at_least(0, float),
         default=0,
         metavar="SECONDS",
         help="seconds to wait for the first file (default: 0)",
     )
-    train.add_argument(
-        "--appends",
-        choices=["warn", "tail"],
-        default="warn",
-        help="lines appended to an accepted file: warn and ignore them (default), or tail: each "
-        "complete new line joins at the next epoch",
-    )
-    train.add_argument(
-        "--window-files", type=_at_least(1), metavar="N", help="train on the newest N files only"
-    )
-    train.add_argument(
-        "--window-rows", type=_at_least(1), metavar="N", help="train on the newest files that hold N rows"
-    )
-    train.add_argument(
-        "--window-seconds",
-        type=_at_least(0, float),
-        metavar="S",
-        help="train on the files modified at most S seconds before the newest one",
-    )
-    train.add_argument("--seed", type=_at_least(0), help="seed of the shuffles and the initial weights")
+    train.add_argument("--seed", type=at_least(0), help="seed of the shuffles and the initial weights")
     train.add_argument(
         "--verbose",
         type=int,
@@ -247,21 +179,3 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(wait_hint="pass --wait-for-data SECONDS")
     return parser
-
-
-@contextlib.contextmanager
-def _library_log_to_stderr(level: int):
-    """Shows the library's log at `level` and above (rejected files: warnings) on stderr."""
-    logger = logging.getLogger("keras_growing_data")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(level)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    logger.addHandler(handler)
-    old_level = logger.level
-    if level < logging.WARNING:
-        logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)

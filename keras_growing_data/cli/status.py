@@ -5,39 +5,33 @@ import logging
 import time
 
 from keras_growing_data.cli.exit_codes import EXIT_OK, EXIT_REJECTED
+from keras_growing_data.cli.file_names import shown_from
+from keras_growing_data.cli.reading_options import NOT_FOR_STATUS, callback_options
 from keras_growing_data.sources.manifest import Manifest
 from keras_growing_data.sources.records import records_of
-from keras_growing_data.sources.watcher import DEFAULT_PATTERNS, FileStat, FolderWatcher
+from keras_growing_data.sources.watcher import FileStat
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.utils.printable import printable, relative_to
 
 
 def run(args: argparse.Namespace) -> int:
-    """Prints the report of `args.folder`; returns the exit code (1 if a file is rejected)."""
-    pattern = args.pattern or DEFAULT_PATTERNS
-    watcher = FolderWatcher(args.folder, pattern, args.settle_seconds, recursive=args.recursive)
-    if not watcher.exists():
+    """Prints the report of `args.folder`; returns the exit code (1 if a file is rejected).
+
+    Without a state folder (`--state-dir`, or `state_dir` in `--config`),
+    the folder is judged by the poll of a `GrowingDataCallback` given the
+    run's options (`reading_options`): the same verdicts and reasons as a
+    training run's. It keeps no rows on disk and moves no file.
+    """
+    options = callback_options(args)
+    data = GrowingDataCallback(
+        args.folder, **{name: value for name, value in options.items() if name not in NOT_FOR_STATUS}
+    )
+    if not data.watcher.exists():
         raise FileNotFoundError(f"The folder {args.folder!r} does not exist.")
-    if args.state_dir is not None:
-        # Read-only: the run owns its state folder and may be writing to it.
-        state = Manifest(args.state_dir).load()
-        if state is None:
-            raise FileNotFoundError(f"No saved state in {args.state_dir!r}: no run has saved state there.")
-        if state["directory"] != watcher.directory:
-            raise ValueError(
-                f"{args.state_dir!r} holds the state of a run on {state['directory']!r}, "
-                f"not {watcher.directory!r}."
-            )
-        accepted, rejected = records_of(state)
+    state_dir = args.state_dir or options.get("state_dir")
+    if state_dir is not None:
+        accepted, rejected = _run_records(data.directory, state_dir)
     else:
-        data = GrowingDataCallback(
-            args.folder,
-            args.label,
-            pattern=pattern,
-            settle_seconds=args.settle_seconds,
-            recursive=args.recursive,
-            partition_columns=args.partition_columns,
-        )
         library_logger = logging.getLogger("keras_growing_data")
         level = library_logger.level
         library_logger.setLevel(logging.ERROR)  # The report says it all.
@@ -46,8 +40,21 @@ def run(args: argparse.Namespace) -> int:
         finally:
             library_logger.setLevel(level)
         accepted, rejected = data.accepted, data.rejected
-    print(status_report(watcher.directory, accepted, rejected, watcher.candidates()))
+    print(status_report(data.directory, accepted, rejected, data.watcher.candidates()))
     return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _run_records(directory: str, state_dir: str) -> tuple[dict, dict]:
+    """The accepted and rejected files of the run on `directory` that keeps its state in `state_dir`."""
+    # Read-only: the run owns its state folder and may be writing to it.
+    state = Manifest(state_dir).load()
+    if state is None:
+        raise FileNotFoundError(f"No saved state in {state_dir!r}: no run has saved state there.")
+    if state["directory"] != directory:
+        raise ValueError(
+            f"{state_dir!r} holds the state of a run on {state['directory']!r}, not {directory!r}."
+        )
+    return records_of(state)
 
 
 def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[FileStat]) -> str:
@@ -91,7 +98,7 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
         )
     for path, record in rejected.items():
         moved = f" (moved to {printable(record.moved_to)})" if record.moved_to else ""
-        table.append(("rejected", _name(folder, path), record.reason + moved))
+        table.append(("rejected", _name(folder, path), shown_from(folder, record.reason + moved)))
     if table:
         width = max(len(name) for _, name, _ in table)
         lines += [f"{state:<8}  {name:<{width}}  {note}" for state, name, note in table]

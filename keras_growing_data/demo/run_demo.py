@@ -76,12 +76,17 @@ def run_demo(
             label = demo.label
             callbacks = [Producer(folder, demo.columns, parts[1:])]
             settle = 0.0
-            validation = GrowingDataCallback(val_folder, label=label, batch_size=64, settle_seconds=0)
+            validation = GrowingDataCallback(
+                val_folder, label=label, batch_size=64, settle_seconds=0, strings_as="index"
+            )
         else:
             label = label or _demo_label(source)
             print_fn(f"Watching {folder} for CSV files with label column {label!r}.")
             callbacks, settle, validation = [], 1.0, None
-        data = GrowingDataCallback(folder, label=label, batch_size=32, seed=0, settle_seconds=settle)
+        # The default model takes string columns as ids, into embeddings with room for new strings.
+        data = GrowingDataCallback(
+            folder, label=label, batch_size=32, seed=0, settle_seconds=settle, strings_as="index"
+        )
         data.poll()
         if wait_for_data > 0 and data.num_rows == 0:
             print_fn(f"Waiting up to {wait_for_data:g} s for the first file in {folder}...")
