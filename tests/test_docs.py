@@ -5,11 +5,15 @@ the data the pages read (`incoming/` and `validation/` folders of small CSV
 files with gaps, a partitioned `lake/`, a growing log in `logs/`): its
 ```python blocks in order, in one namespace, and, where they stand, the
 commands of its ```console blocks (`$ keras-growing-data ...`), which must
-exit 0. A block that cannot run (it needs a cluster, installs packages, is
-the test suite itself) is marked by the line before it,
-`<!-- not run: why -->`; a console block whose last command is meant to
-fail by `<!-- exit status N -->`. Fences hold python, console or text; anything
-else fails, so no block is left out unnoticed.
+exit 0. Python's UserWarnings are errors there: a snippet Keras warns about
+(`EarlyStopping` with no `val_loss` to monitor) fails.
+
+A block that cannot run (it needs a cluster, installs packages, is the test
+suite itself) is marked by the line before it, `<!-- not run: why -->`, and
+counted; a console block whose last command is meant to fail, by
+`<!-- exit status N -->`. Fences hold python, console or text; anything else
+fails, so no block is left out unnoticed. Links must lead to a file and a
+heading that exist.
 """
 
 import concurrent.futures
@@ -161,11 +165,15 @@ RUN_PAGES = [page for page in PAGES if any(runnable(block) for block in blocks(p
 
 
 @pytest.fixture(scope="module")
-def page_runs(tmp_path_factory):
-    """Page -> its run, two pages at a time: a run mostly waits on TensorFlow's import and on `fit`."""
+def page_runs(request, tmp_path_factory):
+    """Page -> its run, of the pages selected, two at a time: a run mostly waits on imports and `fit`."""
+    selected = [
+        item.callspec.params["page"]
+        for item in request.session.items
+        if item.name.startswith("test_page_runs_as_written[")
+    ]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        runs = {page: pool.submit(run_page, page, tmp_path_factory.mktemp("page")) for page in RUN_PAGES}
-        yield runs
+        yield {page: pool.submit(run_page, page, tmp_path_factory.mktemp("page")) for page in selected}
 
 
 def run_page(page: str, folder) -> subprocess.CompletedProcess:
@@ -176,7 +184,10 @@ def run_page(page: str, folder) -> subprocess.CompletedProcess:
         if runnable(block)
     ]
     (folder / "blocks.json").write_text(json.dumps(chosen))
+    # A warning fails the page: Keras warns of what does not work as written (EarlyStopping on a
+    # `val_loss` that no validation data gives, Keras 3.15.1 callbacks/early_stopping.py).
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg", "PYTHONPATH": ROOT}
+    env["PYTHONWARNINGS"] = "error::UserWarning"
     return subprocess.run(
         [sys.executable, "-c", RUNNER, ROOT, str(folder / "blocks.json")],
         cwd=folder,
