@@ -19,7 +19,7 @@ FLAT_RSS_BYTES = 50 << 20
 # dead (`RowStore.drop`), and a rows-log segment is deleted once all its rows left, so each holds
 # up to about twice what trains. Flat for them is bounded by that, not constant.
 FLAT_DISK_RATIO = 2.5
-BYTES_PER_FILE = 300  # What the README says a file ever accepted costs in state_dir ...
+BYTES_PER_FILE = 300  # What docs/state_and_restarts.md says a file ever accepted costs ...
 BYTES_PER_EPOCH = 60  # ... and an epoch boundary.
 JOURNAL_RECORDS = 4096  # `MIN_RECORDS_BEFORE_COMPACTION` of `keras_growing_data.sources.manifest`.
 
@@ -215,9 +215,10 @@ def flat_checks(
 def state_records_check(
     records: dict[int, dict], ledger: Ledger, first: list[dict], last: list[dict]
 ) -> Check:
-    """The state's snapshot and journal grow with the files and epochs by design (README: about 300
-    bytes a file, 60 a boundary); the journal is folded into the snapshot once it holds
-    `max(4096, the snapshot's items)` records (`manifest.py`). Both bounds are checked."""
+    """The state's snapshot and journal grow with the files and epochs by design
+    (docs/state_and_restarts.md: about 300 bytes a file, 60 a boundary); the journal is folded
+    into the snapshot once it holds `max(4096, the snapshot's items)` records (`manifest.py`).
+    Both bounds are checked."""
     over = []
     for record in records.values():
         paths = ledger.paths_by(record["step"])

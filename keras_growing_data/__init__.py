@@ -21,6 +21,7 @@ _MODULE_OF = {
     "MultiWorkerTrainer": "keras_growing_data.distribute.worker_trainer",
     "NoRowsError": "keras_growing_data.errors",
     "RejectedFile": "keras_growing_data.sources.records",
+    "ResetBestOnGrowth": "keras_growing_data.training.reset_best_on_growth",
     "SnapshotError": "keras_growing_data.errors",
     "SnapshotTimeoutError": "keras_growing_data.errors",
     "StopWhenIdle": "keras_growing_data.training.stop_when_idle",

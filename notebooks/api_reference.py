@@ -1,17 +1,16 @@
-"""Generates the README's API reference from the docstrings, or checks it.
+"""Generates the API reference page, docs/reference.md, from the docstrings, or checks it.
 
 Usage, from the repository root:
 
-    python notebooks/api_reference.py               # print the reference
-    python notebooks/api_reference.py --write FILE  # replace it in FILE (README.md)
-    python notebooks/api_reference.py --check FILE  # exit 1 if FILE's copy is stale
+    python notebooks/api_reference.py                 # print the page
+    python notebooks/api_reference.py --write [FILE]  # write it (docs/reference.md)
+    python notebooks/api_reference.py --check [FILE]  # exit 1 if FILE is stale
 
-The reference sits in the README between the lines `<!-- api-reference:start -->`
-and `<!-- api-reference:end -->`. It lists every name of
-`keras_growing_data.__all__` with its signature and the first line of its
-docstring, the public methods and properties of the public classes, the
-fields of the records, and the command line's commands. `tests/test_notebooks.py`
-checks on every CI run that the README holds the reference of the code.
+The page lists every name of `keras_growing_data.__all__` with its signature
+and the first line of its docstring, the public methods and properties of
+the public classes, the fields of the records, and the command line's
+commands. `tests/test_notebooks.py` checks on every CI run that the page is
+the reference of the code.
 """
 
 import argparse
@@ -25,8 +24,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras_growing_data as kgd  # noqa: E402
 from keras_growing_data.cli.main import _parser  # noqa: E402
 
-START = "<!-- api-reference:start -->"
-END = "<!-- api-reference:end -->"
+PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "reference.md")
+HEADER = """# API reference
+
+Every public name of `keras_growing_data` (`import keras_growing_data as kgd`) and every command,
+with the first line of its docstring: `help(kgd.GrowingDataCallback)` has the rest. Generated from
+the docstrings by `python notebooks/api_reference.py --write`; a test keeps it in step with the
+code.
+"""
 KERAS_HOOKS = ("on_", "set_model", "set_params")
 
 
@@ -59,8 +64,8 @@ def members(cls) -> list[tuple[str, str]]:
 
 
 def reference() -> str:
-    """The reference, as Markdown."""
-    lines = [START, "", "| Name | What it is |", "| --- | --- |"]
+    """The reference page, as Markdown."""
+    lines = [HEADER, "| Name | What it is |", "| --- | --- |"]
     for name in kgd.__all__:
         obj = getattr(kgd, name)
         if inspect.isclass(obj) and issubclass(obj, Exception):
@@ -83,41 +88,31 @@ def reference() -> str:
     for choice in commands._choices_actions:
         usage = commands.choices[choice.dest].format_usage().removeprefix("usage: ").replace(" [-h]", "")
         lines.append(f"| `{' '.join(usage.split())}` | {choice.help[0].upper() + choice.help[1:]}. |")
-    lines += ["", END]
-    return "\n".join(line.replace("\n", " ") for line in lines)
+    return "\n".join([lines[0], *(line.replace("\n", " ") for line in lines[1:])]) + "\n"
 
 
 def stored(path: str) -> str | None:
-    """The reference as it stands in the file at `path`, or None if it has none."""
-    with open(path) as f:
-        text = f.read()
-    if START not in text or END not in text:
+    """The page as it stands at `path`, or None if there is none."""
+    if not os.path.exists(path):
         return None
-    return text[text.index(START) : text.index(END) + len(END)]
-
-
-def write(path: str) -> None:
     with open(path) as f:
-        text = f.read()
-    old = stored(path)
-    text = text.replace(old, reference()) if old else text.rstrip("\n") + "\n\n" + reference() + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+        return f.read()
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", metavar="FILE")
-    parser.add_argument("--check", metavar="FILE")
+    parser.add_argument("--write", metavar="FILE", nargs="?", const=PAGE)
+    parser.add_argument("--check", metavar="FILE", nargs="?", const=PAGE)
     args = parser.parse_args(argv)
     if args.write:
-        write(args.write)
+        with open(args.write, "w") as f:
+            f.write(reference())
     elif args.check:
         if stored(args.check) != reference():
             print(f"{args.check}: the API reference is stale; run: python {__file__} --write {args.check}")
             return 1
     else:
-        print(reference())
+        print(reference(), end="")
     return 0
 
 

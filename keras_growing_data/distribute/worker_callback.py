@@ -27,7 +27,7 @@ logger = logging.getLogger("keras_growing_data")
 
 ON_JAX = (
     "On JAX, the devices of one host train data-parallel with GrowingDatasetTrainer under "
-    "keras.distribution.set_distribution(keras.distribution.DataParallel()) (README: Backends)."
+    "keras.distribution.set_distribution(keras.distribution.DataParallel()) (docs/backends.md)."
 )
 
 

@@ -64,8 +64,8 @@ Steps to add a format (say JSON Lines, `jsonl`):
    Parquet cannot), set `tails = True` and implement `read_lines`.
 7. Add the class to `FORMATS` in `formats/__init__.py`.
 8. Test it in `tests/test_jsonl_format.py` (and `get_format` by its name
-   in `tests/test_file_format.py`); list its modules in the README's
-   "How it works".
+   in `tests/test_file_format.py`); list its modules in
+   `docs/how_it_works.md`.
 """
 
 import abc

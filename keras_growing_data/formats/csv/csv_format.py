@@ -73,7 +73,7 @@ class CsvFormat(FileFormat):
         max_line_bytes: longest line accepted; a longer one rejects the file.
         parser: `"auto"` parses CSV without quotes with pandas' C parser where
             pandas is installed (`pip install "keras-growing-data[fast]"`;
-            faster, see the README's Speed), with TensorFlow's `decode_csv` for the rest;
+            faster, see docs/speed.md), with TensorFlow's `decode_csv` for the rest;
             `"tensorflow"` uses TensorFlow only; `"pandas"` is `"auto"` that
             fails if pandas is missing. Every choice accepts the same rows
             with the same values.
