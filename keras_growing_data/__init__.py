@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 _MODULE_OF = {
     "AcceptedFile": "keras_growing_data.sources.records",
     "BadFileError": "keras_growing_data.errors",
+    "BadValueError": "keras_growing_data.errors",
     "DamagedStateError": "keras_growing_data.errors",
     "EpochLineage": "keras_growing_data.sources.records",
     "GrowingDataCallback": "keras_growing_data.training.callback",

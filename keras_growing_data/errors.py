@@ -58,6 +58,10 @@ class UnwritableStateError(GrowingDataError, OSError):
     """A `state_dir` this process cannot write from the start (read-only, not a folder); says what to do."""
 
 
+class BadValueError(GrowingDataError, ValueError):
+    """A raw value to predict on that the ingest would reject (missing without a default, not of its type)."""
+
+
 # Training.
 
 

@@ -178,6 +178,34 @@ def write_mixed_csv(path, rows, mtime=OLD):
     return str(path)
 
 
+GAPPY_HEADER = ("city", "rooms", "area", "price")
+# "" and "NA" are missing values; the others are kept as written (" Lima" with its space).
+GAPPY_CITIES = ("Austin", "Oslo", "", "New York, NY", "NA", 'The "Big" Easy', " Lima")
+GAPPY_COLUMNS = {"city": "string", "rooms": "int64", "area": "float32", "price": "float32"}
+
+
+def write_gappy_csv(path, count=70, cities=GAPPY_CITIES):
+    """Writes rows `(city, rooms, area, price)` as real tables have them; returns them read back.
+
+    Every 5th area is empty, every other 9th is `0x1p4` (16.0), the rest
+    are quarters (exact in float32); cities cycle through `cities`. The
+    rows come back as `csv.DictReader` reads them: every value its text.
+    """
+    import csv
+
+    rows = []
+    for i in range(count):
+        area = "" if i % 5 == 0 else "0x1p4" if i % 9 == 0 else f"{20 + i * 0.25}"
+        rows.append((cities[i % len(cities)], 1 + i % 4, area, 10 * (1 + i % 4) + i % 7))
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(GAPPY_HEADER)
+        writer.writerows(rows)
+    os.utime(path, (OLD, OLD))
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 class TracedSequential(keras.Sequential):
     """A `Sequential` that counts how often its train step is traced (`traces`)."""
 

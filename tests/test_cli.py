@@ -8,7 +8,7 @@ import time
 import keras
 import numpy as np
 import pytest
-from helpers import OLD, id_rows, mixed_rows, run_python, write_csv, write_mixed_csv
+from helpers import OLD, TENSORFLOW_ONLY, id_rows, mixed_rows, run_python, write_csv, write_mixed_csv
 
 import keras_growing_data as kgd
 from keras_growing_data.cli.main import main
@@ -253,9 +253,55 @@ def test_train_picks_classification_for_small_integer_labels_and_saves(folder, t
     assert [line.split()[:3] for line in lines[4:6]] == [["1", "60", "1"], ["2", "60", "1"]]
     assert lines[6] == f"Saved the model to {saved}"
     model = keras.models.load_model(saved)
-    probabilities = model.predict(np.zeros((4, 2), "float32"), verbose=0)
+    probabilities = model.predict({"f0": np.zeros(4, "float32"), "f1": np.zeros(4, "float32")}, verbose=0)
     assert probabilities.shape == (4, 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+# Loads the saved model with Keras alone; predicts on raw values and, through the trained model
+# inside it, on the served batch that the test saved.
+PREDICT_ON_RAW_AND_SERVED = """
+import sys
+import keras
+import numpy as np
+
+model = keras.saving.load_model(sys.argv[1])
+served = dict(np.load(sys.argv[2]))
+raw = {**served, "city": np.array(sys.argv[3].split("|"), dtype=object)}  # The numbers as they are.
+np.save(sys.argv[4], model.predict(raw, verbose=0))
+np.save(sys.argv[5], model.get_layer("default_model").predict(served, verbose=0))
+print("keras_growing_data imported:", "keras_growing_data" in sys.modules)
+"""
+
+
+@TENSORFLOW_ONLY
+def test_train_saves_a_model_that_predicts_on_raw_values_in_a_fresh_process(folder, tmp_path):
+    rows = mixed_rows(0, 60, cities=4)
+    write_mixed_csv(folder / "a.csv", rows)
+    saved = tmp_path / "model.keras"
+    args = ["train", str(folder), "--label", "price", "--epochs", "2", "--seed", "0", "--verbose", "0"]
+    assert main([*args, "--save", str(saved)]) == 0
+    # The batch `train` served: string columns as ids.
+    data = kgd.GrowingDataCallback(str(folder), "price", batch_size=100, shuffle=False, strings_as="index")
+    data.poll()
+    x, _ = next(iter(data.build_dataset(shuffle=False)))
+    np.savez(tmp_path / "served.npz", **{name: x[name].numpy() for name in ("id", "area", "rooms", "city")})
+    cities = "|".join(row[1] for row in rows)
+
+    done = run_python(
+        tmp_path,
+        PREDICT_ON_RAW_AND_SERVED,
+        saved,
+        tmp_path / "served.npz",
+        cities,
+        *(tmp_path / n for n in "rs"),
+    )
+
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    assert done.stdout.decode().splitlines()[-1] == "keras_growing_data imported: False"
+    on_raw, on_served = np.load(tmp_path / "r.npy"), np.load(tmp_path / "s.npy")
+    assert on_raw.shape == (60, 1) and len(np.unique(np.round(on_served, 3))) > 5
+    np.testing.assert_allclose(on_raw, on_served, rtol=1e-6, atol=1e-6)
 
 
 def test_train_picks_regression_for_real_labels_and_plots(folder, tmp_path, capsys):

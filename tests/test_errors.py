@@ -13,6 +13,7 @@ from keras_growing_data.sources.records import RejectedFile
 
 BUILT_IN_BASE = {
     "BadFileError": ValueError,
+    "BadValueError": ValueError,
     "DamagedStateError": ValueError,
     "NoDataRowsError": ValueError,
     "NoRowsError": ValueError,
@@ -24,7 +25,14 @@ BUILT_IN_BASE = {
     "UnwritableStateError": OSError,
     "VanishedFileError": ValueError,
 }
-PUBLIC = ["BadFileError", "DamagedStateError", "NoRowsError", "SnapshotError", "SnapshotTimeoutError"]
+PUBLIC = [
+    "BadFileError",
+    "BadValueError",
+    "DamagedStateError",
+    "NoRowsError",
+    "SnapshotError",
+    "SnapshotTimeoutError",
+]
 
 
 def test_every_error_is_a_growing_data_error_and_keeps_its_built_in_base():

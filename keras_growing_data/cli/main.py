@@ -150,7 +150,11 @@ def _parser() -> argparse.ArgumentParser:
         help="stop once S seconds passed without new rows (counts time; with --stop-after-idle, "
         "both must hold)",
     )
-    train.add_argument("--save", metavar="PATH", help="save the trained model there (e.g. model.keras)")
+    train.add_argument(
+        "--save",
+        metavar="PATH",
+        help="save the trained model there (e.g. model.keras), to predict on raw values",
+    )
     train.add_argument("--plot", metavar="PATH", help="write a PNG plot of loss and rows per epoch there")
     train.add_argument(
         "--task",

@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary_table(history))
     if args.save:
-        model.save(args.save)
+        # Saved to take raw column values by name, strings as strings: `load_model` alone predicts.
+        data.predicting_model(model).save(args.save)
         print(f"Saved the model to {os.path.abspath(args.save)}")
     if args.plot:
         save_plot(history, args.plot)

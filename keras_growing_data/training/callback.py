@@ -20,6 +20,8 @@ from keras_growing_data.sources.window import Window
 from keras_growing_data.training.background_polls import BackgroundPolls, first_rows_then_backlog
 from keras_growing_data.training.padding_choice import pads_last_batch
 from keras_growing_data.training.poll_progress_bar import PollProgressBar
+from keras_growing_data.training.predicting_model import predicting_model
+from keras_growing_data.training.raw_columns import RawColumns
 from keras_growing_data.training.served_batches import ServedBatches
 from keras_growing_data.utils.arguments import check_bool, check_choice, check_int, check_number
 
@@ -394,6 +396,63 @@ class GrowingDataCallback(keras.callbacks.Callback):
         """Per column, this callback's id of each string of `vocabularies` (0 if it has none)."""
         with self._lock:
             return self._served.ids_for(vocabularies)
+
+    def encode(self, rows: Mapping[str, Sequence | np.ndarray]) -> dict[str, np.ndarray] | np.ndarray:
+        """Raw column values made into `x` as the batches serve it: `model.predict(data.encode(rows))`.
+
+        Works on every backend, with NumPy. String ids are those served
+        now. See `RawColumns`.
+
+        Args:
+            rows: column name -> list or 1-D array of raw values: strings
+                as str; numbers as numbers, or as the text a file holds; a
+                missing value as `None`, NaN or one of `na_values`, which
+                takes the column's default. Other columns are ignored.
+
+        Returns:
+            A dict of NumPy arrays by column, or a float32 matrix, as `x`.
+
+        Raises:
+            BadValueError: a value the ingest would reject (missing without
+                a default, not of its column's type), named: `rows['area'][3]`.
+        """
+        return self._raw_columns().encode(rows)
+
+    def predicting_model(self, model: keras.Model) -> keras.Model:
+        """`model`, trained on these batches, as a model that takes raw column values by name.
+
+        Its Keras layers fill missing values with the defaults and look
+        strings up in the vocabularies as of now, so it predicts on raw
+        values as `model` does on the served batches; saved as `.keras`, it
+        loads without this package. See `predicting_model`.
+
+        Args:
+            model: a model trained on this callback's batches.
+
+        Returns:
+            A `keras.Model` that takes a dict of raw columns, sharing `model`'s weights.
+        """
+        return predicting_model(model, self._raw_columns())
+
+    def _raw_columns(self) -> RawColumns:
+        with self._lock:
+            schema = self.ingest.schema
+            if schema is None:
+                raise ValueError(
+                    f"No schema yet for {self.directory!r}: poll() until a file is accepted, "
+                    "or declare columns=."
+                )
+            # A validation folder serves the training folder's ids (`serve_like`).
+            ids_of = self._served.ids_of or self
+            strings = [name for name in schema.features if schema.dtypes[name] == "string"]
+            return RawColumns(
+                schema,
+                self.ingest.format.defaults,
+                self.ingest.format.na_values,
+                {name: ids_of.ingest.vocabulary(name) for name in strings},
+                self.strings_as,
+                self._served.keras_batches().matrix,
+            )
 
     def serve_like(self, training: "GrowingDataCallback") -> None:
         """Serves batches as `training` does: the same schema required, its string ids used.
