@@ -38,31 +38,30 @@ def relative_to(folder: str, path: str) -> str:
 
 
 def patterns_text(pattern: str | Sequence[str]) -> str:
-    """File name patterns as a message lists them; a pattern's compressed variants folded into it.
+    """File name patterns as a message lists them: the compressed variants of a pattern folded into it.
 
     Example:
 
-    >>> patterns_text(["*.csv", "*.csv.gz", "*.csv.bz2", "*.csv.xz", "*.jsonl", "*.jsonl.gz", "*.jsonl.bz2",
-    ...                "*.jsonl.xz"])
-    "'*.csv' or '*.jsonl' (each plain or .gz, .bz2, .xz)"
+    >>> patterns_text(["*.csv", "*.csv.gz", "*.csv.bz2", "*.csv.xz", "*.parquet"])
+    "'*.csv' (plain or .gz, .bz2, .xz) or '*.parquet'"
     >>> patterns_text(["a.csv", "b.csv"])
     "'a.csv' or 'b.csv'"
     """
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
-    folded, shown = set(), []
-    for name in patterns:
-        variants = [name + ending for ending in COMPRESSION_ENDINGS]
-        if name in folded:
-            continue
-        if all(variant in patterns for variant in variants):
-            folded.update(variants)
-            shown.append((name, True))
-        else:
-            shown.append((name, False))
-    every = all(compressed for _, compressed in shown)
-    each = " (plain or .gz, .bz2, .xz)"
-    quoted = [repr(name) + (each if compressed and not every else "") for name, compressed in shown]
-    text = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-    if every:
-        text += " (each plain or .gz, .bz2, .xz)" if len(shown) > 1 else each
-    return text
+    variants = {name: [name + ending for ending in COMPRESSION_ENDINGS] for name in patterns}
+    folded = [name for name in patterns if all(v in patterns for v in variants[name])]
+    hidden = {v for name in folded for v in variants[name]}
+    others = [name for name in patterns if name not in folded and name not in hidden]
+    parts = []
+    if folded:
+        each = "each plain" if len(folded) > 1 else "plain"
+        parts.append(f"{_listed(folded)} ({each} or {', '.join(COMPRESSION_ENDINGS)})")
+    if others:
+        parts.append(_listed(others))
+    return " or ".join(parts) if len(parts) < 2 or len(others) == 1 else ", or ".join(parts)
+
+
+def _listed(names: Sequence[str]) -> str:
+    """Names quoted, the last after "or": `'a', 'b' or 'c'`."""
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"

@@ -19,8 +19,10 @@ from keras_growing_data.formats.float32_values import float32_losses, needs_dire
 from keras_growing_data.formats.jsonl.json_values import FLOAT32_ROUNDS_TO_INF
 from keras_growing_data.formats.jsonl.key_plan import NO_DEFAULT, KeyColumn, KeyPlan, LinesParsed
 
-# A line of JSON whitespace alone, which Arrow skips (as the Python parser does).
-_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*\n")
+# A line of JSON whitespace alone, which Arrow skips (as the Python parser does), after a line or first.
+# (A pattern that starts with `(?:^|\n)` is tried at every byte: 30 times slower on 1M lines.)
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+_BLANK_FIRST_LINE = re.compile(rb"[ \t\r]*\n")
 
 
 def arrow_lines(data: bytes, plan: KeyPlan, block_bytes: int) -> LinesParsed | None:
@@ -83,7 +85,7 @@ def _parse_options(plan: KeyPlan) -> pa_json.ParseOptions:
 def _one_row_a_line(data: bytes, rows: int) -> bool:
     """Whether Arrow read one row from each line that is not blank (it reads `{...}{...}` as two)."""
     lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    if rows == lines and not _BLANK_LINE.search(data):
+    if rows == lines and not _BLANK_LINE.search(data) and not _BLANK_FIRST_LINE.match(data):
         return True
     return rows == sum(1 for line in data.split(b"\n") if line.strip(b" \t\r"))
 
