@@ -9,7 +9,7 @@ alternatives alike.
 
 One module per section, in the table's order: `ingest`, `epochs`, `stall`, `arrivals`, `memory`,
 `storage`, `command_line`, `typed`, `soak`, `big_file`, `backends` (one fresh process per Keras
-backend installed); each says what it measures and why (the
+backend installed), `producers`, `recent_data`, `json_lines`; each says what it measures and why (the
 `*_probe` modules run in a fresh process, for clean memory figures). `harness` holds what they share
 (sizes, rows, alternatives, timing, the report), `fixtures` the data and the model.
 

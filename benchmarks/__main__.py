@@ -19,6 +19,7 @@ from benchmarks import (
     command_line,
     epochs,
     ingest,
+    json_lines,
     memory,
     producers,
     recent_data,
@@ -46,6 +47,7 @@ SECTIONS: tuple[Section, ...] = (
     backends.section,
     producers.section,
     recent_data.section,
+    json_lines.section,
 )
 
 

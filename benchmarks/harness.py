@@ -305,7 +305,7 @@ def machine() -> str:
     gpus = len(tf.config.list_physical_devices("GPU"))
     versions = f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}"
     versions += f", NumPy {np.__version__}" + (f", pandas {pd.__version__}" if pd is not None else "")
-    for name in ("isal", "jax", "torch"):
+    for name in ("pyarrow", "isal", "jax", "torch"):
         if importlib.util.find_spec(name) is not None:
             versions += f", {name} {importlib.metadata.version(name)}"
     return (

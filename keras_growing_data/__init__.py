@@ -1,4 +1,4 @@
-"""Train Keras models on a folder of CSV files that keeps growing.
+"""Train Keras models on a folder of CSV or JSON Lines files that keeps growing.
 
 The public names load on first use, so that `import keras_growing_data`
 (and the command line's `--help`) does not import TensorFlow, which takes

@@ -9,6 +9,8 @@ package, so every layer can raise its errors.
 from collections.abc import Sequence
 from typing import Protocol
 
+from keras_growing_data.utils.printable import patterns_text
+
 
 class GrowingDataError(Exception):
     """The base of every exception class of keras_growing_data: catch it to catch any of them."""
@@ -119,7 +121,7 @@ class NoRowsError(GrowingDataError, ValueError):
         if not rejected and pending:
             return f"{where}: {_files(len(pending))} still being written (not settled yet); {waiting}."
         if not rejected:
-            matches = f"no file matches {_patterns(self.pattern)} yet"
+            matches = f"no file matches {patterns_text(self.pattern)} yet"
             return f"{where}: {matches}; {wait_hint} to wait for the first files."
         first = rejected[0]
         if len(rejected) == 1:
@@ -142,14 +144,6 @@ class NoRowsError(GrowingDataError, ValueError):
 
 def _files(n: int) -> str:
     return "1 file is" if n == 1 else f"{n} files are"
-
-
-def _patterns(pattern: str | Sequence[str]) -> str:
-    """`'*.csv'`, or `'*.csv', '*.csv.gz' or '*.csv.xz'`."""
-    if isinstance(pattern, str):
-        return repr(pattern)
-    quoted = [repr(p) for p in pattern]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 # Several workers.

@@ -5,6 +5,7 @@ import pytest
 from helpers import write_csv
 
 import keras_growing_data as kgd
+from keras_growing_data.formats.by_suffix import BySuffix
 from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.sources import ingest_parts as parts_module
 from keras_growing_data.sources.ingest import FolderIngest
@@ -37,7 +38,8 @@ def test_every_argument_of_the_callback_has_one_owner_in_the_table():
 def test_the_parts_are_built_from_the_arguments_and_handed_to_the_ingest(folder, tmp_path):
     write_csv(folder / "a.csv", 5)
     parts = ingest_parts(folder, label="price", settle_seconds=0, storage="disk", storage_dir=tmp_path)
-    assert isinstance(parts.file_format, CsvFormat) and parts.file_format.labels == ["price"]
+    assert isinstance(parts.file_format, BySuffix) and parts.file_format.labels == ["price"]
+    assert isinstance(parts.file_format.format_of(str(folder / "a.csv")), CsvFormat)
     assert isinstance(parts.store, DiskRowStore) and isinstance(parts.policy, KeepEverything)
     assert parts.manifest is None and parts.watcher.settle_seconds == 0
     ingest = FolderIngest(parts, on_bad_row="skip")

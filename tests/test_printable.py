@@ -1,6 +1,6 @@
 """Quotes of file content and paths in messages are short, escaped and printable."""
 
-from keras_growing_data.utils.printable import EXCERPT_CHARS, excerpt, printable, relative_to
+from keras_growing_data.utils.printable import EXCERPT_CHARS, excerpt, patterns_text, printable, relative_to
 
 
 def test_an_excerpt_is_escaped_and_cut_at_the_limit():
@@ -24,3 +24,23 @@ def test_a_path_below_the_folder_is_shown_from_it():
     assert relative_to("/in", "/in/dt=2026-12-01/part-0.csv") == "dt=2026-12-01/part-0.csv"
     assert relative_to("/in", "/inbox/a.csv") == "/inbox/a.csv"
     assert relative_to("gs://b/in", "gs://b/in/a.csv") == "a.csv"
+
+
+def test_patterns_are_listed_with_their_compressed_variants_folded():
+    every = [
+        "*.csv",
+        "*.csv.gz",
+        "*.csv.bz2",
+        "*.csv.xz",
+        "*.jsonl",
+        "*.jsonl.gz",
+        "*.jsonl.bz2",
+        "*.jsonl.xz",
+    ]
+    assert patterns_text(every) == "'*.csv' or '*.jsonl' (each plain or .gz, .bz2, .xz)"
+    assert patterns_text([*every[:4], "*.parquet"]) == "'*.csv' (plain or .gz, .bz2, .xz) or '*.parquet'"
+    assert patterns_text([*every[:4], "a", "b"]) == "'*.csv' (plain or .gz, .bz2, .xz), or 'a' or 'b'"
+    assert (
+        patterns_text("*.csv") == "'*.csv'"
+        and patterns_text(["*.csv", "*.csv.gz"]) == "'*.csv' or '*.csv.gz'"
+    )

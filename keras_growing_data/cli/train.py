@@ -14,6 +14,7 @@ from keras_growing_data.training.plot import save_plot
 from keras_growing_data.training.stop_when_idle import StopWhenIdle
 from keras_growing_data.training.summary_table import summary_table
 from keras_growing_data.training.trainer import GrowingDatasetTrainer
+from keras_growing_data.utils.printable import patterns_text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
             args.validation_folder,
             **{name: value for name, value in options.items() if name not in ("state_dir", "window")},
         )
-    pattern = data.watcher.pattern
-    patterns = " ".join((pattern,) if isinstance(pattern, str) else pattern)
+    patterns = patterns_text(data.watcher.pattern)
     where = f"{args.folder} and its sub-folders" if data.watcher.recursive else args.folder
     print(f"Watching {where} for {patterns} files with label column {data.label!r}.")
     data.poll()

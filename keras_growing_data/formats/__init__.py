@@ -3,11 +3,16 @@
 See `file_format.py` for the interface and the steps to add a format.
 """
 
+import inspect
+
+from keras_growing_data.formats.by_suffix import BySuffix
 from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.formats.file_format import FileFormat, ParsedFile
+from keras_growing_data.formats.jsonl.jsonl_format import JsonlFormat
 
-# The formats `get_format` builds by name.
-FORMATS = {cls.name: cls for cls in (CsvFormat,)}
+# The formats `get_format` builds by name, and the ingest reads (`every_format`), each by its suffixes.
+# The first reads the names no format claims.
+FORMATS = {cls.name: cls for cls in (CsvFormat, JsonlFormat)}
 
 
 def get_format(format_or_name: FileFormat | str, **options) -> FileFormat:
@@ -43,4 +48,30 @@ def get_format(format_or_name: FileFormat | str, **options) -> FileFormat:
     return FORMATS[format_or_name](**options)
 
 
-__all__ = ["FORMATS", "FileFormat", "ParsedFile", "get_format"]
+def every_format(**options) -> BySuffix:
+    """Every format of `FORMATS`, each built with the `options` it takes, picked per file by its name.
+
+    Example:
+
+    >>> any_format = every_format(label="price", max_line_bytes=1 << 16, parser="tensorflow")
+    >>> any_format.format_of("day-1.ndjson.gz").max_line_bytes
+    65536
+    """
+    formats = []
+    for cls in FORMATS.values():
+        takes = inspect.signature(cls).parameters
+        formats.append(cls(**{name: value for name, value in options.items() if name in takes}))
+    return BySuffix(formats)
+
+
+def file_patterns() -> tuple[str, ...]:
+    """The names every format reads, as `fnmatch` patterns: `*.csv`, `*.csv.gz`, ..., `*.jsonl`, ..."""
+    return tuple(
+        f"*{suffix}{compression}"
+        for cls in FORMATS.values()
+        for suffix in cls.suffixes
+        for compression in ("", *cls.compressions)
+    )
+
+
+__all__ = ["FORMATS", "BySuffix", "FileFormat", "ParsedFile", "every_format", "file_patterns", "get_format"]

@@ -77,6 +77,24 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
+def check_one_layer(head: bytes) -> None:
+    """Checks that a file's content, as read (decompressed once), does not start with a magic number.
+
+    The content of a file with a magic number was decompressed (or refused)
+    already: one that still starts with one was compressed twice.
+
+    Raises:
+        BadFileError: `head`, the content's first bytes, show a compression.
+    """
+    compression = compression_of(head)
+    if compression is not None:
+        raise BadFileError(
+            f"is compressed twice: decompressed, it is still {compression}-compressed (it starts with "
+            f"{compression}'s magic number; a gzip inside a gzip, say); only one layer of gzip, bzip2 "
+            "or xz is read: compress it once"
+        )
+
+
 class _Unread:
     """An open file read from its start again, its first bytes (`head`) already read from it."""
 

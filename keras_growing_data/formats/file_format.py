@@ -22,7 +22,7 @@ job, outside any format's folder:
 - `file_rows.py`: a file's parsed parts stacked, in file order, into one
   aligned array per type, strings dictionary-encoded (`FileRows`).
 
-Steps to add a format (say JSON Lines, `jsonl`):
+Steps to add a format (JSON Lines, `jsonl`, was added by them):
 
 1. Make a folder `formats/jsonl/` (with an `__init__.py` whose docstring
    says what is in it) and `formats/jsonl/jsonl_format.py` with
@@ -62,8 +62,11 @@ Steps to add a format (say JSON Lines, `jsonl`):
    content only through `excerpt`.
 6. If lines appended to a file can be read on their own (JSON Lines can,
    Parquet cannot), set `tails = True` and implement `read_lines`.
-7. Add the class to `FORMATS` in `formats/__init__.py`.
-8. Test it in `tests/test_jsonl_format.py` (and `get_format` by its name
+7. Add the class to `FORMATS` in `formats/__init__.py`: the ingest then
+   reads the files whose names end in its `suffixes` (after any of its
+   `compressions`) with it (`by_suffix.py`), and the watcher's default
+   pattern matches them.
+8. Test it in `tests/test_<name>_format.py` (and `get_format` by its name
    in `tests/test_file_format.py`); list its modules in
    `docs/how_it_works.md`.
 """
@@ -154,6 +157,10 @@ class FileFormat(abc.ABC):
     name: ClassVar[str] = ""
     # The endings of the file names it reads, before any compression's.
     suffixes: ClassVar[tuple[str, ...]] = ()
+    # The compressions its files may come in, as name endings after a suffix (`.csv.gz`): read as they
+    # are decompressed (`decompressed.py`), and matched by the watcher's default pattern. A format that
+    # needs random access into a file (Parquet's footer) has none.
+    compressions: ClassVar[tuple[str, ...]] = (".gz", ".bz2", ".xz")
     # Whether it reads the lines appended to a plain local file after a read (`read_lines`).
     tails: ClassVar[bool] = False
     # Whether `read` takes `scratch`, where rows go as they are parsed (`storage="disk"`).
@@ -213,6 +220,10 @@ class FileFormat(abc.ABC):
                 an I/O or network error): its content was not judged.
             StorageWriteError: `scratch` cannot be written.
         """
+
+    def tails_file(self, path: str) -> bool:
+        """Whether the lines appended to the file at `path` are read (`read_lines`); `tails`, here."""
+        return self.tails
 
     def read_lines(
         self,

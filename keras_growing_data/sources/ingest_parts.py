@@ -10,8 +10,9 @@ coordinator, `FolderIngest`, which keeps only the rules of its verdicts.
   `directory`, `pattern`, `settle_seconds`, `follow_symlinks`, `recursive`.
 - `FileFormat` (`formats/file_format.py`), what every format takes:
   `label`, `columns`, `defaults`, `na_values`, `max_file_bytes`.
-- `CsvFormat` (`formats/csv/csv_format.py`), how CSV is read:
-  `max_line_bytes`, `parser`.
+- The formats of `formats.FORMATS`, each reading the files its suffixes
+  name (`formats/by_suffix.py`), each given the arguments it takes:
+  `max_line_bytes` (CSV and JSON Lines), `parser` (CSV).
 - `FolderIngest` (`sources/ingest.py`), the verdict on each file version:
   `on_bad_file`, `on_bad_row`, `partition_columns`, `appends`.
 - `Manifest` (`sources/manifest.py`), the state across restarts: `state_dir`.
@@ -29,7 +30,7 @@ coordinator, `FolderIngest`, which keeps only the rules of its verdicts.
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from keras_growing_data.formats import get_format
+from keras_growing_data.formats import every_format
 from keras_growing_data.formats.file_format import DEFAULT_MAX_FILE_BYTES, FileFormat
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.keep_everything import KeepEverything
@@ -53,7 +54,8 @@ class IngestParts:
 
     Args:
         watcher: finds the folder's complete files.
-        file_format: turns a file into typed columns, or says why it cannot.
+        file_format: turns a file into typed columns, or says why it cannot (`BySuffix`: each
+            file by the format its name says).
         store: keeps the accepted rows and serves them.
         policy: decides which accepted files train.
         manifest: keeps the state across restarts, or `None`.
@@ -94,8 +96,7 @@ def ingest_parts(
     if window is not None and not isinstance(window, TrainingSetPolicy):
         raise TypeError(f"window must be a keras_growing_data.Window or None, got {window!r}.")
     policy = KeepEverything() if window is None else window
-    file_format = get_format(
-        "csv",
+    file_format = every_format(
         label=label,
         max_line_bytes=max_line_bytes,
         parser=parser,

@@ -61,8 +61,8 @@ class TailedFiles:
         self.paused = {}  # Path -> the saved tail of a file not tailed now (`appends="warn"` after `"tail"`).
 
     def can_tail(self, path: str) -> bool:
-        """Whether a new file is tailed: the format tails, and it is a plain local file."""
-        return self.format.tails and is_tailable(path)
+        """Whether a new file is tailed: its format tails, and it is a plain local file."""
+        return self.format.tails_file(path) and is_tailable(path)
 
     def read(
         self,

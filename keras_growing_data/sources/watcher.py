@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 import tensorflow as tf
 
 from keras_growing_data.errors import UnreadableFileError
+from keras_growing_data.formats import file_patterns
 from keras_growing_data.sources.records import FileIdentity
 from keras_growing_data.utils.arguments import check_bool, check_number, check_path, check_text
 from keras_growing_data.utils.printable import printable, relative_to
@@ -89,7 +90,8 @@ def is_temporary(name: str) -> bool:
     return name.startswith((".", "_")) or name.lower().endswith(TEMPORARY_SUFFIXES)
 
 
-DEFAULT_PATTERNS = ("*.csv", "*.csv.gz", "*.csv.bz2", "*.csv.xz")
+# The names of every format's files, plain or compressed: `*.csv`, `*.csv.gz`, ..., `*.jsonl`, ...
+DEFAULT_PATTERNS = file_patterns()
 
 
 @dataclasses.dataclass
@@ -134,9 +136,10 @@ class FolderWatcher:
         directory: the folder to watch: a local path (made absolute) or any
             URL that `tf.io.gfile` reads.
         pattern: `fnmatch` pattern of the file names to read, or a list of
-            them. The default takes plain CSV and CSV compressed with gzip,
-            bzip2 or xz (`*.csv`, `*.csv.gz`, `*.csv.bz2`, `*.csv.xz`),
-            which is read decompressing as it goes. Hidden and
+            them. The default takes the files of every format, plain or
+            compressed with gzip, bzip2 or xz (`*.csv`, `*.csv.gz`,
+            `*.csv.bz2`, `*.csv.xz`, `*.jsonl`, ..., `*.ndjson`, ...: the
+            formats' `suffixes`), read decompressing as they go. Hidden and
             temporary files (leading `.` or `_`, suffixes such as `.tmp`,
             `.part`, `.crdownload`) are never read.
         settle_seconds: how long a file must stay unchanged before it counts

@@ -74,13 +74,16 @@ class GrowingDataCallback(keras.callbacks.Callback):
             batches of `x` only.
         batch_size: rows per batch.
         pattern: `fnmatch` pattern of the file names to read, or a list of
-            them; by default CSV, plain or compressed. See `FolderWatcher`.
+            them; by default every format's files, plain or compressed
+            (`*.csv`, `*.jsonl`, `*.ndjson`, `*.csv.gz`, ...). Each file is
+            read by the format its name ends in (`BySuffix`), a name no
+            format claims as CSV. See `FolderWatcher`.
         shuffle: whether each epoch shuffles all accepted rows.
         seed: seed of the shuffles; the same seed gives the same epochs.
         settle_seconds: how long a file must stay unchanged before it counts
             as complete. See `FolderWatcher`.
         max_line_bytes: longest line accepted; a longer one rejects the file.
-            See `CsvFormat`.
+            See `CsvFormat` and `JsonlFormat`.
         poll_interval: seconds between background polls while an epoch
             trains, so new files are parsed (and the next epoch's dataset
             built) before the boundary; `None` polls only at boundaries. The
@@ -108,8 +111,8 @@ class GrowingDataCallback(keras.callbacks.Callback):
             dict name -> dtype. See `FileFormat`.
         defaults: a dict name -> the value that fills a missing value of that
             column. See `FileFormat`.
-        na_values: the spellings of a missing value (default: pandas' own).
-            See `FileFormat`.
+        na_values: the spellings of a missing value of CSV (default: pandas'
+            own); JSON Lines says missing with `null`. See `FileFormat`.
         features: `"auto"` serves `x` as a float32 matrix when every feature
             is float32, else as a dict; `"dict"` always as a dict of
             `[batch]` tensors by column name (for `keras.Input(name=...)`,

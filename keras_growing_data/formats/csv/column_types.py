@@ -11,8 +11,8 @@ import tensorflow as tf
 
 from keras_growing_data.formats.csv.chunk_rows import parse_chunk
 from keras_growing_data.formats.csv.line_checks import good_lines
-from keras_growing_data.formats.csv.line_chunks import LineTooLong
 from keras_growing_data.formats.csv.tf_parser import NO_DEFAULT, ChunkPlan, lines_of, numeric_fields
+from keras_growing_data.formats.line_chunks import LineTooLong
 from keras_growing_data.formats.number_syntax import parses_as_number
 from keras_growing_data.formats.schema import SPACES
 

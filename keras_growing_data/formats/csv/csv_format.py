@@ -15,18 +15,18 @@ from keras_growing_data.formats.column_names import require_labels
 from keras_growing_data.formats.csv.chunk_rows import ChunkRows, parse_chunk, parse_pool
 from keras_growing_data.formats.csv.column_types import numeric_columns
 from keras_growing_data.formats.csv.header import match_header, parse_header
-from keras_growing_data.formats.csv.line_chunks import (
+from keras_growing_data.formats.csv.pandas_parser import load_pandas, takes_plan
+from keras_growing_data.formats.csv.tf_parser import ChunkPlan, tf_message
+from keras_growing_data.formats.decompressed import Limited, content_of
+from keras_growing_data.formats.file_format import DEFAULT_MAX_FILE_BYTES, FileFormat, ParsedFile
+from keras_growing_data.formats.inferred_schema import inferred_schema, require_features
+from keras_growing_data.formats.line_chunks import (
     LineTooLong,
     blocks,
     chunks_after_checks,
     line_chunks,
     too_long,
 )
-from keras_growing_data.formats.csv.pandas_parser import load_pandas, takes_plan
-from keras_growing_data.formats.csv.tf_parser import ChunkPlan, tf_message
-from keras_growing_data.formats.decompressed import Limited, content_of
-from keras_growing_data.formats.file_format import DEFAULT_MAX_FILE_BYTES, FileFormat, ParsedFile
-from keras_growing_data.formats.inferred_schema import inferred_schema, require_features
 from keras_growing_data.formats.partitions import placeholders, typed_partition
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.utils.arguments import check_choice, check_int, check_labels

@@ -16,7 +16,7 @@ from keras_growing_data.formats.column_names import (
 )
 from keras_growing_data.formats.csv.line_checks import value_problem
 from keras_growing_data.formats.csv.tf_parser import NO_DEFAULT, ChunkPlan
-from keras_growing_data.formats.decompressed import compression_of
+from keras_growing_data.formats.decompressed import check_one_layer
 from keras_growing_data.formats.schema import Schema, default_problem
 from keras_growing_data.utils.printable import excerpt
 
@@ -32,14 +32,7 @@ def parse_header(raw: bytes) -> list[str]:
             once decompressed, starts with a magic number) or ends its lines
             with CR alone.
     """
-    # The content of a file with a magic number was decompressed (or refused) already.
-    compression = compression_of(raw)
-    if compression is not None:
-        raise BadFileError(
-            f"is compressed twice: decompressed, it is still {compression}-compressed (it starts with "
-            f"{compression}'s magic number; a gzip inside a gzip, say); only one layer of gzip, bzip2 "
-            "or xz is read: compress it once"
-        )
+    check_one_layer(raw)
     raw = raw.removeprefix(UTF8_BOM).rstrip(b"\r")
     try:
         text = raw.decode("utf-8")

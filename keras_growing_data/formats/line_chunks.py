@@ -1,4 +1,4 @@
-"""Cuts a CSV file's bytes into chunks of whole lines, no line longer than `max_line_bytes`."""
+"""Cuts a text file's bytes (CSV, JSON Lines) into chunks of whole lines, none over `max_line_bytes`."""
 
 import functools
 import itertools
