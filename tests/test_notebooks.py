@@ -1,8 +1,10 @@
 """The notebooks run top to bottom, are stored small, and the API reference page is current."""
 
+import glob
 import importlib.util
 import inspect
 import os
+import re
 
 import pytest
 
@@ -57,6 +59,18 @@ def test_stored_notebook_is_executed_and_small(name):
             assert len(output.get("text", "").splitlines()) <= 41
             lines = output.get("text", "").splitlines()
             assert not [line for line in lines if is_start_up_line(line) or "rendezvous" in line]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_uses_the_public_api_and_the_readme_s_install_line(name):
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.read(os.path.join(NOTEBOOKS, name), as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert re.findall(r"keras_growing_data\.\w+", code) == [], "only `import keras_growing_data as kgd`"
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert re.findall(r"`([^`]*pip install[^`]*)`", text) == ['pip install ".[notebooks]"']
+    guide = [os.path.join(ROOT, "README.md"), *glob.glob(os.path.join(ROOT, "docs", "*.md"))]
+    assert any('pip install ".[notebooks]"' in open(page).read() for page in guide)
 
 
 def test_api_reference_page_matches_the_docstrings():

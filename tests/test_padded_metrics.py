@@ -192,6 +192,81 @@ def test_the_most_common_call_trains_with_metrics_and_validation_arrays(folder):
     assert history.history["rows"] == [ROWS, ROWS]
 
 
+class ConstantPenalty(keras.layers.Layer):
+    """Adds 0.25 to the loss of every batch, as a regularizer adds its term."""
+
+    def call(self, x):
+        self.add_loss(keras.ops.convert_to_tensor(0.25))
+        return x
+
+
+def two_output_model_with_loss_metrics():
+    """`two_output_model` with a penalty, logging each output's loss as a metric too: a mean over rows."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((2,))
+    hidden = ConstantPenalty()(keras.layers.Dense(8, activation="relu")(inputs))
+    price = keras.layers.Dense(1, name="price")(hidden)
+    kind = keras.layers.Dense(3, activation="softmax", name="kind")(hidden)
+    model = keras.Model(inputs, {"price": price, "kind": kind})
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+        loss_weights={"price": 1.0, "kind": 0.5},
+        metrics={
+            "price": [keras.metrics.MeanSquaredError(name="mse")],
+            "kind": [keras.metrics.SparseCategoricalCrossentropy(name="crossentropy")],
+        },
+        jit_compile="auto",
+    )
+    return model
+
+
+@pytest.mark.parametrize("pad_last_batch", [False, True])
+def test_the_logged_loss_is_the_sum_of_the_output_losses_as_in_model_fit(folder, pad_last_batch):
+    x, price, kind = table(ROWS, seed=0)
+    write_table(folder, x, price, kind)
+    vx, vprice, vkind = table(VALIDATION_ROWS, seed=1)
+    validation = (vx, {"price": vprice, "kind": vkind})
+    data = kgd.GrowingDataCallback(
+        folder,
+        label={"price": "price", "kind": "kind"},
+        batch_size=BATCH,
+        shuffle=False,
+        settle_seconds=0,
+        columns=dict.fromkeys(["a", "b", "price", "kind"], "float32"),
+        pad_last_batch=pad_last_batch,
+    )
+    logs = (
+        kgd.GrowingDatasetTrainer(two_output_model_with_loss_metrics(), data)
+        .fit(epochs=2, verbose=0, validation_data=validation)
+        .history
+    )
+    expected = (
+        two_output_model_with_loss_metrics()
+        .fit(
+            x,
+            {"price": price, "kind": kind},
+            batch_size=BATCH,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            validation_data=validation,
+        )
+        .history
+    )
+
+    for prefix in ("", "val_"):
+        np.testing.assert_allclose(logs[f"{prefix}loss"], expected[f"{prefix}loss"], rtol=2e-5)
+        # Each output's loss is its mean over the rows, as its metric is (and `model.fit` logs
+        # it on JAX and PyTorch; Keras 3.15.1 on TensorFlow averages it over batches instead).
+        np.testing.assert_allclose(logs[f"{prefix}price_loss"], expected[f"{prefix}price_mse"], rtol=2e-5)
+        np.testing.assert_allclose(
+            logs[f"{prefix}kind_loss"], expected[f"{prefix}kind_crossentropy"], rtol=2e-5
+        )
+        outputs = np.add(logs[f"{prefix}price_loss"], np.multiply(0.5, logs[f"{prefix}kind_loss"]))
+        np.testing.assert_allclose(logs[f"{prefix}loss"], outputs + 0.25, rtol=2e-5)
+
+
 class EvaluateEachEpoch(keras.callbacks.Callback):
     """Calls `model.evaluate` on arrays at each epoch's end, as a user's callback may."""
 

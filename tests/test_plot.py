@@ -48,7 +48,7 @@ def test_plots_the_losses_and_the_rows_of_a_real_run(folder, tmp_path):
     assert growth_marks == [1, 2]
     assert [bar.get_height() for bar in size_axes.patches] == [20, 32, 32]
     assert [bar.get_x() + bar.get_width() / 2 for bar in size_axes.patches] == [1, 2, 3]
-    files_line = lines_by_label(files_axes)["files"]
+    files_line = lines_by_label(files_axes)["files trained on"]
     np.testing.assert_array_equal(files_line.get_ydata(), [1, 2, 2])
     assert figure.get_suptitle() == "run"
 
@@ -128,5 +128,22 @@ def test_a_window_shows_files_that_left_and_marks_files_that_joined_at_level_row
     growth_marks = [line.get_xdata()[0] for line in loss_axes.get_lines() if line.get_linestyle() == ":"]
     assert growth_marks == [1, 2, 3, 4]
     curves = lines_by_label(files_axes)
-    assert sorted(curves) == ["files", "files left"]
-    np.testing.assert_array_equal(curves["files left"].get_ydata(), [0, 0, 1, 2])
+    assert sorted(curves) == ["files that had left the window", "files trained on"]
+    np.testing.assert_array_equal(curves["files that had left the window"].get_ydata(), [0, 0, 1, 2])
+
+
+def test_the_size_axes_say_what_they_count_and_their_legend_covers_no_bar():
+    history = {"loss": [4.0, 3.0, 2.0, 1.0], "rows": [10, 20, 20, 20], "files": [1, 2, 2, 2]}
+    history["files_left"] = [0, 0, 1, 2]
+    figure = kgd.plot_growth(history)
+    _, size_axes, files_axes = figure.axes
+    # The dashed line counts files that left, so the scale is "files", not "files trained on".
+    assert (size_axes.get_ylabel(), files_axes.get_ylabel()) == ("rows", "files")
+    assert size_axes.get_legend() is None and files_axes.get_legend() is None
+    (legend,) = figure.legends
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels == ["rows trained on", "files trained on", "files that had left the window"]
+    figure.draw_without_rendering()  # Lays the figure out, as saving it does.
+    legend_box = legend.get_window_extent()
+    assert not legend_box.overlaps(size_axes.get_window_extent())
+    assert legend_box.y1 < size_axes.get_tightbbox().y0, "below the epoch labels"

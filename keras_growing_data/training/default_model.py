@@ -23,6 +23,10 @@ def default_model(
     `strings_as="index"`), each goes through an `Embedding` with room for
     as many new strings as it holds now, beside the normalised numbers; a
     string label makes a classification over its ids, with the same room.
+    With a dict of columns, the model's inputs are named after them: a
+    string column's ids enter as int32, a number as float32, dtypes that
+    every backend keeps (JAX, by default, turns int64 into int32 with a
+    warning).
     The task is read from the label's values unless `task` names it:
     integers from 0 to at most `MAX_CLASSES - 1` make a classification into
     `max + 1` classes (a sigmoid output and binary cross-entropy for two, a
@@ -127,13 +131,17 @@ def _feature_inputs(data: GrowingDataCallback, x) -> tuple:
     inputs, numbers, parts = {}, [], []
     for name, values in x.items():
         string = data.schema[name] == "string"
-        inputs[name] = keras.Input((), name=name, dtype="int64" if string else data.schema[name])
+        # Ids enter as int32 and int64 numbers as float32, which every backend keeps: Keras 3.15.1
+        # converts each input to its `Input`'s dtype (`Functional._standardize_inputs`), and on JAX
+        # (without `jax_enable_x64`) an int64 `Input` warns "Explicitly requested dtype int64 ...
+        # will be truncated to dtype int32" at every trace. A vocabulary's ids are int32 when stored.
+        inputs[name] = keras.Input((), name=name, dtype="int32" if string else "float32")
         if string:
             rows = _capacity(len(data.vocabulary(name)))
             ids = keras.ops.minimum(inputs[name], rows - 1)
             parts.append(keras.layers.Embedding(rows, 8, name=f"embed_{name}")(ids))
         else:
-            numbers.append((keras.ops.cast(keras.ops.expand_dims(inputs[name], 1), "float32"), values))
+            numbers.append((keras.ops.expand_dims(inputs[name], 1), values))
     if numbers:
         stacked = np.stack([values.astype("float32") for _, values in numbers], axis=1)
         joined = keras.layers.Concatenate()([t for t, _ in numbers]) if len(numbers) > 1 else numbers[0][0]

@@ -29,10 +29,6 @@ def padded_rows(x, y, sample_weight, padded: int, rows: tf.Tensor):
     """
     n = tf.shape(tf.nest.flatten(x)[0])[0]
     real_weight = tf.cast(padded, tf.float32) / tf.cast(n, tf.float32)
-    # The batch keeps the unknown row count of the unpadded one in its static shape, so that
-    # Keras logs it as it logs the unpadded batch (a two-output model's losses on TensorFlow,
-    # `metrics_of_real_rows`); the row count every step is given is `padded` all the same.
-    rows = tf.raw_ops.PlaceholderWithDefault(input=rows, shape=[None])
     weight = tf.where(rows < n, real_weight, tf.zeros([], tf.float32))
     index = rows % n
     if sample_weight is not None:

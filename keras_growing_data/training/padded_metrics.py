@@ -1,4 +1,4 @@
-"""Keeps a padded batch's copies out of the loss and every compiled metric that Keras logs."""
+"""Makes the losses and compiled metrics that Keras logs count each batch's real rows, and only them."""
 
 import contextlib
 import threading
@@ -10,8 +10,8 @@ STEPS = ("train_step", "test_step")
 
 
 @contextlib.contextmanager
-def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STEPS):
-    """While it lasts, `model`'s logged loss and compiled metrics see only a padded batch's real rows.
+def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = ()):
+    """While it lasts, `model`'s logged losses and compiled metrics count only each batch's real rows.
 
     A padded batch (`padded_batches`) gives its copies sample weight 0 and
     its real rows `padded / n` times their own weight, which makes each
@@ -23,22 +23,31 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
     padded last batch would weigh as a full one in the epoch's mean;
     `metrics=` get no sample weight (`CompileMetrics.update_state`), so they
     would count the copies; and `weighted_metrics=` would see the `padded / n`.
+    And each output's loss tracker takes the batch's static size, which a
+    traced TensorFlow step does not know: there every batch, the short last
+    one too, weighs 1, and the logged `loss` is not the sum of the output
+    losses, padded or not, as in a plain `model.fit` on TensorFlow (on JAX
+    and PyTorch the static size is the row count).
 
-    One mechanism mends all three: each padded step (the model's own
-    `train_step` or `test_step`, on every backend) notes its batch's real
-    rows (sample weight above 0) while it runs, and every tracker and metric
-    that `compile()` made takes its weight from that note: a loss tracker
-    the count of real rows, `metrics=` 1 for a real row and 0 for a copy,
+    One mechanism mends all of it: each step (the model's own `train_step`
+    or `test_step`, on every backend) notes its batch's real rows while it
+    runs (all of them, unless the step is padded: then those of sample
+    weight above 0), and every tracker and metric that `compile()` made
+    takes its weight from that note: a loss tracker, the total's and each
+    output's, the count of real rows, so that `loss` is the sum of the
+    output losses (times their `loss_weights`, plus any regularization); in
+    a padded step, `metrics=` 1 for a real row and 0 for a copy, and
     `weighted_metrics=` the rows' own weights. Each batch's and each epoch's
     logs are then the unpadded run's, to float32 rounding. A step that is
-    not padded (validation arrays next to a padded training folder) notes
-    nothing, and everything runs as Keras wrote it; so does a batch without
-    sample weights (a callback's own `model.evaluate(x, y)` during `fit`).
-    Within the `fit`, a callback's `model.evaluate` with sample weights of 0
-    through a padded `test_step` would see those rows as copies. Metrics
-    that a model updates in its own `train_step` or `compute_metrics` are
-    not reached. Under `tf.distribute` with several replicas a replica
-    cannot tell the whole batch's real rows, so `serving` does not pad there.
+    not padded (validation arrays next to a padded training folder), or a
+    batch without sample weights (a callback's own `model.evaluate(x, y)`
+    during `fit`), has all its rows real: its metrics run as Keras wrote
+    them. Within the `fit`, a callback's `model.evaluate` with sample
+    weights of 0 through a padded `test_step` would see those rows as
+    copies. Metrics that a model updates in its own `train_step` or
+    `compute_metrics` are not reached. Under `tf.distribute` with several
+    replicas a replica cannot tell the whole batch's real rows, so
+    `serving` does not pad there.
 
     Example:
 
@@ -51,7 +60,7 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
         model: a compiled Keras model, built with its compiled loss and
             metrics (as `model._symbolic_build` leaves it).
         padded_steps: which of `"train_step"` and `"test_step"` get padded
-            batches.
+            batches; none by default.
     """
     note = threading.local()  # A replica of `tf.distribute` traces its step in a thread of its own.
     wrapped = []
@@ -74,11 +83,14 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
         metric.update_state = update_state_of_real_rows
         wrapped.append(metric)
 
-    def padded(step):
+    def noting_real_rows(step, padded: bool):
         def step_of_real_rows(*args):
-            _, _, sample_weight = keras.utils.unpack_x_y_sample_weight(args[-1])
-            # No sample weight: not a padded batch (a callback's own `evaluate`), noted as none.
-            note.rows = None if sample_weight is None else _RealRows(sample_weight)
+            x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(args[-1])
+            # No sample weight: not a padded batch (a callback's own `evaluate`), all rows real.
+            if padded and sample_weight is not None:
+                note.rows = _RealRows.of_padded(sample_weight)
+            else:
+                note.rows = _RealRows.all_of(x)
             try:
                 return step(*args)
             finally:
@@ -95,17 +107,17 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
     metrics = model._compile_metrics
     for unweighted in [] if metrics is None else metrics._flat_metrics:
         if unweighted is not None:
-            weigh(unweighted, lambda rows, _: rows.real, value_args=2)
+            weigh(unweighted, _one_per_real_row, value_args=2)
     for weighted in [] if metrics is None else metrics._flat_weighted_metrics:
         if weighted is not None:
             weigh(weighted, _own_weight, value_args=2)
-    for name in padded_steps:
-        setattr(model, name, padded(getattr(model, name)))
+    for name in STEPS:
+        setattr(model, name, noting_real_rows(getattr(model, name), padded=name in padded_steps))
     _forget_compiled_steps(model)
     try:
         yield model
     finally:
-        for name in padded_steps:
+        for name in STEPS:
             delattr(model, name)
         for metric in wrapped:
             del metric.update_state
@@ -113,14 +125,26 @@ def metrics_of_real_rows(model: keras.Model, padded_steps: Collection[str] = STE
 
 
 class _RealRows:
-    """A padded batch's real rows, told by their sample weight: above 0 for a real row, 0 for a copy."""
+    """A batch's real rows: their `count`, and in a padded batch which rows are real (`real`)."""
 
-    def __init__(self, sample_weight):
+    def __init__(self, count, real=None, real_fraction=None):
+        self.count = count
+        self.real = real
+        self.real_fraction = real_fraction
+
+    @classmethod
+    def all_of(cls, x) -> "_RealRows":
+        """Every row of the batch `x` (any nest of tensors `[n, ...]`) is real."""
+        return cls(keras.ops.cast(keras.ops.shape(keras.tree.flatten(x)[0])[0], "float32"))
+
+    @classmethod
+    def of_padded(cls, sample_weight) -> "_RealRows":
+        """A padded batch's real rows, told by their sample weight: above 0 for a real row, 0 for a copy."""
         weight = keras.ops.convert_to_tensor(sample_weight, "float32")
-        self.real = keras.ops.cast(weight > 0, "float32")
-        self.count = keras.ops.sum(self.real)
+        real = keras.ops.cast(weight > 0, "float32")
+        count = keras.ops.sum(real)
         # A real row weighs `padded / n` times its own weight: this fraction `n / padded` undoes that.
-        self.real_fraction = self.count / keras.ops.cast(keras.ops.shape(weight)[0], "float32")
+        return cls(count, real, count / keras.ops.cast(keras.ops.shape(weight)[0], "float32"))
 
 
 # The loss reductions under which a padded batch's loss is the unpadded one's (Keras 3.15.1,
@@ -159,14 +183,18 @@ def padding_changes(model: keras.Model) -> str | None:
 
 
 def _real_count(rows: _RealRows, weight):
-    # Keras weighs a loss tracker by the batch's row count, but each output's by its static
-    # size, which a traced TensorFlow step does not know (`None`: each batch weighs 1); as
-    # the unpadded batch has an unknown size too (`padded_batches`), that stays as Keras has it.
-    return None if weight is None else rows.count
+    # Keras weighs the `loss` tracker by the batch's row count, but each output's by its static
+    # size, which a traced TensorFlow step does not know (`None`: each batch weighs 1, Keras
+    # 3.15.1, `CompileLoss.call`); both take the count of real rows here.
+    return rows.count
+
+
+def _one_per_real_row(rows: _RealRows, weight):
+    return weight if rows.real is None else rows.real
 
 
 def _own_weight(rows: _RealRows, weight):
-    return None if weight is None else weight * rows.real_fraction
+    return weight if weight is None or rows.real is None else weight * rows.real_fraction
 
 
 def _forget_compiled_steps(model: keras.Model) -> None:

@@ -14,10 +14,10 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     The upper axes show every loss of the run (`loss`, `val_loss`, and the
     per-output losses of a model with several outputs) per epoch, with a
     dotted line at each epoch where new rows joined. The lower axes show the
-    rows each epoch trained on as bars, and the files it trained on as a
-    line on a second scale (with a `Window`, also the files that had left,
-    dashed). Epochs are numbered from 1, as in Keras's
-    progress bar.
+    rows each epoch trained on as bars, and on a second scale, `files`, the
+    files it trained on as a line (with a `Window`, also the files that had
+    left it by then, dashed). Their legend sits below the axes, where it
+    hides no bar. Epochs are numbered from 1, as in Keras's progress bar.
 
     The figure is a `matplotlib.figure.Figure` made without `pyplot`, so no
     window opens and no global state is kept: save it with `savefig`, or
@@ -66,10 +66,10 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
     epochs = [e + 1 for e in (getattr(history, "epoch", None) or range(len(rows)))]
     losses = [name for name in logs if name == "loss" or name.endswith("_loss")]
 
-    figure = Figure(figsize=(7, 5.5), layout="constrained")
+    figure = Figure(figsize=(9, 6.5), layout="constrained")
     loss_axes, size_axes = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     for name in losses:
-        loss_axes.plot(epochs, logs[name], marker="o", markersize=3, label=name)
+        loss_axes.plot(epochs, logs[name], marker="o", markersize=4, label=name)
     # Files that ever joined: with a window, rows stay level as files come and go.
     joined = [
         a + b for a, b in zip(logs.get("files", rows), logs.get("files_left", [0] * len(rows)), strict=True)
@@ -89,13 +89,14 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
         loss_axes.legend(loc="upper right")
     loss_axes.grid(alpha=0.3)
 
-    size_axes.bar(epochs, rows, color="tab:green", alpha=0.6, label="rows")
-    size_axes.set_ylabel("rows trained", color="tab:green")
+    size_axes.bar(epochs, rows, color="tab:green", alpha=0.6, label="rows trained on")
+    size_axes.set_ylabel("rows", color="tab:green")
     size_axes.set_xlabel("epoch")
     size_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    size_legend_axes = [size_axes]
     if "files" in logs:
         files_axes = size_axes.twinx()
-        files_axes.step(epochs, logs["files"], where="mid", color="tab:purple", label="files")
+        files_axes.step(epochs, logs["files"], where="mid", color="tab:purple", label="files trained on")
         if "files_left" in logs:
             files_axes.step(
                 epochs,
@@ -103,12 +104,15 @@ def plot_growth(history: keras.callbacks.History | dict, title: str | None = Non
                 where="mid",
                 color="tab:purple",
                 linestyle="--",
-                label="files left",
+                label="files that had left the window",
             )
-            files_axes.legend(loc="upper left")
-        files_axes.set_ylabel("files trained on", color="tab:purple")
+        files_axes.set_ylabel("files", color="tab:purple")
         files_axes.set_ylim(bottom=0)
         files_axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        size_legend_axes.append(files_axes)
+    handles = [handle for axes in size_legend_axes for handle in axes.get_legend_handles_labels()[0]]
+    # Below the axes (constrained layout makes room for it), so that it covers no bar.
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     if title:
         figure.suptitle(title)
     return figure

@@ -128,7 +128,7 @@ class GrowingDatasetTrainer:
                 # `backend/jax/trainer.py`): a callback's train begin may rely on a built model, and
                 # one may change what a build would trace (TensorBoard's summary writer).
                 _build_from_spec(model, self.data, padded=bool(padded_steps))
-                if padded_steps:
+                if padded_steps or _logs_a_loss_per_output(model):
                     serving.enter_context(metrics_of_real_rows(model, padded_steps))
                 repair_torn_backups(callbacks)
                 run.begin_run()
@@ -299,6 +299,11 @@ def _validation_dataset(validation_data):
     return validation_data.validation_input()
 
 
+def _logs_a_loss_per_output(model: keras.Model) -> bool:
+    """Whether the (built) model logs each output's loss beside `loss`: it has several losses."""
+    return model._compile_loss is not None and bool(model._compile_loss.metrics)
+
+
 def _build_from_spec(model: keras.Model, data: GrowingDataCallback, padded: bool) -> None:
     """Builds what `fit` would build from a batch (model, loss, metrics, optimizer) from the spec.
 
@@ -310,12 +315,14 @@ def _build_from_spec(model: keras.Model, data: GrowingDataCallback, padded: bool
     `_symbolic_build` takes anything with `shape` and `dtype`, such as the
     dataset's `tf.TensorSpec`s, and does nothing once all is built.
     TensorFlow's `fit` builds inside its first traced step instead (without
-    a distribution strategy: `_maybe_symbolic_build`); padded, it is built
-    here too (before `on_train_begin`, unlike `fit`), so that
-    `metrics_of_real_rows` finds the compiled loss trackers and metrics.
+    a distribution strategy: `_maybe_symbolic_build`); padded, or with a
+    label per output, it is built here too (before `on_train_begin`, unlike
+    `fit`), so that `metrics_of_real_rows` finds the compiled loss trackers
+    and metrics.
     """
     on_tensorflow = keras.backend.backend() == "tensorflow"
-    if on_tensorflow and not padded:
+    several_outputs = isinstance(data.label, dict) and len(data.label) > 1
+    if on_tensorflow and not (padded or several_outputs):
         return
     spec = data.input_spec()
     with model.distribute_strategy.scope() if on_tensorflow else contextlib.nullcontext():
