@@ -298,3 +298,16 @@ def test_what_users_read_can_be_iterated_while_background_polls_take_files(folde
     assert len(reads) > 0
     assert (len(data.accepted), len(data.rejected), len(data.lineage)) == (1 + good, bad, 3)
     assert history.history["rows"][1:] == [8 + 2 * good] * 2
+
+
+def test_a_vocabulary_asked_for_before_a_file_was_accepted_says_there_is_no_schema_yet(folder):
+    data = kgd.GrowingDataCallback(str(folder), label="price", settle_seconds=0, strings_as="index")
+    with pytest.raises(ValueError) as error:
+        data.vocabulary("city")
+    assert str(error.value) == (
+        f"There is no schema yet, so no vocabulary of 'city': no file of {str(folder)!r} was accepted so "
+        "far (poll() first), and no columns= were declared."
+    )
+    write_csv(folder / "a.csv", [(1, "Oslo", 3), (2, "Lima", 5)], header=("id", "city", "price"))
+    data.poll()
+    assert data.vocabulary("city") == ["[UNK]", "Oslo", "Lima"]

@@ -18,7 +18,7 @@ from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.formats.csv.header import match_header
 from keras_growing_data.formats.csv.line_checks import value_problem
 from keras_growing_data.formats.csv.pandas_parser import load_pandas, parse_chunk_with_pandas, takes_plan
-from keras_growing_data.formats.csv.tf_parser import chunk_parser, tf_message
+from keras_growing_data.formats.csv.tf_parser import tf_message
 from keras_growing_data.formats.schema import SPACES, Schema, check_columns, check_na_values
 
 pandas = load_pandas()
@@ -185,9 +185,8 @@ def test_names_in_a_reason_are_short_escaped_excerpts(parser, tmp_path):
 
 
 def test_tensorflow_messages_quote_the_file_only_in_an_excerpt():
-    parse = chunk_parser(plan_of(["a", "b"]), typed=True)
     with pytest.raises(tf.errors.InvalidArgumentError) as error:
-        parse(b"1,\x1b[2J" + b"secret" * 100, False)
+        tf.io.decode_csv([b"1,\x1b[2J" + b"secret" * 100], [tf.constant([], tf.float32)] * 2)
     assert tf_message(error.value) == (
         r"Field 1 in record 0 is not a valid float: '\x1b[2Jsecretsecretsecretsecretsecretsec'…"
     )
@@ -284,12 +283,44 @@ def test_a_file_compressed_twice_is_named_as_such(parser, tmp_path, outer, inner
     )
 
 
-def test_lines_ended_by_cr_alone_are_named_as_such(parser, tmp_path):
-    path = write(tmp_path / "mac.csv", CSV.replace(b"\n", b"\r"), mode="wb")
-    assert rejection(CsvFormat(parser=parser, label="price"), str(path)) == (
-        "ends its lines with CR alone (old Mac style), which is not read: only LF and CRLF line ends "
-        "are; convert them (tr '\\r' '\\n')"
+@pytest.mark.parametrize("chunk_bytes", [1 << 21, 7])  # 7: line ends split between reads too.
+def test_lines_end_in_lf_crlf_or_cr_alone_mixed_as_pandas_reads_them(parser, tmp_path, chunk_bytes):
+    lines = ["a,b,price", "1,2,3", '4,"x, y",6', "", "7,,9", "10,11,12"]
+    reader = CsvFormat(parser=parser, label="price", defaults={"b": "?"}, chunk_bytes=chunk_bytes)
+    expected = reader.read(write(tmp_path / "lf.csv", "\n".join(lines) + "\n"))
+    assert expected.num_rows == 4 and expected.lines == 6
+    mixed = "".join(
+        line + end for line, end in zip(lines, ["\r", "\r\n", "\n", "\r", "\r\n", "\r"], strict=True)
     )
+    for name, text in [
+        ("crlf.csv", "\r\n".join(lines) + "\r\n"),
+        ("mac.csv", "\r".join(lines) + "\r"),
+        ("mixed.csv", mixed),
+    ]:
+        parsed = reader.read(write(tmp_path / name, text.encode(), mode="wb"))
+        assert parsed.header == ("a", "b", "price") and parsed.strings == expected.strings == {
+            "b": ("2", "x, y", "?", "11")
+        }
+        np.testing.assert_array_equal(parsed.arrays["float32"], expected.arrays["float32"])
+        np.testing.assert_array_equal(parsed.arrays["string"], expected.arrays["string"])
+        assert parsed.lines == 6, name
+    # pandas reads these files the same: the same rows, whatever their line ends.
+    if pandas is not None:
+        frame = pandas.read_csv(tmp_path / "mixed.csv", keep_default_na=False)
+        assert frame["price"].tolist() == [3, 6, 9, 12] and frame["b"].tolist() == ["2", "x, y", "", "11"]
+
+
+def test_a_bad_line_of_a_file_with_cr_line_ends_is_named_by_its_number(parser, tmp_path):
+    path = write(tmp_path / "mac.csv", b"a,b,price\r1,2,3\r\r4,x,6\r", mode="wb")
+    assert rejection(CsvFormat(parser=parser, label="price", columns=NUMBERS), str(path)) == (
+        "line 4, column 'b': expected a number, found 'x'"
+    )
+    # A line break inside a quoted field is not read, whichever line end it is.
+    for end in (b"\n", b"\r", b"\r\n"):
+        path = write(tmp_path / "quoted.csv", b'a,b,price\r\n1,"x' + end + b'y",3\r\n', mode="wb")
+        assert rejection(CsvFormat(parser=parser, label="price"), str(path)) == (
+            "line 2: not CSV: a quoted field has no closing quote"
+        )
 
 
 def compressed(path, kind):

@@ -132,8 +132,6 @@ def test_every_block_runs_or_says_why_not():
     assert len(marked) == NOT_RUN, f"{len(marked)} blocks are not run, {NOT_RUN} expected: {marked}"
 
 
-# Pages written in other branches at the time of writing: a link to one passes while it is missing.
-ELSEWHERE = {"docs/your_data.md"}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -154,8 +152,6 @@ def test_every_link_leads_somewhere():
                 continue
             path, _, anchor = target.partition("#")
             linked = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
-            if linked in ELSEWHERE and not os.path.exists(os.path.join(ROOT, linked)):
-                continue
             assert os.path.exists(os.path.join(ROOT, linked)), f"{page}: {target} leads nowhere"
             if anchor:
                 assert anchor in anchors(linked), f"{page}: {target}: {linked} has no heading #{anchor}"

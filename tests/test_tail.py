@@ -33,6 +33,9 @@ def test_complete_end_is_after_the_last_newline(tmp_path):
     assert complete_end(str(path), 7, 9) == 7
     assert complete_end(str(path), 0, 2) == 2
     assert complete_end(str(path), 0, 1) == 0
+    path.write_bytes(b"h\r1\r\n22\r33")  # CR alone ends a line too.
+    assert complete_end(str(path), 0, 10) == 8
+    assert complete_end(str(path), 0, 7) == 5
 
 
 def test_a_tail_state_tells_a_rewritten_part_from_an_append(tmp_path):
@@ -78,6 +81,21 @@ def test_bad_appended_lines_are_skipped_with_their_line_numbers(folder):
     assert ids_of(ingest) == [0, 1, 2, 4]
     assert [row.line for row in ingest.accepted[path].skipped] == [5]
     assert ingest.rows_skipped == 1 and path in ingest.tails
+
+
+def test_a_tailed_file_with_cr_line_ends_counts_each_line_once_a_crlf_split_between_polls_too(folder):
+    path = folder / "mac.csv"
+    path.write_bytes(b"id,x,price\r0,0,1\r1,1,3\r")
+    os.utime(path, (OLD, OLD))
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail", on_bad_row="skip")
+    assert ingest.poll() == [str(path)] and ingest.num_rows == 2
+    append(path, "2,2,5\r", mtime=OLD + 1)  # A CR whose LF is still to come ...
+    ingest.poll()
+    append(path, "\n3,x,7\r\n4,4,9\r\n", mtime=OLD + 2)  # ... which does not make a blank line.
+    ingest.poll()
+    assert ids_of(ingest) == [0, 1, 2, 4]
+    assert [row.line for row in ingest.accepted[str(path)].skipped] == [5]
+    assert ingest.tails[str(path)].offset == os.path.getsize(path)
 
 
 @pytest.mark.parametrize(

@@ -72,6 +72,49 @@ def test_rejected_files_are_rechecked_in_turn_a_few_per_poll_beside_the_accepted
     assert second == accepted + rejected[RECHECKS_PER_POLL:] + rejected[: RECHECKS_PER_POLL - 36]
 
 
+class CountedDict(dict):
+    """A dict that counts the times it is iterated over."""
+
+    iterations = 0
+
+    def __iter__(self):
+        CountedDict.iterations += 1
+        return super().__iter__()
+
+
+def test_a_poll_rechecks_rejected_files_without_a_look_at_them_all(folder):
+    # `list(rejected)` at every poll made a poll cost grow with the rejected files.
+    stats = [listed(folder, f"{i:03d}.csv") for i in range(3 * RECHECKS_PER_POLL)]
+    rejected = CountedDict({stat.path: None for stat in stats})
+    verdicts = Verdicts(str(folder), "reject", [])
+    verdicts.set_state({}, rejected)
+    before = CountedDict.iterations
+    turns = [verdicts.rechecked([]) for _ in range(4)]
+    assert CountedDict.iterations == before
+    paths = [stat.path for stat in stats]
+    assert turns == [paths[:64], paths[64:128], paths[128:], paths[:64]]
+
+
+def test_rejected_files_that_leave_leave_the_turn_and_the_others_keep_their_place(folder):
+    stats = [listed(folder, f"{i:03d}.csv") for i in range(3 * RECHECKS_PER_POLL)]
+    verdicts = Verdicts(str(folder), "reject", [])
+    for stat in stats:
+        verdicts.reject(stat, "has no header")
+    paths = [stat.path for stat in stats]
+    assert verdicts.rechecked([]) == paths[:64]
+    for stat in stats[:5] + stats[64:74]:  # Accepted once fixed: they leave the turn.
+        verdicts.accept(AcceptedFile(stat.path, 3, stat.size, stat.mtime_ns))
+    # The turn goes on after the last path looked at, none skipped: every one within 3 polls.
+    assert verdicts.rechecked([]) == paths[74:138]
+    assert verdicts.rechecked([]) == paths[138:] + paths[5:15]
+    verdicts.reject(stats[0], "has no header")  # Rejected again: it joins at the end.
+    assert list(verdicts.rejected)[-1] == paths[0]
+    assert verdicts.rechecked([]) == paths[15:64] + paths[74:89]
+    for stat in stats[1:150]:  # Most leave, and the order is rebuilt: fewer than a turn are left, all.
+        verdicts.accept(AcceptedFile(stat.path, 3, stat.size, stat.mtime_ns))
+    assert verdicts.rechecked([]) == paths[150:] + paths[:1]
+
+
 def test_a_changed_accepted_file_is_warned_about_once_per_version(folder, caplog):
     verdicts = Verdicts(str(folder), "reject", [])
     stat = listed(folder, "a.csv")

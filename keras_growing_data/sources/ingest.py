@@ -132,6 +132,8 @@ class FolderIngest:
         self.lineage = Lineage(self.files.paths, self.directory)
         self.pending = {}
         self._report = None  # The progress of reading a backlog, until it is read.
+        # (rows, files, files_left) in training as restored from `state_dir`, if a state was restored.
+        self.restored = None
         if self.manifest is not None:
             self.manifest.open_for_writing()
             self._restore()
@@ -492,6 +494,7 @@ class FolderIngest:
             self.manifest.compact(self.get_state())
         self._apply_window()  # A smaller window than the last run's.
         self._save()
+        self.restored = (self.num_rows, len(self.files.paths) - self.files_left, self.files_left)
         logger.info(
             "Restored %d accepted files (%d rows in training%s) and %d rejected files from %s",
             len(self.accepted),

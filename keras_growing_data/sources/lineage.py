@@ -63,6 +63,14 @@ class Lineage(Mapping):
         """`(files, rows, rows_skipped, first)` of an epoch: `first` files had left before it."""
         return self._epochs[epoch][:4]
 
+    def sizes(self, epoch: int) -> tuple[int, int, int] | None:
+        """`(rows, files, files_left)` of an epoch, without building its paths; `None` if not recorded."""
+        entry = self._epochs.get(epoch)
+        if entry is None:
+            return None
+        files, rows, _, first, _, kept = entry
+        return rows, len(kept) + files - first, first - len(kept)
+
     def get_state(self) -> dict[str, list]:
         """Each epoch as saved: `[files, rows, rows_skipped]`, then `first`, `drawn` and `kept` where set."""
         return {str(epoch): _saved(entry) for epoch, entry in self._epochs.items()}

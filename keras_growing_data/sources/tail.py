@@ -1,6 +1,7 @@
 """How far an accepted file was read, to take the complete lines appended to it since."""
 
 import dataclasses
+import re
 import zlib
 from collections.abc import Mapping
 
@@ -136,7 +137,7 @@ def _stopped(tail: TailState, reason: str) -> Appended:
 
 
 def complete_end(path: str, start: int, size: int) -> int:
-    """The byte after the last newline of `path` between `start` and `size`; `start` if there is none.
+    """The byte after the last line end (LF or CR) of `path` between `start` and `size`; else `start`.
 
     Read backwards from `size` in blocks, so a long file costs a block, not a read of it.
     """
@@ -146,7 +147,7 @@ def complete_end(path: str, start: int, size: int) -> int:
             block = max(start, end - BACKWARD_READ_BYTES)
             f.seek(block)
             data = f.read(end - block)
-            newline = data.rfind(b"\n")
+            newline = max(data.rfind(b"\n"), data.rfind(b"\r"))  # CR alone ends a line too.
             if newline >= 0:
                 return block + newline + 1
             end = block
@@ -162,9 +163,9 @@ def _checksums(f, offset: int) -> tuple[int, int]:
 
 
 def first_line(path: str, limit: int) -> bytes:
-    """The first line of `path`, without its line end, read from at most its first `limit` bytes."""
+    """The first line of `path`, without its line end (LF, CRLF or CR), from its first `limit` bytes."""
     with open(path, "rb") as f:
-        return f.readline(limit).rstrip(b"\r\n")
+        return re.split(rb"[\r\n]", f.readline(limit), maxsplit=1)[0]
 
 
 def is_tailable(path: str) -> bool:

@@ -3,7 +3,7 @@
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from keras_growing_data.sources.quarantine import quarantine_file
 from keras_growing_data.sources.records import AcceptedFile, RejectedFile, WaitingFile
@@ -58,6 +58,7 @@ class Verdicts:
         self._warned_changed = {}
         self._no_longer_read = set()  # Paths whose tail stopped with a warning: not warned about again.
         self._recheck_from = {"accepted": 0, "rejected": 0}
+        self._rejected_in_turn = _InTurn()
 
     def is_new(
         self, stat: FileStat, now: float, refusal: Callable[[FileStat], str | None] | None = None
@@ -84,7 +85,7 @@ class Verdicts:
         Args:
             accepted: the accepted paths, in acceptance order.
         """
-        return [*self._in_turn("accepted", accepted), *self._in_turn("rejected", list(self.rejected))]
+        return [*self._in_turn("accepted", accepted), *self._rejected_in_turn.take(RECHECKS_PER_POLL)]
 
     def _in_turn(self, verdict: str, paths: Sequence[str]) -> Sequence[str]:
         if len(paths) <= RECHECKS_PER_POLL:
@@ -97,6 +98,7 @@ class Verdicts:
         self.accepted[record.path] = record
         self.waiting.pop(record.path, None)
         self.rejected.pop(record.path, None)
+        self._rejected_in_turn.discard(record.path)
         if record.inode:
             self.by_identity[record.device, record.inode] = record.path
 
@@ -116,6 +118,7 @@ class Verdicts:
         self.by_identity[record.device, record.inode] = record.path
         self.waiting.pop(record.path, None)
         self.rejected.pop(record.path, None)
+        self._rejected_in_turn.discard(record.path)
         self._warned_changed.pop(old, None)
         self._no_longer_read.discard(old)
 
@@ -157,6 +160,7 @@ class Verdicts:
             ctime_ns=stat.ctime_ns,
         )
         self.rejected[stat.path] = record
+        self._rejected_in_turn.add(stat.path)
         self.changes.append({"type": "reject", "file": record_json(record)})
         where = f" (moved to {printable(moved_to)})" if moved_to else ""
         logger.warning("Rejected %s%s: %s", printable(stat.path), where, reason)
@@ -188,6 +192,50 @@ class Verdicts:
         for record in accepted.values():
             self.accept(record)
         self.rejected = rejected
+        self._rejected_in_turn = _InTurn(rejected)
+
+
+class _InTurn:
+    """Paths in the order they joined, taken a few at a time, in turn: each take costs what it takes.
+
+    A path that leaves stays in the order, skipped, until the order holds
+    more than twice the paths in it: then it is rebuilt, at a cost the
+    leaving paths paid for.
+    """
+
+    def __init__(self, paths: Iterable[str] = ()):
+        self._order = []  # The paths in the order they joined; one that left is skipped.
+        self._at = {}  # Path -> its place in `_order`, for the paths in.
+        self._next = 0  # The place in `_order` the next take starts at.
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: str) -> None:
+        if path not in self._at:
+            self._at[path] = len(self._order)
+            self._order.append(path)
+
+    def discard(self, path: str) -> None:
+        if self._at.pop(path, None) is not None and len(self._order) > 2 * len(self._at) + RECHECKS_PER_POLL:
+            self._compact()
+
+    def take(self, count: int) -> list[str]:
+        """The `count` paths after those taken last, going on from the first after the last; all if fewer."""
+        if len(self._at) <= count:
+            return [path for at, path in enumerate(self._order) if self._at.get(path) == at]
+        taken, at = [], self._next
+        while len(taken) < count:
+            at %= len(self._order)
+            if self._at.get(self._order[at]) == at:
+                taken.append(self._order[at])
+            at += 1
+        self._next = at
+        return taken
+
+    def _compact(self) -> None:
+        self._next = sum(self._at.get(path) == at for at, path in enumerate(self._order[: self._next]))
+        self._order = [path for at, path in enumerate(self._order) if self._at.get(path) == at]
+        self._at = {path: at for at, path in enumerate(self._order)}
 
 
 def record_json(record: AcceptedFile | RejectedFile) -> dict:

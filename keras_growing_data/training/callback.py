@@ -295,7 +295,12 @@ class GrowingDataCallback(keras.callbacks.Callback):
         `keras.layers.StringLookup(vocabulary=data.vocabulary(name)[1:])`
         maps every string to the id it is served as with `strings_as="index"`.
         """
-        schema = self.schema or {}
+        schema = self.schema
+        if schema is None:
+            raise ValueError(
+                f"There is no schema yet, so no vocabulary of {name!r}: no file of {self.directory!r} "
+                "was accepted so far (poll() first), and no columns= were declared."
+            )
         if schema.get(name) != "string":
             strings = [n for n, dtype in schema.items() if dtype == "string"]
             raise ValueError(f"{name!r} is not a string column; the string columns are {strings}.")

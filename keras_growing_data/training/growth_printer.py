@@ -10,10 +10,14 @@ from keras_growing_data.training.callback import GrowingDataCallback
 class GrowthPrinter(keras.callbacks.Callback):
     """Prints one line each time the data grew at an epoch boundary.
 
+    The files and rows a run restored from `state_dir` are not growth: one
+    line says what was restored, and growth is counted from there.
+
     Example:
 
     ```python
     trainer.fit(epochs=10, callbacks=[GrowthPrinter(data)])
+    # restored 9 files, 10090 rows from state/ (a restart)
     # growth at epoch 2: +1 file, +250 rows -> 500 rows from 2 files
     # growth at epoch 9: +1 file, 1 file left, +0 rows -> 500 rows from 2 files (a `Window`)
     ```
@@ -36,18 +40,28 @@ class GrowthPrinter(keras.callbacks.Callback):
         self.files_left = 0
 
     def on_train_begin(self, logs=None):
-        self.rows = 0
-        self.files = 0
-        self.files_left = 0
+        ingest = self.data.ingest
+        self.rows, self.files, self.files_left = ingest.restored or (0, 0, 0)
+        if self.files or self.files_left:
+            gone = f", {count(self.files_left, 'file')} left" if self.files_left else ""
+            self.print_fn(
+                f"restored {count(self.files, 'file')}{gone}, {count(self.rows, 'row')} "
+                f"from {ingest.manifest.state_dir}"
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
-        # What the epoch trains on; `num_rows` may already count a file that
-        # a background poll took in after the epoch's data was fixed.
-        record = self.data.lineage.get(epoch)
-        if record is not None:
-            rows, files, left = record.rows, len(record.files), record.files_left
+        # What the epoch trains on (its counts, not its paths: a look costs the same at any epoch);
+        # `num_rows` may already count a file that a background poll took in after it was fixed.
+        ingest = self.data.ingest
+        sizes = ingest.lineage.sizes(epoch)
+        if sizes is not None:
+            rows, files, left = sizes
         else:
-            rows, files, left = self.data.num_rows, len(self.data.in_window), self.data.ingest.files_left
+            rows, files, left = (
+                ingest.num_rows,
+                len(ingest.files.paths) - ingest.files_left,
+                ingest.files_left,
+            )
         joined = files + left - self.files - self.files_left
         if rows != self.rows or joined or left != self.files_left:
             gone = f", {count(left - self.files_left, 'file')} left" if left > self.files_left else ""

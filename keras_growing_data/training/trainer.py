@@ -7,6 +7,7 @@ import keras
 from keras_growing_data.training.callback import GrowingDataCallback
 from keras_growing_data.training.counts_progbar_logger import CountsProgbarLogger
 from keras_growing_data.training.padded_metrics import metrics_of_real_rows
+from keras_growing_data.training.text_labels import text_label_problem
 from keras_growing_data.training.torn_backup import repair_torn_backups
 from keras_growing_data.utils.arguments import check_int, check_number
 
@@ -83,6 +84,13 @@ class GrowingDatasetTrainer:
 
         Returns:
             The run's `keras.callbacks.History` (also `model.history`).
+
+        Raises:
+            ValueError: before the first epoch, for arguments `model.fit`
+                refuses or this trainer cannot take, and for a label whose
+                type was inferred as `"string"` where strings are served as
+                text, which a loss cannot take (the message names the file
+                and the value, and says what to do).
         """
         callbacks = _check_fit_arguments(
             self.model,
@@ -102,6 +110,7 @@ class GrowingDatasetTrainer:
         with self._fit_context(), self.data.showing_progress(verbose):
             self.data.wait_for_rows(wait_for_data)
             _require_validation_rows(validation_data, self.data)
+            _require_number_labels(self.data, validation_data)
             progbar = [] if verbose == 0 or _has_progbar(callbacks) else [CountsProgbarLogger()]
             run = TrainingRunCallbacks(
                 [self.data, *callbacks, *progbar],
@@ -291,6 +300,15 @@ def _require_validation_rows(validation_data, data: GrowingDataCallback) -> None
             "before training, or pass validation_data=None."
         )
     validation_data.serve_like(data)
+
+
+def _require_number_labels(data: GrowingDataCallback, validation_data) -> None:
+    """Fails before the first epoch when a label was inferred as text, which a loss cannot take."""
+    for callback in (data, validation_data):
+        if isinstance(callback, GrowingDataCallback):
+            problem = text_label_problem(callback.ingest, callback.strings_as)
+            if problem:
+                raise ValueError(problem)
 
 
 def _validation_dataset(validation_data):

@@ -5,13 +5,19 @@ import functools
 from collections.abc import Callable, Mapping
 
 import numpy as np
-import tensorflow as tf
 
 from keras_growing_data.errors import BadFileError
 from keras_growing_data.formats.bad_row import BadRow
 from keras_growing_data.formats.csv.line_checks import diagnose, line_problems
+from keras_growing_data.formats.csv.line_widths import fields_fit
 from keras_growing_data.formats.csv.pandas_parser import parse_chunk_with_pandas
-from keras_growing_data.formats.csv.tf_parser import ChunkPlan, chunk_parser, lines_of, tf_message
+from keras_growing_data.formats.csv.tf_parser import (
+    TYPED_FIELDS,
+    ChunkPlan,
+    chunk_parser,
+    decodes_typed,
+    lines_of,
+)
 from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.float32_values import float32_losses, needs_direct_parse
 from keras_growing_data.formats.schema import Schema
@@ -94,28 +100,24 @@ def parse_chunk(plan: ChunkPlan, pandas, data: bytes) -> tuple[tuple | str | Non
     lines = lines_of(data)
     if not lines:
         return None, newlines
-    reason = "a value is missing without a default, or not finite"
-    for typed in (True, False) if plan.typed_first else (False,):
-        try:
-            bad, arrays, strings = chunk_parser(plan, typed)(lines, b'"' in lines)
-        except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as e:
-            # TF fails to decode its own error message when it quotes bytes that
-            # are not UTF-8, hence UnicodeDecodeError.
-            reason = tf_message(e)
-            continue
-        if bad:
-            continue
-        try:
-            distinct = tuple(tuple(s.decode("utf-8") for s in d.numpy()) for d in strings)
-        except UnicodeDecodeError:
-            return "a string is not valid UTF-8", newlines
-        arrays = tuple(a.numpy() for a in arrays)
-        exact = None
-        if _needs_direct_parse(plan, arrays):
-            _, direct, _ = chunk_parser(plan, typed, wide=False)(lines, b'"' in lines)
-            exact = direct[_float32_group(plan)].numpy()
-        return _narrowed(plan, arrays, distinct, exact), newlines
-    return reason, newlines
+    typed = decodes_typed(plan, lines)
+    # A chunk that decodes typed had its width checked with its fields, up to TYPED_FIELDS of them.
+    if not (typed and plan.num_fields <= TYPED_FIELDS) and not fields_fit(lines, plan.num_fields):
+        return "a line has another number of fields than the header, or a quote out of place", newlines
+    quoted = b'"' in lines
+    bad, arrays, strings = chunk_parser(plan, quoted, typed)(lines)
+    if bad:
+        return "a value is missing without a default, not of its column's type, or not finite", newlines
+    try:
+        distinct = tuple(tuple(s.decode("utf-8") for s in d.numpy()) for d in strings)
+    except UnicodeDecodeError:
+        return "a string is not valid UTF-8", newlines
+    arrays = tuple(a.numpy() for a in arrays)
+    exact = None
+    if _needs_direct_parse(plan, arrays):
+        _, direct, _ = chunk_parser(plan, quoted, typed, wide=False)(lines)
+        exact = direct[_float32_group(plan)].numpy()
+    return _narrowed(plan, arrays, distinct, exact), newlines
 
 
 def _float32_group(plan: ChunkPlan) -> int | None:

@@ -7,10 +7,10 @@ import itertools
 from collections.abc import Iterator
 
 import numpy as np
-import tensorflow as tf
 
 from keras_growing_data.formats.csv.chunk_rows import parse_chunk
 from keras_growing_data.formats.csv.line_checks import good_lines
+from keras_growing_data.formats.csv.line_widths import fields_fit
 from keras_growing_data.formats.csv.tf_parser import NO_DEFAULT, ChunkPlan, lines_of, numeric_fields
 from keras_growing_data.formats.line_chunks import LineTooLong
 from keras_growing_data.formats.number_syntax import parses_as_number
@@ -33,7 +33,6 @@ def numeric_columns(
     parse (`_numeric_fields`).
     """
     numeric = np.ones(num_fields, bool)
-    is_numeric = numeric_fields(num_fields, tuple(sorted(na_values)))
     pending = collections.deque()
     try:
         body = next(chunks).partition(b"\n")[2]
@@ -44,7 +43,7 @@ def numeric_columns(
         for data in itertools.chain([body], chunks):
             # Until a chunk proved the guess wrong, chunks are tried as guessed.
             confirm = as_guessed if tuple(numeric) == guess else None
-            pending.append(pool.submit(_numeric_fields, is_numeric, confirm, data, guess, na_values))
+            pending.append(pool.submit(_numeric_fields, confirm, data, guess, na_values))
             if len(pending) > 2 * workers:
                 numeric &= pending.popleft().result()
             if not numeric.any():
@@ -57,7 +56,7 @@ def numeric_columns(
 
 
 def _numeric_fields(
-    is_numeric, as_guessed, data: bytes, guess: tuple[bool, ...], na_values: frozenset[str]
+    as_guessed, data: bytes, guess: tuple[bool, ...], na_values: frozenset[str]
 ) -> np.ndarray:
     """Per field position, whether every value of a chunk is missing or a number.
 
@@ -72,10 +71,9 @@ def _numeric_fields(
         return np.ones(num_fields, bool)
     if as_guessed is not None and not isinstance(as_guessed(data)[0], str):
         return np.array(guess)
-    try:
-        return is_numeric(lines, b'"' in lines).numpy()
-    except (tf.errors.InvalidArgumentError, UnicodeDecodeError):
+    if not fields_fit(lines, num_fields):
         return _numbers_in(data, num_fields, na_values)
+    return numeric_fields(num_fields, tuple(sorted(na_values)), b'"' in lines)(lines).numpy()
 
 
 def _numbers_in(data: bytes, num_fields: int, na_values: frozenset[str]) -> np.ndarray:
@@ -95,4 +93,4 @@ def _guessed_plan(numeric: tuple[bool, ...]) -> ChunkPlan:
     floats = tuple((str(i), i, NO_DEFAULT) for i, number in enumerate(numeric) if number)
     strings = tuple((str(i), i, NO_DEFAULT) for i, number in enumerate(numeric) if not number)
     groups = (("float32", floats),) * bool(floats) + (("string", strings),) * bool(strings)
-    return ChunkPlan(len(numeric), groups, ("",), typed_first=True)
+    return ChunkPlan(len(numeric), groups, ("",), numbers_are_values=True)

@@ -24,6 +24,7 @@ from keras_growing_data.formats.line_chunks import (
     LineTooLong,
     blocks,
     chunks_after_checks,
+    header_line,
     line_chunks,
     too_long,
 )
@@ -148,10 +149,8 @@ class CsvFormat(FileFormat):
         """
         with _reading(path) as f:
             if header is None:
-                header = f.readline(self.max_line_bytes + 1)
-                if len(header) > self.max_line_bytes:
-                    raise too_long("line 1 (the header)", self.max_line_bytes)
-            columns = parse_header(header.removesuffix(b"\n"))
+                header = header_line(f, self.max_line_bytes)
+            columns = parse_header(header)
             given, not_in_schema = typed_partition(
                 partition, columns, schema.dtypes, self.defaults, self.na_values
             )
@@ -161,8 +160,13 @@ class CsvFormat(FileFormat):
                     f"has {end - start} bytes of new lines, more than max_file_bytes "
                     f"({self.max_file_bytes}) at once; raise max_file_bytes to read them"
                 )
+            f.seek(max(0, start - 1))
+            # A CR just before `start` may be the first half of a CRLF whose LF begins the new lines.
+            after_cr = start > 0 and f.read(1) == b"\r"
             f.seek(start)
-            chunks = line_chunks(self._blocks(Limited(f, end - start)), self.chunk_bytes, self.max_line_bytes)
+            chunks = line_chunks(
+                self._blocks(Limited(f, end - start)), self.chunk_bytes, self.max_line_bytes, after_cr
+            )
             try:
                 rows = self._rows(chunks, schema, plan, skip_bad_rows, first_line, given)
             except LineTooLong:

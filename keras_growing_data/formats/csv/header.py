@@ -29,11 +29,10 @@ def parse_header(raw: bytes) -> list[str]:
     Raises:
         BadFileError: the header is not UTF-8 or not CSV, or has empty or
             repeated names; or the file was compressed twice (its content,
-            once decompressed, starts with a magic number) or ends its lines
-            with CR alone.
+            once decompressed, starts with a magic number).
     """
     check_one_layer(raw)
-    raw = raw.removeprefix(UTF8_BOM).rstrip(b"\r")
+    raw = raw.removeprefix(UTF8_BOM)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -41,11 +40,6 @@ def parse_header(raw: bytes) -> list[str]:
     try:
         columns = [name.strip() for name in next(csv.reader([text], skipinitialspace=True), [])]
     except csv.Error as e:
-        if "\r" in text:  # Lines that end with CR alone make the whole file one line.
-            raise BadFileError(
-                "ends its lines with CR alone (old Mac style), which is not read: only LF and CRLF "
-                "line ends are; convert them (tr '\\r' '\\n')"
-            ) from None
         raise BadFileError(f"line 1 (the header) is not CSV: {e}") from None
     if not columns:
         raise BadFileError("line 1 (the header) is blank")
@@ -101,6 +95,6 @@ def match_header(
         (dtype, tuple((n, position.get(n), defaults.get(n, NO_DEFAULT)) for n in schema.stored_order(dtype)))
         for dtype in schema.groups
     )
-    # NaN spellings are fine: a typed parse refuses NaN, then the untyped one finds them missing.
-    typed_first = not any(value_problem(value, "float32") is None for value in na_values)
-    return ChunkPlan(len(columns), groups, tuple(sorted(na_values)), typed_first), ignored
+    # NaN spellings are fine: a column of digits holds none of them.
+    numbers_are_values = not any(value_problem(value, "float32") is None for value in na_values)
+    return ChunkPlan(len(columns), groups, tuple(sorted(na_values)), numbers_are_values), ignored

@@ -6,6 +6,7 @@ from types import ModuleType
 
 import numpy as np
 
+from keras_growing_data.formats.csv.line_widths import fields_fit
 from keras_growing_data.formats.csv.tf_parser import ChunkPlan
 from keras_growing_data.formats.schema import SPACES
 
@@ -38,7 +39,7 @@ def takes_plan(plan: ChunkPlan) -> bool:
     Not with an int64 column (see `NOT_FOR_PANDAS`), nor if a missing-value
     spelling is a number (pandas would read it as one).
     """
-    return plan.typed_first and all(dtype != "int64" for dtype, _ in plan.groups)
+    return plan.numbers_are_values and all(dtype != "int64" for dtype, _ in plan.groups)
 
 
 def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) -> tuple[tuple, tuple] | None:
@@ -64,7 +65,7 @@ def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) ->
     # shorter one with NaN, refused below; with `usecols` it does neither,
     # so the widths are counted here (no quotes: a comma ends a field).
     every_field = len(positions) == plan.num_fields
-    if not every_field and not _every_line_has(data, plan.num_fields):
+    if not every_field and not fields_fit(data, plan.num_fields):
         return None
     try:
         # A value beyond float32 becomes inf, refused below; numpy need not warn.
@@ -114,14 +115,3 @@ def parse_chunk_with_pandas(pandas: ModuleType, data: bytes, plan: ChunkPlan) ->
     if could_be_booleans and any(letters in data for letters in BOOLEAN_LETTERS):
         return None
     return tuple(arrays), tuple(strings)
-
-
-def _every_line_has(data: bytes, num_fields: int) -> bool:
-    """Whether every line of a chunk without quotes has `num_fields` fields."""
-    buffer = np.frombuffer(data, np.uint8)
-    ends = np.flatnonzero(buffer == ord("\n"))
-    if not data.endswith(b"\n"):
-        ends = np.append(ends, len(data))
-    commas = np.flatnonzero(buffer == ord(","))
-    per_line = np.diff(np.searchsorted(commas, ends), prepend=0)
-    return bool((per_line == num_fields - 1).all())
