@@ -186,3 +186,23 @@ def test_every_line_of_a_log_rotated_by_copytruncate_trains_once_an_epoch(folder
         np.testing.assert_array_equal(counts.per_epoch[epoch][:rows], 1)
         assert counts.per_epoch[epoch][rows:].sum() == 0
     assert os.path.getsize(rotated) > 0
+
+
+def test_a_log_that_left_the_window_then_was_rotated_by_copytruncate_is_not_read_again(folder, caplog):
+    app, rotated, dump = folder / "app.csv", str(folder / "app-20261201.csv"), str(folder / "dump.csv")
+    write_csv(app, id_rows(0, 10))
+    ingest = build_ingest(folder, "price", settle_seconds=0, appends="tail", window=kgd.Window(files=1))
+    ingest.poll()
+    write_csv(dump, id_rows(100, 5))
+    ingest.poll()
+    assert ids_of(ingest) == list(range(100, 105)) and list(ingest.tails) == [dump]  # The log left.
+    copy_and_truncate(app, rotated)
+    append(app, lines(200, 10))  # The writer goes on, without a header.
+    with caplog.at_level(logging.INFO, logger="keras_growing_data"):
+        for _ in range(3):
+            ingest.poll()
+    assert ids_of(ingest) == list(range(200, 210))
+    assert list(ingest.accepted) == [rotated, dump, str(app)] and list(ingest.tails) == [str(app)]
+    assert caplog.text.count(f"{app} was rotated by copying and truncating it") == 1
+    assert f"under its copy {rotated}, out of training as the log was" in caplog.text
+    assert "shrank" not in caplog.text and "changed after it was accepted" not in caplog.text

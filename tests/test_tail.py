@@ -267,3 +267,37 @@ def test_a_file_whose_tail_stopped_is_warned_about_once_while_it_keeps_changing(
         " was replaced by another file; it is no longer tailed, and its 5 rows stay as they were"
     ]
     assert ids_of(ingest) == list(range(5))
+
+
+def test_a_log_that_left_the_window_then_was_rotated_by_renaming_is_not_read_again(folder, tmp_path, caplog):
+    options = {
+        "settle_seconds": 0,
+        "appends": "tail",
+        "window": kgd.Window(files=1),
+        "state_dir": str(tmp_path / "state"),
+    }
+    app, rotated, dump = folder / "app.csv", str(folder / "app-20261201.csv"), str(folder / "dump.csv")
+    write_csv(app, id_rows(0, 10), mtime=OLD)
+    ingest = build_ingest(folder, "price", **options)
+    ingest.poll()
+    write_csv(dump, id_rows(100, 5), mtime=OLD + 1)
+    ingest.poll()
+    assert ids_of(ingest) == list(range(100, 105)) and list(ingest.tails) == [dump]  # The log left.
+    append(app, lines(10, 5), mtime=OLD + 2)  # Written after the log left: its lines stay out.
+    os.rename(app, rotated)  # logrotate's `create`: rename, then a new file at the old path.
+    write_csv(app, id_rows(200, 10), mtime=OLD + 3)
+    with caplog.at_level(logging.INFO, logger="keras_growing_data"):
+        for _ in range(3):
+            ingest.poll()
+    assert ids_of(ingest) == list(range(200, 210))
+    assert list(ingest.accepted) == [rotated, dump, str(app)] and list(ingest.tails) == [str(app)]
+    assert caplog.text.count(f"{app} was moved to {rotated}") == 1 and "and tailed there" not in caplog.text
+    # The lines written to the log after it left are not read, and said so, once.
+    assert caplog.text.count(f"{rotated} changed after it was accepted") == 1
+    assert f"{app} changed" not in caplog.text and f"{app} was replaced" not in caplog.text
+    del ingest
+    restarted = build_ingest(folder, "price", **options)
+    os.rename(rotated, folder / "app-old.csv")  # Moved again, after a restart: still the same file.
+    restarted.poll()
+    assert ids_of(restarted) == list(range(200, 210))
+    assert list(restarted.accepted) == [str(folder / "app-old.csv"), dump, str(app)]

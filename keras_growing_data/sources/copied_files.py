@@ -75,7 +75,7 @@ class CopiedFiles:
             return False
         reason = (
             f"is a copy of the tailed {printable(copied)} (it begins with the "
-            f"{self.tailed.states[copied].offset} bytes read from it): not read, so that its rows do not "
+            f"{self.tailed.tail_of(copied).offset} bytes read from it): not read, so that its rows do not "
             "train twice, until that file is truncated (logrotate's copytruncate)"
         )
         self.verdicts.wait(stat, reason, logging.DEBUG)
@@ -88,7 +88,7 @@ class CopiedFiles:
         """The tailed file that `stat` is a copy of, if it is one."""
         if not stat.inode or stat.problem:
             return None
-        for path, tail in self.tailed.states.items():
+        for path, tail in self.tailed.identities():
             if not _same_inode(stat, self.verdicts.accepted[path]) and tail.held_by(stat.path, stat.size):
                 return path
         return None
@@ -100,7 +100,7 @@ class CopiedFiles:
         which warns that it shrank and stops tailing it.
         """
         rotated = []
-        for path, tail in list(self.tailed.states.items()):
+        for path, tail in self.tailed.identities():
             record = self.verdicts.accepted[path]
             try:
                 stat = self.watcher.current(path)
@@ -144,22 +144,28 @@ class CopiedFiles:
             device=copy.device,
             ctime_ns=copy.ctime_ns,
         )
+        if old in self.tailed.left:
+            # Not read any more: the copy as it is now is the version kept, so that it is not taken
+            # for a change of the file (a tailed copy's record follows its reads instead).
+            record = dataclasses.replace(record, size=copy.size, mtime_ns=copy.mtime_ns)
         self.verdicts.move(old, record)
         self.files.rename(old, copy.path)
         self.tailed.rename(old, copy.path)
         moved = dataclasses.replace(tail, header=header, continued_at=old)
-        self.tailed.states[copy.path] = moved
+        self.tailed.replace(copy.path, moved)
         self._logged = {(path, tailed) for path, tailed in self._logged if path != copy.path}
         self.changes.append({"type": "move", "from": old, "file": record_json(record)})
         self.changes.append({"type": "append", "file": record_json(record), "tail": moved.to_json()})
         logger.info(
             "%s was rotated by copying and truncating it (logrotate's copytruncate): its %d rows are "
-            "accepted under its copy %s, tailed there from byte %d; what is written to %s now is a new "
-            "file, read under the log's header if it does not begin with it",
+            "accepted under its copy %s, %s; what is written to %s now is a new file, read under the "
+            "log's header if it does not begin with it",
             printable(old),
             record.rows,
             printable(copy.path),
-            tail.offset,
+            f"tailed there from byte {tail.offset}"
+            if copy.path in self.tailed.states
+            else "out of training as the log was",
             printable(old),
         )
         return True

@@ -405,8 +405,7 @@ class FolderIngest:
         if not leaving:
             return
         for path in leaving:
-            self.tailed.states.pop(path, None)
-            self.tailed.paused.pop(path, None)
+            self.tailed.leave(path)
         change = {"type": "leave", "first": self.files.first}
         if self.files.kept:
             change["kept"] = self.files.kept
@@ -478,7 +477,9 @@ class FolderIngest:
         first, kept = state.get("first", 0), state.get("kept", [])
         self.files.set_state(state["accepted"], first, accepted, self.schema, where, kept)
         in_training = [state["accepted"][i] for i in kept] + state["accepted"][first:]
-        self.tailed.set_state(in_training, follow=self.appends == "tail")
+        still_in = set(kept)
+        left = [item for i, item in enumerate(state["accepted"][:first]) if i not in still_in]
+        self.tailed.set_state(in_training, follow=self.appends == "tail", left=left)
         if self.tailed.paused:
             logger.warning(
                 "%d files tailed by the last run are not tailed now (appends=%r): lines appended to them "

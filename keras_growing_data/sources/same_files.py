@@ -106,7 +106,7 @@ class SameFiles:
     def _moved(self, stat: FileStat, accepted: str) -> bool:
         """Whether `stat` is the accepted file as it was read: its size and time, or its tail's bytes."""
         record = self.verdicts.accepted[accepted]
-        tail = self.tailed.states.get(accepted)
+        tail = self.tailed.tail_of(accepted)
         if tail is None:
             return (stat.size, stat.mtime_ns) == (record.size, record.mtime_ns)
         return tail.held_by(stat.path, stat.size)

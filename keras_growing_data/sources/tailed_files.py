@@ -2,7 +2,7 @@
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from keras_growing_data.errors import UnreadableFileError
 from keras_growing_data.formats.file_format import FileFormat
@@ -59,6 +59,28 @@ class TailedFiles:
         self.space = space
         self.states = {}
         self.paused = {}  # Path -> the saved tail of a file not tailed now (`appends="warn"` after `"tail"`).
+        # Path -> the tail of a file that left training: no longer read, but kept so that a move or a
+        # rotation of it is still told from a new file (`SameFiles`, `CopiedFiles`); else the rotated
+        # log would be read again, and its old path, where the new log lands, never freed.
+        self.left = {}
+
+    def leave(self, path: str) -> None:
+        """Stops reading a file that left training; its tail still tells it (`left`)."""
+        tail = self.states.pop(path, None) or self.paused.pop(path, None)
+        if tail is not None:
+            self.left[path] = tail
+
+    def tail_of(self, path: str) -> TailState | None:
+        """How far the accepted file at `path` was read, whether it is tailed now, paused or left."""
+        return self.states.get(path) or self.paused.get(path) or self.left.get(path)
+
+    def identities(self) -> list[tuple[str, TailState]]:
+        """The files whose tail tells their copies: those tailed now and those that left training."""
+        return [*self.states.items(), *self.left.items()]
+
+    def replace(self, path: str, tail: TailState) -> None:
+        """Puts `tail` in place of the tail of `path`, where that one is kept."""
+        next(by_path for by_path in (self.states, self.paused, self.left) if path in by_path)[path] = tail
 
     def can_tail(self, path: str) -> bool:
         """Whether a new file is tailed: its format tails, and it is a plain local file."""
@@ -154,7 +176,7 @@ class TailedFiles:
 
     def rename(self, old: str, new: str) -> None:
         """Follows a tailed file that moved from `old` to `new` (a log rotation), in its place."""
-        for by_path in (self.states, self.paused):
+        for by_path in (self.states, self.paused, self.left):
             items = [(new if path == old else path, tail) for path, tail in by_path.items()]
             by_path.clear()
             by_path.update(items)
@@ -165,23 +187,25 @@ class TailedFiles:
         What is written at `path` next goes on with that log: its first read
         takes this header where the file does not begin with it.
         """
-        for tail in self.states.values():
+        for _, tail in self.identities():
             if tail.continued_at == path:
                 return tail.header_bytes()
         return None
 
     def saved(self, path: str) -> dict:
         """How far a file was tailed, as the state keeps it with its record."""
-        tail = self.states.get(path) or self.paused.get(path)
+        tail = self.tail_of(path)
         return {} if tail is None else {"tail": tail.to_json()}
 
-    def set_state(self, saved: list[dict], follow: bool = True) -> None:
+    def set_state(self, saved: list[dict], follow: bool = True, left: Sequence[dict] = ()) -> None:
         """Takes up tailing the files in training whose saved tail had not stopped.
 
         Unless `follow` (tailing is switched off now): their tails are then
         kept as saved, in `paused`, and taken up by a later run that tails.
+        The tails of the files that `left` training go back to `left`.
         """
-        for item in saved:
-            tail = item.get("tail")
-            if tail is not None and tail["stopped"] is None:
-                (self.states if follow else self.paused)[item["path"]] = TailState(**tail)
+        for items, by_path in ((saved, self.states if follow else self.paused), (left, self.left)):
+            for item in items:
+                tail = item.get("tail")
+                if tail is not None and tail["stopped"] is None:
+                    by_path[item["path"]] = TailState(**tail)
