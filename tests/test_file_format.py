@@ -11,6 +11,7 @@ from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.formats.decompressed import content_of
 from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.float32_values import float32_losses
+from keras_growing_data.formats.parquet.parquet_format import ParquetFormat
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.ingest_parts import ingest_parts
@@ -58,7 +59,14 @@ def test_a_format_is_built_by_name_with_its_options():
     assert isinstance(csv_format, CsvFormat) and isinstance(csv_format, FileFormat)
     assert csv_format.max_line_bytes == 100 and csv_format.labels == ["price"]
     assert csv_format.declared == Schema((("a", "float32"), ("price", "float32")), ("price",))
-    assert FORMATS == {"csv": CsvFormat} and CsvFormat.name == "csv" and CsvFormat.tails
+    assert (
+        FORMATS == {"csv": CsvFormat, "parquet": ParquetFormat}
+        and CsvFormat.name == "csv"
+        and CsvFormat.tails
+    )
+    parquet_format = get_format("parquet", label="price", columns=columns, max_file_bytes=100)
+    assert isinstance(parquet_format, ParquetFormat) and parquet_format.declared == csv_format.declared
+    assert parquet_format.max_file_bytes == 100 and not ParquetFormat.tails and ParquetFormat.streams_rows
 
 
 def test_an_instance_is_taken_as_is():
@@ -69,9 +77,13 @@ def test_an_instance_is_taken_as_is():
 
 
 def test_an_unknown_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"^Unknown file format 'parquet'; the known ones are 'csv', or"):
-        get_format("parquet", label="y")
-    with pytest.raises(TypeError, match=r"must be a name \('csv'\) or a FileFormat instance, got 3"):
+    with pytest.raises(
+        ValueError, match=r"^Unknown file format 'orc'; the known ones are 'csv', 'parquet', or"
+    ):
+        get_format("orc", label="y")
+    with pytest.raises(
+        TypeError, match=r"must be a name \('csv', 'parquet'\) or a FileFormat instance, got 3"
+    ):
         get_format(3)
 
 

@@ -5,9 +5,10 @@ See `file_format.py` for the interface and the steps to add a format.
 
 from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.formats.file_format import FileFormat, ParsedFile
+from keras_growing_data.formats.parquet.parquet_format import ParquetFormat
 
 # The formats `get_format` builds by name.
-FORMATS = {cls.name: cls for cls in (CsvFormat,)}
+FORMATS = {cls.name: cls for cls in (CsvFormat, ParquetFormat)}
 
 
 def get_format(format_or_name: FileFormat | str, **options) -> FileFormat:
