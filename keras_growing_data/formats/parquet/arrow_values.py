@@ -120,9 +120,11 @@ def string_values(column: pa.Array) -> Values:
         return Values(np.full(len(column), -1, np.int32), column, nulls, nulls)
     bad = None
     if arrow.is_dictionary(column.type) and _is_text(column.type.value_type):
-        # A Parquet dictionary may hold strings no row of the batch uses, in any order.
-        first_seen = pc.dictionary_encode(column.indices)
-        indices, dictionary = first_seen.indices, column.dictionary.take(first_seen.dictionary)
+        indices, dictionary = column.indices, column.dictionary
+        if not _in_first_seen_order(indices, len(dictionary)):
+            # A Parquet dictionary may hold strings no row of the batch uses, in any order.
+            first_seen = pc.dictionary_encode(indices)
+            indices, dictionary = first_seen.indices, dictionary.take(first_seen.dictionary)
     else:
         column = _decoded(column)
         text = column
@@ -138,6 +140,16 @@ def string_values(column: pa.Array) -> Values:
     if not_utf8:
         bad = _some(np.isin(codes, not_utf8) | (False if bad is None else bad))
     return Values(codes, column, nulls, nulls, bad, strings)
+
+
+def _in_first_seen_order(indices: pa.Array, size: int) -> bool:
+    """Whether indices into a dictionary of `size` use each of its entries, first seen in its order.
+
+    As a writer that builds its dictionary as values come (Arrow's, Spark's)
+    writes them: then they need no renumbering.
+    """
+    used = pc.unique(indices).drop_null()
+    return len(used) == size and bool((used.to_numpy(zero_copy_only=False) == np.arange(size)).all())
 
 
 def _strings(dictionary: pa.Array) -> tuple[tuple[str, ...], list[int]]:

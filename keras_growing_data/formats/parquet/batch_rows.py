@@ -17,6 +17,7 @@ from keras_growing_data.formats.parquet.arrow_values import (
     string_values,
 )
 from keras_growing_data.formats.schema import STORED_AS, Schema
+from keras_growing_data.utils.aligned_arrays import aligned_empty
 from keras_growing_data.utils.printable import excerpt
 from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
@@ -74,7 +75,7 @@ class BatchRows(FileRows):
         self.rows_read += rows
         arrays, strings, losses, unusable = [], [], [], []
         for dtype, columns in self.plan.groups:
-            array = np.empty((rows, len(columns)), STORED_AS[dtype])
+            array = aligned_empty((rows, len(columns)), STORED_AS[dtype])
             for j, (name, position, default) in enumerate(columns):
                 if position is None:
                     self._fill(array, j, dtype, default, strings, losses)
@@ -88,7 +89,7 @@ class BatchRows(FileRows):
         if unusable:
             arrays, strings = self._without_bad_rows(first, arrays, strings, unusable)
         if len(arrays[0]):
-            self.keep(tuple(arrays), tuple(strings), tuple(losses))
+            self.keep(tuple(arrays), tuple(strings), tuple(losses), owned=not unusable)
 
     def _fill(self, array: np.ndarray, j: int, dtype: str, default, strings: list, losses: list) -> None:
         """Fills column `j` of `array` with `default`, for a column the file lacks (or a partition's)."""

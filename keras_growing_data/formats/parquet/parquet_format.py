@@ -137,7 +137,7 @@ class ParquetFormat(FileFormat):
         scratch: ScratchArrays | None,
     ) -> ParsedFile:
         """The rows of the open Parquet file `f` of `size` bytes, by `schema` (`None`: inferred from it)."""
-        parquet = pq.ParquetFile(f, buffer_size=BUFFER_BYTES)
+        parquet = pq.ParquetFile(f, buffer_size=BUFFER_BYTES, pre_buffer=False)
         metadata = parquet.metadata
         types = {field.name: field.type for field in parquet.schema_arrow}
         names = list(types)
@@ -157,7 +157,9 @@ class ParquetFormat(FileFormat):
         if strings:
             # Read as dictionaries, a string column is its distinct strings and an index a row (as a
             # Parquet dictionary page stores it), not a string a row.
-            parquet = pq.ParquetFile(f, buffer_size=BUFFER_BYTES, read_dictionary=strings, metadata=metadata)
+            parquet = pq.ParquetFile(
+                f, buffer_size=BUFFER_BYTES, pre_buffer=False, read_dictionary=strings, metadata=metadata
+            )
         group_rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
         rows = BatchRows(schema, plan, skip_bad_rows, given, np.cumsum([0, *group_rows[:-1]]), scratch)
         for batch in _batches(parquet, plan.read, group_rows):
