@@ -20,6 +20,7 @@ from benchmarks import (
     epochs,
     ingest,
     memory,
+    parquet,
     producers,
     recent_data,
     soak,
@@ -46,6 +47,7 @@ SECTIONS: tuple[Section, ...] = (
     backends.section,
     producers.section,
     recent_data.section,
+    parquet.section,
 )
 
 
