@@ -1,4 +1,4 @@
-"""Section 14: Parquet: rows/s against our CSV and against pyarrow + NumPy, and the memory it takes.
+"""Section 15: Parquet: rows/s against our CSV and against pyarrow + NumPy, and the memory it takes.
 
 The 1,000,000 rows of section 1 (11 float32 columns) and of section 8 (7 floats, 3 strings and a
 float label), each as CSV and as Parquet (pyarrow's defaults: snappy, dictionary pages, a row group
@@ -32,7 +32,7 @@ from benchmarks.typed import NUMBERS, STRINGS, MixedSource
 from keras_growing_data.formats.parquet.parquet_format import ParquetFormat
 from keras_growing_data.sources import ingest_parts
 
-TITLE = "14 parquet"
+TITLE = "15 Parquet"
 # How the ratios of ours name the references.
 SHORT = ("read_table + column_stack", "read_table + to_pandas")
 # The rows of a big file's row group, as pyarrow writes them by default.

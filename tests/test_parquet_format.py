@@ -402,6 +402,16 @@ def test_the_same_rows_as_csv_and_as_parquet_give_the_same_rows_and_string_ids(f
 
 
 @pytest.mark.usefixtures("parquet_ingest")
+def test_a_folder_given_as_a_url_is_read_through_tf_io_gfile(folder):
+    write_parquet(folder / "a.parquet", id_table(0, 30), row_group_size=7)
+    data = parquet_data(f"file://{folder}", shuffle=False, batch_size=64)
+    assert data.poll() == [f"file://{folder}/a.parquet"]
+    x, _ = next(iter(data.dataset))
+    np.testing.assert_array_equal(x[:, 0], np.arange(30))
+    assert data.accepted[f"file://{folder}/a.parquet"].ignored == ()
+
+
+@pytest.mark.usefixtures("parquet_ingest")
 def test_partition_columns_come_from_hive_folders(folder):
     for day, first in (("2026-12-01", 0), ("2026-12-02", 10)):
         (folder / f"dt={day}").mkdir()

@@ -119,7 +119,7 @@ class BatchRows(FileRows):
                 if default not in column_strings:
                     column_strings += (default,)
                 filled = np.where(missing, column_strings.index(default), data)
-                data, column_strings = first_seen(filled, column_strings)
+                data, column_strings = _first_seen(filled, column_strings)
             else:
                 data = np.where(missing, default, data)
             missing = None
@@ -157,11 +157,11 @@ class BatchRows(FileRows):
         if strings:
             at = self.schema.groups.index("string")
             for j, column_strings in enumerate(strings):
-                arrays[at][:, j], strings[j] = first_seen(arrays[at][:, j], column_strings)
+                arrays[at][:, j], strings[j] = _first_seen(arrays[at][:, j], column_strings)
         return arrays, strings
 
 
-def first_seen(codes: np.ndarray, strings: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+def _first_seen(codes: np.ndarray, strings: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
     """Indices into `strings` renumbered to the strings they use, in the order first seen."""
     used, first = np.unique(codes, return_index=True)
     order = used[np.argsort(first)]

@@ -2,6 +2,7 @@
 
 import collections
 import contextlib
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ from keras_growing_data.formats.column_names import (
     require_labels,
     suggestions,
 )
-from keras_growing_data.formats.file_format import DEFAULT_MAX_FILE_BYTES, FileFormat, ParsedFile
+from keras_growing_data.formats.file_format import FileFormat, ParsedFile
 from keras_growing_data.formats.inferred_schema import inferred_schema, require_features
 from keras_growing_data.formats.parquet.arrow_types import inferred_dtype, kind_of, type_problem, type_text
 from keras_growing_data.formats.parquet.batch_rows import NO_DEFAULT, BatchPlan, BatchRows
@@ -97,16 +98,6 @@ class ParquetFormat(FileFormat):
     compressions = ()
     streams_rows = True
 
-    def __init__(
-        self,
-        label,
-        columns: Mapping[str, str] | None = None,
-        defaults: Mapping[str, object] | None = None,
-        na_values: Sequence[str] | None = None,
-        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-    ):
-        super().__init__(label, columns, defaults, na_values, max_file_bytes)
-
     def read(
         self,
         path: str,
@@ -118,6 +109,8 @@ class ParquetFormat(FileFormat):
     ) -> ParsedFile:
         """Parses the file at `path` (see `FileFormat.read`); always whole: `end` does not apply."""
         with opening.judged_reading(), opening.open_file(path) as f:
+            if "://" in path:
+                f = _GFileForArrow(f)
             size = whole_size(f)
             if size > self.max_file_bytes:
                 raise BadFileError(
@@ -151,14 +144,12 @@ class ParquetFormat(FileFormat):
         if metadata.num_rows == 0:
             raise NoDataRowsError("has no rows (an empty Parquet file)")
         dtypes = schema.dtypes
-        strings = [
-            name for name in plan.read if dtypes[name] == "string" and kind_of(types[name]) == "string"
-        ]
-        if strings:
+        texts = [name for name in plan.read if dtypes[name] == "string" and kind_of(types[name]) == "string"]
+        if texts:
             # Read as dictionaries, a string column is its distinct strings and an index a row (as a
             # Parquet dictionary page stores it), not a string a row.
             parquet = pq.ParquetFile(
-                f, buffer_size=BUFFER_BYTES, pre_buffer=False, read_dictionary=strings, metadata=metadata
+                f, buffer_size=BUFFER_BYTES, pre_buffer=False, read_dictionary=texts, metadata=metadata
             )
         group_rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
         rows = BatchRows(schema, plan, skip_bad_rows, given, np.cumsum([0, *group_rows[:-1]]), scratch)
@@ -261,6 +252,28 @@ class ParquetFormat(FileFormat):
             for dtype in schema.groups
         )
         return BatchPlan(read, groups), ignored
+
+
+class _GFileForArrow:
+    """A `tf.io.gfile.GFile` as Arrow reads a Python file: Arrow asks if it is `closed`; GFile cannot say."""
+
+    closed = False
+
+    def __init__(self, gfile):
+        self._gfile = gfile
+
+    def read(self, size: int = -1) -> bytes:
+        return self._gfile.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        self._gfile.seek(offset, whence)
+        return self._gfile.tell()
+
+    def tell(self) -> int:
+        return self._gfile.tell()
+
+    def seekable(self) -> bool:
+        return True
 
 
 def _check_names(names: Sequence[str]) -> None:
