@@ -48,7 +48,7 @@ class Halves(FileFormat):
 
 def test_a_file_is_read_by_the_format_its_name_ends_in():
     any_format = every_format(label="price", max_line_bytes=1000, parser="tensorflow")
-    assert [f.name for f in any_format.formats] == ["csv", "jsonl"]
+    assert [f.name for f in any_format.formats] == ["csv", "jsonl", "parquet"]
     named = {
         "a.csv": "csv",
         "dt=1/b.CSV.gz": "csv",
@@ -57,6 +57,9 @@ def test_a_file_is_read_by_the_format_its_name_ends_in():
         "E.JSONL.BZ2": "jsonl",
         "export.data": "csv",  # Claimed by none: CSV, as every file was before.
         "f.jsonl.zip": "csv",  # Not a compression JSON Lines is read in.
+        "dt=1/part-00000-1a2b.snappy.parquet": "parquet",
+        "G.PARQUET": "parquet",
+        "h.parquet.gz": "csv",  # Parquet is read in no compression: it needs its footer.
     }
     assert {name: any_format.format_of(f"/in/{name}").name for name in named} == named
     assert any_format.format_of("c.jsonl").max_line_bytes == 1000
