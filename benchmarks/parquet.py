@@ -12,7 +12,6 @@ resident growth (`parquet_probe`) against the rows at 4 bytes a value; the big f
 rows, repeated to at least section 10's size, in row groups of 2^20 rows, as pyarrow writes them.
 """
 
-import contextlib
 import json
 import math
 import os
@@ -30,32 +29,12 @@ from benchmarks.harness import Alternative, Row, Sizes, check_rows, fresh_proces
 from benchmarks.typed import LABEL as MIXED_LABEL
 from benchmarks.typed import NUMBERS, STRINGS, MixedSource
 from keras_growing_data.formats.parquet.parquet_format import ParquetFormat
-from keras_growing_data.sources import ingest_parts
 
 TITLE = "15 Parquet"
 # How the ratios of ours name the references.
 SHORT = ("read_table + column_stack", "read_table + to_pandas")
 # The rows of a big file's row group, as pyarrow writes them by default.
 BIG_GROUP_ROWS = 1 << 20
-
-
-@contextlib.contextmanager
-def reading_parquet():
-    """`GrowingDataCallback`s built meanwhile read their files as Parquet.
-
-    Until each file is read by the format its name says (`formats/by_suffix.py`, from the JSON
-    Lines branch); then this goes, and `pattern="*.parquet"` with it.
-    """
-    reading_csv = ingest_parts.get_format
-
-    def parquet_format(name, label, columns=None, defaults=None, na_values=None, max_file_bytes=1 << 32, **_):
-        return ParquetFormat(label, columns, defaults, na_values, max_file_bytes)
-
-    ingest_parts.get_format = parquet_format
-    try:
-        yield
-    finally:
-        ingest_parts.get_format = reading_csv
 
 
 def float_table(source: CsvSource, start: int, stop: int) -> pa.Table:
@@ -91,14 +70,11 @@ def poll_rate(folder: Path, label: str, expected: int, parquet: bool) -> Callabl
     """A measure: M rows/s of one fresh poll of `folder`, which must accept `expected` rows."""
 
     def measure() -> float:
-        reading = reading_parquet() if parquet else contextlib.nullcontext()
-        pattern = "*.parquet" if parquet else "*.csv"
         start = time.perf_counter()
-        with reading:
-            data = kgd.GrowingDataCallback(str(folder), label=label, settle_seconds=0, pattern=pattern)
-            data.poll()
+        data = kgd.GrowingDataCallback(str(folder), label=label, settle_seconds=0)
+        data.poll()
         seconds = time.perf_counter() - start
-        check_rows(data.num_rows, expected, f"ours ({pattern})")
+        check_rows(data.num_rows, expected, f"ours ({'Parquet' if parquet else 'CSV'})")
         return expected / seconds / 1e6
 
     return measure
@@ -194,7 +170,7 @@ def rates(
 
 def memory(what: str, warm: Path, folder: Path, label: str, target: str, peak_target: str = "") -> list[Row]:
     """Resident growth of a fresh process after one poll of `folder`, and its peak, against the rows' size."""
-    options = {"label": label, "pattern": "*.parquet"}
+    options = {"label": label}
     figures = fresh_process("benchmarks.parquet_probe", warm, folder, json.dumps(options))
     raw = figures["rows"] * figures["columns"] * 4
     versus = f"rows: {raw / 2**20:,.1f} MiB ({figures['rows']:,} x {figures['columns']} x 4 B)"

@@ -13,28 +13,26 @@ import sys
 
 import keras_growing_data as kgd
 from benchmarks.memory_probe import status
-from benchmarks.parquet import reading_parquet
 from keras_growing_data.utils.process_memory import release_parse_memory
 
 
 def main(warm_folder: str, folder: str, options: str) -> None:
     options = json.loads(options)
-    with reading_parquet():
-        kgd.GrowingDataCallback(warm_folder, settle_seconds=0, **options).poll()
-        gc.collect()
-        release_parse_memory()
-        data = kgd.GrowingDataCallback(folder, settle_seconds=0, **options)
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")  # Resets VmHWM, the peak resident memory, to VmRSS.
-        before = status("VmRSS")
-        data.poll()
-        figures = dict(
-            rows=data.num_rows,
-            columns=len(data.columns),
-            before=before,
-            polled=status("VmRSS"),
-            peak=status("VmHWM"),
-        )
+    kgd.GrowingDataCallback(warm_folder, settle_seconds=0, **options).poll()
+    gc.collect()
+    release_parse_memory()
+    data = kgd.GrowingDataCallback(folder, settle_seconds=0, **options)
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # Resets VmHWM, the peak resident memory, to VmRSS.
+    before = status("VmRSS")
+    data.poll()
+    figures = dict(
+        rows=data.num_rows,
+        columns=len(data.columns),
+        before=before,
+        polled=status("VmRSS"),
+        peak=status("VmHWM"),
+    )
     print(json.dumps(figures))
 
 

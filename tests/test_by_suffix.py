@@ -6,7 +6,7 @@ import os
 import keras
 import numpy as np
 import pytest
-from helpers import OLD, counting_model, id_rows, write_csv
+from helpers import OLD, counting_model, id_rows, id_table, write_csv, write_parquet
 
 import keras_growing_data as kgd
 from keras_growing_data.formats import BySuffix, every_format
@@ -88,11 +88,12 @@ def test_a_folder_that_mixes_formats_trains_every_row_once_per_epoch(folder):
                 write_csv(folder / "d.csv.gz", [])  # A header only: rejected, nothing joins.
                 write_jsonl(folder / "e.jsonl", id_rows(101, 9))
                 write_csv(folder / "f.csv", id_rows(110, 7))
+                write_parquet(folder / "g.parquet", id_table(117, 13), row_group_size=5)
 
     model, counts = counting_model()
     data = kgd.GrowingDataCallback(folder, label="price", batch_size=16, seed=3, settle_seconds=0)
     history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=3, callbacks=[counts, DropFiles()], verbose=0)
-    assert history.history["rows"] == [80, 101, 117] and history.history["files"] == [2, 3, 5]
+    assert history.history["rows"] == [80, 101, 130] and history.history["files"] == [2, 3, 6]
     for epoch, rows in enumerate(history.history["rows"]):
         seen = counts.per_epoch[epoch]
         np.testing.assert_array_equal(seen[:rows], 1, err_msg=f"epoch {epoch}")

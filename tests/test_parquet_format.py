@@ -18,31 +18,11 @@ import keras_growing_data as kgd
 from keras_growing_data.cli.main import main
 from keras_growing_data.errors import BadFileError, NoDataRowsError, UnfinishedFileError
 from keras_growing_data.formats.parquet.parquet_format import GROUP_BYTES, ParquetFormat
-from keras_growing_data.sources import ingest_parts
 
 DAY = datetime.date(2026, 12, 1)
 MOMENT = datetime.datetime(2026, 12, 1, 3, 4, 5, 123456)
 MOMENT_NS = 1_796_094_245_123_456_000  # MOMENT, UTC, in nanoseconds since 1970.
 NOT_READ = "(columns of this type are not read: leave it out of columns)"
-
-
-def read_as_parquet(monkeypatch):
-    """Makes the ingests built from now on read their files as Parquet.
-
-    `GrowingDataCallback` reads CSV until each file is read by the format
-    its name says (`formats/by_suffix.py`, from the JSON Lines branch);
-    then this goes, and `pattern="*.parquet"` with it.
-    """
-
-    def parquet_format(name, label, columns=None, defaults=None, na_values=None, max_file_bytes=1 << 32, **_):
-        return ParquetFormat(label, columns, defaults, na_values, max_file_bytes)
-
-    monkeypatch.setattr(ingest_parts, "get_format", parquet_format)
-
-
-@pytest.fixture
-def parquet_ingest(monkeypatch):
-    read_as_parquet(monkeypatch)
 
 
 def read(path, **options):
@@ -330,12 +310,9 @@ def test_a_row_group_too_big_to_read_at_once_is_read_in_batches_with_the_same_ro
 
 
 def parquet_data(folder, **options) -> kgd.GrowingDataCallback:
-    return kgd.GrowingDataCallback(
-        folder, **{"label": "price", "pattern": "*.parquet", "settle_seconds": 0, **options}
-    )
+    return kgd.GrowingDataCallback(folder, **{"label": "price", "settle_seconds": 0, **options})
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_a_half_written_file_waits_in_place_and_is_accepted_whole_once_complete(folder, caplog):
     whole = open(write_parquet(folder / "whole.parquet", id_table(0, 40), row_group_size=10), "rb").read()
     os.remove(folder / "whole.parquet")
@@ -356,7 +333,6 @@ def test_a_half_written_file_waits_in_place_and_is_accepted_whole_once_complete(
     assert data.num_rows == 40 and data.accepted[str(path)].rows == 40 and data.rejected == {}
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_a_file_that_is_not_parquet_is_quarantined_with_its_reason(folder):
     write_csv(folder / "a.parquet", 3)
     write_parquet(folder / "b.parquet", 5)
@@ -367,7 +343,7 @@ def test_a_file_that_is_not_parquet_is_quarantined_with_its_reason(folder):
     assert rejected.reason.startswith("is not a Parquet file: it does not start with PAR1")
 
 
-def test_the_same_rows_as_csv_and_as_parquet_give_the_same_rows_and_string_ids(folder, tmp_path, monkeypatch):
+def test_the_same_rows_as_csv_and_as_parquet_give_the_same_rows_and_string_ids(folder, tmp_path):
     cities = ["Oslo", "Lima", "Oslo", "Rome", None, "Lima", "Kyiv"]
     rows = [(i, cities[i % 7], 2.0 * i) for i in range(50)]
     csv_folder = tmp_path / "csv"
@@ -385,7 +361,6 @@ def test_the_same_rows_as_csv_and_as_parquet_give_the_same_rows_and_string_ids(f
         write_parquet(folder / f"{name}.parquet", table, mtime=mtime, row_group_size=7)
     as_csv = kgd.GrowingDataCallback(csv_folder, label="price", settle_seconds=0, **options)
     as_csv.poll()
-    read_as_parquet(monkeypatch)
     as_parquet = parquet_data(folder, **options)
     as_parquet.poll()
     assert as_parquet.num_rows == as_csv.num_rows == 50
@@ -401,7 +376,6 @@ def test_the_same_rows_as_csv_and_as_parquet_give_the_same_rows_and_string_ids(f
     np.testing.assert_array_equal(parquet_y, csv_y)
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_a_folder_given_as_a_url_is_read_through_tf_io_gfile(folder):
     write_parquet(folder / "a.parquet", id_table(0, 30), row_group_size=7)
     data = parquet_data(f"file://{folder}", shuffle=False, batch_size=64)
@@ -411,7 +385,6 @@ def test_a_folder_given_as_a_url_is_read_through_tf_io_gfile(folder):
     assert data.accepted[f"file://{folder}/a.parquet"].ignored == ()
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_partition_columns_come_from_hive_folders(folder):
     for day, first in (("2026-12-01", 0), ("2026-12-02", 10)):
         (folder / f"dt={day}").mkdir()
@@ -425,7 +398,6 @@ def test_partition_columns_come_from_hive_folders(folder):
     np.testing.assert_array_equal(x["id"], np.arange(20))
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_a_restart_with_state_dir_reads_nothing_twice_and_keeps_the_string_ids(folder, tmp_path):
     state = tmp_path / "state"
     cities = {"a": ["Oslo", "Lima"], "b": ["Rome", "Oslo"], "c": ["Kyiv", "Lima"]}
@@ -440,7 +412,6 @@ def test_a_restart_with_state_dir_reads_nothing_twice_and_keeps_the_string_ids(f
     assert again.num_rows == 6 and again.vocabulary("city") == ["[UNK]", "Oslo", "Lima", "Rome", "Kyiv"]
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_storage_disk_keeps_the_rows_memory_keeps(folder, tmp_path):
     write_parquet(folder / "a.parquet", id_table(0, 1000), row_group_size=300)
     write_parquet(folder / "b.parquet", id_table(1000, 77))
@@ -456,7 +427,6 @@ def test_storage_disk_keeps_the_rows_memory_keeps(folder, tmp_path):
     np.testing.assert_array_equal(memory_x[:, 0], np.arange(1077))
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_a_window_trains_on_the_newest_files(folder):
     for number in range(4):
         write_parquet(folder / f"{number}.parquet", id_table(10 * number, 10), mtime=OLD + number)
@@ -480,7 +450,6 @@ class LandFiles(keras.callbacks.Callback):
             write_parquet(self.folder / name, id_table(first_id, count), row_group_size=16)
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_fit_trains_every_accepted_row_exactly_once_per_epoch_as_files_land(folder):
     write_parquet(folder / "a.parquet", id_table(0, 100), row_group_size=32)
     plan = {0: ("b.parquet", 100, 37), 2: ("c.parquet", 137, 64)}
@@ -497,7 +466,6 @@ def test_fit_trains_every_accepted_row_exactly_once_per_epoch_as_files_land(fold
         assert seen[rows:].sum() == 0, f"epoch {epoch} trained rows not yet accepted"
 
 
-@pytest.mark.usefixtures("parquet_ingest")
 def test_a_day_is_read_once_its_success_marker_lands_and_status_says_what_it_waits_for(
     folder, tmp_path, capsys
 ):
@@ -508,7 +476,7 @@ def test_a_day_is_read_once_its_success_marker_lands_and_status_says_what_it_wai
         (folder / day / "_temporary" / "0").mkdir(parents=True)
         write_parquet(folder / day / "_temporary" / "0" / "part-00001-1b2c.snappy.parquet", 5)
     (folder / "dt=2026-12-01" / "_SUCCESS").write_bytes(b"")
-    config = {"label": "price", "pattern": "*.parquet", "recursive": True, "commit_marker": "_SUCCESS"}
+    config = {"label": "price", "recursive": True, "commit_marker": "_SUCCESS"}
     path = tmp_path / "run.json"
     path.write_text(json.dumps({**config, "settle_seconds": 0}))
     assert main(["status", str(folder), "--config", str(path)]) == 0

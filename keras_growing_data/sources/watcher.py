@@ -155,8 +155,9 @@ class FolderWatcher:
         pattern: `fnmatch` pattern of the file names to read, or a list of
             them. The default takes the files of every format, plain or
             compressed with gzip, bzip2 or xz (`*.csv`, `*.csv.gz`,
-            `*.csv.bz2`, `*.csv.xz`, `*.jsonl`, ..., `*.ndjson`, ...: the
-            formats' `suffixes`), read decompressing as they go. Hidden and
+            `*.csv.bz2`, `*.csv.xz`, `*.jsonl`, ..., `*.ndjson`, ...,
+            `*.parquet`: the formats' `suffixes`, Parquet's never
+            compressed), read decompressing as they go. Hidden and
             temporary files (leading `.` or `_`, suffixes such as `.tmp`,
             `.part`, `.crdownload`) are never read.
         settle_seconds: how long a file must stay unchanged before it counts

@@ -75,7 +75,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         batch_size: rows per batch.
         pattern: `fnmatch` pattern of the file names to read, or a list of
             them; by default every format's files, plain or compressed
-            (`*.csv`, `*.jsonl`, `*.ndjson`, `*.csv.gz`, ...). Each file is
+            (`*.csv`, `*.jsonl`, `*.ndjson`, `*.parquet`, `*.csv.gz`, ...). Each file is
             read by the format its name ends in (`BySuffix`), a name no
             format claims as CSV. See `FolderWatcher`.
         shuffle: whether each epoch shuffles all accepted rows.
