@@ -21,6 +21,7 @@ from benchmarks import (
     ingest,
     json_lines,
     memory,
+    parquet,
     producers,
     recent_data,
     soak,
@@ -48,6 +49,7 @@ SECTIONS: tuple[Section, ...] = (
     producers.section,
     recent_data.section,
     json_lines.section,
+    parquet.section,
 )
 
 

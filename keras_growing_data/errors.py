@@ -31,7 +31,14 @@ class VanishedFileError(BadFileError):
     """A file that was deleted or renamed away while it was read."""
 
 
-class TruncatedArchiveError(BadFileError):
+class UnfinishedFileError(BadFileError):
+    """A file whose end is not there yet (maybe still being written): never moved; judged again once changed.
+
+    A Parquet file without its footer raises it; an archive cut short, its subclass.
+    """
+
+
+class TruncatedArchiveError(UnfinishedFileError):
     """An archive that ends before its end-of-stream marker: maybe still being written, so never moved."""
 
 

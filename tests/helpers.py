@@ -227,3 +227,32 @@ def train_step_compiles(model: TracedSequential) -> int:
 
         return counters["stats"]["unique_graphs"]
     return model.traces
+
+
+def write_parquet(path, table, mtime=OLD, **write_options):
+    """Writes a pyarrow table (or a dict of columns, or an int for that many id rows) as a Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(table, int):
+        table = id_table(0, table)
+    if not isinstance(table, pa.Table):
+        table = pa.table(table)
+    pq.write_table(table, path, **write_options)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return str(path)
+
+
+def id_table(first_id, count):
+    """`id_rows` as a pyarrow table: `id` and `x` int64, `price` float64, as pandas would write them."""
+    import pyarrow as pa
+
+    ids, xs, prices = zip(*id_rows(first_id, count), strict=True) if count else ((), (), ())
+    return pa.table(
+        {
+            "id": pa.array(ids, pa.int64()),
+            "x": pa.array(xs, pa.int64()),
+            "price": pa.array(prices, pa.float64()),
+        }
+    )

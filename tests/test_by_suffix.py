@@ -6,7 +6,7 @@ import os
 import keras
 import numpy as np
 import pytest
-from helpers import OLD, counting_model, id_rows, write_csv
+from helpers import OLD, counting_model, id_rows, id_table, write_csv, write_parquet
 
 import keras_growing_data as kgd
 from keras_growing_data.formats import BySuffix, every_format
@@ -48,7 +48,7 @@ class Halves(FileFormat):
 
 def test_a_file_is_read_by_the_format_its_name_ends_in():
     any_format = every_format(label="price", max_line_bytes=1000, parser="tensorflow")
-    assert [f.name for f in any_format.formats] == ["csv", "jsonl"]
+    assert [f.name for f in any_format.formats] == ["csv", "jsonl", "parquet"]
     named = {
         "a.csv": "csv",
         "dt=1/b.CSV.gz": "csv",
@@ -57,6 +57,9 @@ def test_a_file_is_read_by_the_format_its_name_ends_in():
         "E.JSONL.BZ2": "jsonl",
         "export.data": "csv",  # Claimed by none: CSV, as every file was before.
         "f.jsonl.zip": "csv",  # Not a compression JSON Lines is read in.
+        "dt=1/part-00000-1a2b.snappy.parquet": "parquet",
+        "G.PARQUET": "parquet",
+        "h.parquet.gz": "csv",  # Parquet is read in no compression: it needs its footer.
     }
     assert {name: any_format.format_of(f"/in/{name}").name for name in named} == named
     assert any_format.format_of("c.jsonl").max_line_bytes == 1000
@@ -85,11 +88,12 @@ def test_a_folder_that_mixes_formats_trains_every_row_once_per_epoch(folder):
                 write_csv(folder / "d.csv.gz", [])  # A header only: rejected, nothing joins.
                 write_jsonl(folder / "e.jsonl", id_rows(101, 9))
                 write_csv(folder / "f.csv", id_rows(110, 7))
+                write_parquet(folder / "g.parquet", id_table(117, 13), row_group_size=5)
 
     model, counts = counting_model()
     data = kgd.GrowingDataCallback(folder, label="price", batch_size=16, seed=3, settle_seconds=0)
     history = kgd.GrowingDatasetTrainer(model, data).fit(epochs=3, callbacks=[counts, DropFiles()], verbose=0)
-    assert history.history["rows"] == [80, 101, 117] and history.history["files"] == [2, 3, 5]
+    assert history.history["rows"] == [80, 101, 130] and history.history["files"] == [2, 3, 6]
     for epoch, rows in enumerate(history.history["rows"]):
         seen = counts.per_epoch[epoch]
         np.testing.assert_array_equal(seen[:rows], 1, err_msg=f"epoch {epoch}")

@@ -244,8 +244,8 @@ def test_train_picks_classification_for_small_integer_labels_and_saves(folder, t
     assert main([*args, "--save", str(saved)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
-        f"Watching {folder} for '*.csv', '*.jsonl' or '*.ndjson' (each plain or .gz, .bz2, .xz) files "
-        "with label column 'y'."
+        f"Watching {folder} for '*.csv', '*.jsonl' or '*.ndjson' (each plain or .gz, .bz2, .xz) "
+        "or '*.parquet' files with label column 'y'."
     )
     assert lines[1] == (
         "Label 'y' holds integers 0..2: classification into 3 classes "
@@ -401,7 +401,7 @@ def test_train_on_an_empty_folder_names_the_option_to_wait(folder, capsys):
     assert main(["train", str(folder), "--label", "price"]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"keras-growing-data train: error: No training rows in '{folder}': "
-        "no file matches '*.csv', '*.jsonl' or '*.ndjson' (each plain or .gz, .bz2, .xz) yet; "
+        "no file matches '*.csv', '*.jsonl' or '*.ndjson' (each plain or .gz, .bz2, .xz) or '*.parquet' yet; "
         "pass --wait-for-data SECONDS to wait for the first files."
     ]
     write_csv(folder / "new.csv", 3, mtime=None)  # Written just now: not settled.

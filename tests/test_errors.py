@@ -21,6 +21,7 @@ BUILT_IN_BASE = {
     "SnapshotTimeoutError": TimeoutError,
     "StorageWriteError": RuntimeError,
     "TruncatedArchiveError": ValueError,
+    "UnfinishedFileError": ValueError,
     "UnreadableFileError": OSError,
     "UnwritableStateError": OSError,
     "VanishedFileError": ValueError,

@@ -12,6 +12,7 @@ from keras_growing_data.formats.decompressed import content_of
 from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.float32_values import float32_losses
 from keras_growing_data.formats.jsonl.jsonl_format import JsonlFormat
+from keras_growing_data.formats.parquet.parquet_format import ParquetFormat
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.ingest import FolderIngest
 from keras_growing_data.sources.ingest_parts import ingest_parts
@@ -59,9 +60,13 @@ def test_a_format_is_built_by_name_with_its_options():
     assert isinstance(csv_format, CsvFormat) and isinstance(csv_format, FileFormat)
     assert csv_format.max_line_bytes == 100 and csv_format.labels == ["price"]
     assert csv_format.declared == Schema((("a", "float32"), ("price", "float32")), ("price",))
-    assert FORMATS == {"csv": CsvFormat, "jsonl": JsonlFormat} and CsvFormat.name == "csv" and CsvFormat.tails
+    assert FORMATS == {"csv": CsvFormat, "jsonl": JsonlFormat, "parquet": ParquetFormat}
+    assert CsvFormat.name == "csv" and CsvFormat.tails
     jsonl_format = get_format("jsonl", label="price", max_line_bytes=100, columns=columns)
     assert isinstance(jsonl_format, JsonlFormat) and jsonl_format.declared == csv_format.declared
+    parquet_format = get_format("parquet", label="price", columns=columns, max_file_bytes=100)
+    assert isinstance(parquet_format, ParquetFormat) and parquet_format.declared == csv_format.declared
+    assert parquet_format.max_file_bytes == 100 and not ParquetFormat.tails and ParquetFormat.streams_rows
 
 
 def test_an_instance_is_taken_as_is():
@@ -72,9 +77,13 @@ def test_an_instance_is_taken_as_is():
 
 
 def test_an_unknown_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"^Unknown file format 'xml'; the known ones are 'csv', 'jsonl', "):
+    with pytest.raises(
+        ValueError, match=r"^Unknown file format 'xml'; the known ones are 'csv', 'jsonl', 'parquet', or"
+    ):
         get_format("xml", label="y")
-    with pytest.raises(TypeError, match=r"must be a name \('csv', 'jsonl'\) or a FileFormat instance, got 3"):
+    with pytest.raises(
+        TypeError, match=r"must be a name \('csv', 'jsonl', 'parquet'\) or a FileFormat instance, got 3"
+    ):
         get_format(3)
 
 

@@ -7,7 +7,7 @@ from keras_growing_data.errors import BadFileError, NoDataRowsError
 from keras_growing_data.formats.file_rows import FileRows
 from keras_growing_data.formats.schema import Schema
 from keras_growing_data.sources.records import BadRow
-from keras_growing_data.utils.aligned_arrays import ALIGNMENT
+from keras_growing_data.utils.aligned_arrays import ALIGNMENT, aligned_empty
 from keras_growing_data.utils.scratch_arrays import ScratchArrays
 
 SCHEMA = Schema((("x", "float32"), ("city", "string"), ("y", "float32")), ("y",))
@@ -27,6 +27,34 @@ def test_parts_are_stacked_in_order_their_strings_renumbered_into_the_files():
     np.testing.assert_array_equal(arrays["string"][:, 0], [0, 1, 2, 0])
     assert strings == {"city": ("a", "b", "c")}
     assert all(array.ctypes.data % ALIGNMENT == 0 for array in arrays.values())
+
+
+def owned_part(floats, codes):
+    """`part`, in arrays made by `aligned_empty`, as a format hands them over."""
+    arrays = tuple(aligned_empty(array.shape, array.dtype) for array in part(floats, codes))
+    for array, values in zip(arrays, part(floats, codes), strict=True):
+        array[...] = values
+    return arrays
+
+
+def test_a_file_of_one_owned_part_is_its_arrays_and_any_other_is_a_copy():
+    one = owned_part([[1, 10], [2, 20]], [0, 1])
+    rows = FileRows(SCHEMA, {})
+    rows.keep(one, (("a", "b"),), NO_LOSS, owned=True)
+    arrays, strings = rows.stacked()
+    assert arrays["float32"] is one[0] and arrays["string"] is one[1] and strings == {"city": ("a", "b")}
+    first, second = owned_part([[1, 10]], [0]), owned_part([[2, 20], [3, 30]], [0, 1])
+    rows = FileRows(SCHEMA, {})
+    rows.keep(first, (("a",),), NO_LOSS, owned=True)
+    rows.keep(second, (("c", "a"),), NO_LOSS, owned=True)
+    np.testing.assert_array_equal(second[1][:, 0], [1, 0])  # Renumbered in place into the file's strings.
+    arrays, strings = rows.stacked()
+    assert arrays["float32"] is not first[0] and strings == {"city": ("a", "c")}
+    np.testing.assert_array_equal(arrays["string"][:, 0], [0, 1, 0])
+    rows = FileRows(SCHEMA, {})
+    rows.keep(part([[1, 10]], [0]), (("a",),), NO_LOSS)
+    arrays, _ = rows.stacked()
+    assert arrays["float32"].ctypes.data % ALIGNMENT == 0  # A copy: the part's array may not be aligned.
 
 
 def test_float32_losses_are_summed_over_parts_the_first_example_kept():

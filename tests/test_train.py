@@ -44,7 +44,7 @@ def test_train_reads_a_table_with_gaps_and_strings_with_the_options_of_its_confi
     lines = out.splitlines()
     assert lines[0] == (
         f"Watching {folder} and its sub-folders for '*.csv', '*.jsonl' or '*.ndjson' "
-        "(each plain or .gz, .bz2, .xz) files "
+        "(each plain or .gz, .bz2, .xz) or '*.parquet' files "
         "with label column 'price'."
     )
     assert lines[2] == "growth at epoch 1: +2 files, +10 rows -> 10 rows from 2 files"

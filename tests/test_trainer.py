@@ -422,7 +422,7 @@ def test_empty_folder_fails_at_once_naming_it(folder):
     assert data.polls == 1, "no wait without wait_for_data"
     assert str(error.value) == (
         f"No training rows in '{folder}': "
-        "no file matches '*.csv', '*.jsonl' or '*.ndjson' (each plain or .gz, .bz2, .xz) yet; "
+        "no file matches '*.csv', '*.jsonl' or '*.ndjson' (each plain or .gz, .bz2, .xz) or '*.parquet' yet; "
         "pass wait_for_data=seconds to wait for the first files."
     )
     assert isinstance(error.value, ValueError)

@@ -245,6 +245,49 @@ def test_recursive_listing_follows_files_and_folders_that_come_and_go(folder):
     ]
 
 
+@pytest.mark.parametrize("by_url", [False, True])
+def test_files_are_complete_once_their_folder_or_one_above_holds_the_commit_marker(folder, by_url):
+    for day in ("dt=2026-12-01", "dt=2026-12-02"):
+        (folder / day / "hour=3").mkdir(parents=True)
+        write_csv(folder / day / "hour=3" / "part-0.csv", 1)
+        (folder / day / "_temporary" / "0").mkdir(parents=True)  # A Spark job's files in flight.
+        write_csv(folder / day / "_temporary" / "0" / "part-1.csv", 1)
+        (folder / day / "_temporary" / "_SUCCESS").write_bytes(b"")
+    write_csv(folder / "top.csv", 1)
+    directory = f"file://{folder}" if by_url else str(folder)
+    watcher = FolderWatcher(directory, "*.csv", 0, recursive=True, commit_marker="_SUCCESS")
+
+    def complete():
+        return [watcher.relative(stat.path) for stat in watcher.complete_files()]
+
+    assert complete() == []
+    assert [(watcher.relative(s.path), watcher.waiting_for_marker(s.path)) for s in watcher.candidates()] == [
+        ("dt=2026-12-01/hour=3/part-0.csv", "waiting for _SUCCESS in dt=2026-12-01/hour=3/"),
+        ("dt=2026-12-02/hour=3/part-0.csv", "waiting for _SUCCESS in dt=2026-12-02/hour=3/"),
+        ("top.csv", f"waiting for _SUCCESS in {directory}/"),
+    ]
+    (folder / "dt=2026-12-01" / "_SUCCESS").write_bytes(b"")
+    assert complete() == ["dt=2026-12-01/hour=3/part-0.csv"]
+    (folder / "_SUCCESS").write_bytes(b"")
+    assert complete() == ["dt=2026-12-01/hour=3/part-0.csv", "dt=2026-12-02/hour=3/part-0.csv", "top.csv"]
+    assert [watcher.waiting_for_marker(s.path) for s in watcher.candidates()] == [None, None, None]
+    (folder / "_SUCCESS").unlink()  # A marker taken away: the folder's files are no longer complete.
+    assert complete() == ["dt=2026-12-01/hour=3/part-0.csv"]
+
+
+def test_without_a_commit_marker_nothing_waits_for_one_and_a_marker_is_a_file_name(folder):
+    write_csv(folder / "a.csv", 1)
+    watcher = FolderWatcher(str(folder), "*.csv", 0)
+    assert names(watcher.complete_files()) == ["a.csv"] and watcher.commit_marker is None
+    assert watcher.waiting_for_marker(str(folder / "a.csv")) is None
+    with pytest.raises(
+        ValueError, match=r"^commit_marker must be a file name such as '_SUCCESS', not a path"
+    ):
+        FolderWatcher(str(folder), commit_marker="dt=1/_SUCCESS")
+    with pytest.raises(TypeError, match="^commit_marker must be a string"):
+        FolderWatcher(str(folder), commit_marker=True)
+
+
 def test_the_default_pattern_takes_plain_and_compressed_csv(folder):
     for name in ["a.csv", "b.csv.gz", "c.csv.bz2", "d.csv.xz", "e.csv.zip", "f.gz", "g.csv.gz.tmp"]:
         write_csv(folder / name, 1)

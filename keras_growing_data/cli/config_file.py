@@ -40,6 +40,7 @@ CONFIG_KEYS = (
     "partition_columns",
     "appends",
     "max_file_bytes",
+    "commit_marker",
 )
 
 _NOT_IN_A_FILE = {

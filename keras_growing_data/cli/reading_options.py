@@ -47,7 +47,10 @@ def add_reading_options(command: argparse.ArgumentParser, label_help: str) -> No
         "--pattern",
         type=PATTERN,
         action="append",
-        help="file name pattern, repeatable (default: *.csv *.jsonl *.ndjson, each plain or .gz .bz2 .xz)",
+        help=(
+            "file name pattern, repeatable "
+            "(default: *.csv *.jsonl *.ndjson, each plain or .gz .bz2 .xz, and *.parquet)"
+        ),
     )
     command.add_argument("--recursive", action="store_true", default=None, help="watch the sub-folders too")
     command.add_argument(

@@ -3,6 +3,7 @@
 import argparse
 import logging
 import time
+from collections.abc import Callable
 
 from keras_growing_data.cli.exit_codes import EXIT_OK, EXIT_REJECTED
 from keras_growing_data.cli.file_names import shown_from
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             library_logger.setLevel(level)
         accepted, rejected = data.accepted, data.rejected
-    print(status_report(data.directory, accepted, rejected, data.watcher.candidates()))
+    watcher = data.watcher
+    print(status_report(data.directory, accepted, rejected, watcher.candidates(), watcher.waiting_for_marker))
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
@@ -57,12 +59,19 @@ def _run_records(directory: str, state_dir: str) -> tuple[dict, dict]:
     return records_of(state)
 
 
-def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[FileStat]) -> str:
+def status_report(
+    folder: str,
+    accepted: dict,
+    rejected: dict,
+    candidates: list[FileStat],
+    waiting_for: Callable[[str], str | None] | None = None,
+) -> str:
     """The accepted, pending and rejected files of a folder, as text.
 
     A file is pending when it matches the pattern but is neither accepted
-    nor rejected yet: it has not stayed unchanged for `settle_seconds`, or
-    the run has not polled since it landed.
+    nor rejected yet: it has not stayed unchanged for `settle_seconds`, its
+    folder has no commit marker yet (the reason says so), or the run has
+    not polled since it landed.
 
     Example:
 
@@ -78,6 +87,8 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
         accepted: path -> `AcceptedFile`.
         rejected: path -> `RejectedFile`.
         candidates: the folder's matching files, from `FolderWatcher.candidates()`.
+        waiting_for: why a pending file waits, if it waits for something
+            (`FolderWatcher.waiting_for_marker`), or `None`.
     """
     pending = [s for s in candidates if s.path not in accepted and s.path not in rejected]
     rows = sum(record.rows for record in accepted.values())
@@ -93,9 +104,9 @@ def status_report(folder: str, accepted: dict, rejected: dict, candidates: list[
         table.append(("accepted", _name(folder, path), note))
     for stat in pending:
         modified = time.strftime(", modified %Y-%m-%d %H:%M:%S", time.localtime(stat.mtime_ns / 1e9))
-        table.append(
-            ("pending", _name(folder, stat.path), f"{stat.size} bytes{modified if stat.mtime_ns else ''}")
-        )
+        note = f"{stat.size} bytes{modified if stat.mtime_ns else ''}"
+        reason = None if waiting_for is None else waiting_for(stat.path)
+        table.append(("pending", _name(folder, stat.path), note if reason is None else f"{reason}; {note}"))
     for path, record in rejected.items():
         moved = f" (moved to {printable(record.moved_to)})" if record.moved_to else ""
         table.append(("rejected", _name(folder, path), shown_from(folder, record.reason + moved)))

@@ -9,10 +9,11 @@ from keras_growing_data.formats.by_suffix import BySuffix
 from keras_growing_data.formats.csv.csv_format import CsvFormat
 from keras_growing_data.formats.file_format import FileFormat, ParsedFile
 from keras_growing_data.formats.jsonl.jsonl_format import JsonlFormat
+from keras_growing_data.formats.parquet.parquet_format import ParquetFormat
 
 # The formats `get_format` builds by name, and the ingest reads (`every_format`), each by its suffixes.
 # The first reads the names no format claims.
-FORMATS = {cls.name: cls for cls in (CsvFormat, JsonlFormat)}
+FORMATS = {cls.name: cls for cls in (CsvFormat, JsonlFormat, ParquetFormat)}
 
 
 def get_format(format_or_name: FileFormat | str, **options) -> FileFormat:

@@ -31,6 +31,7 @@ class FileRows:
     rows are stacked, then their values. Given `scratch`, each part goes
     to its files as it is kept, and the rows stacked are memory maps of
     them, so that a file's rows need memory for a part, not for the file.
+    A file of one part kept `owned` is handed over as it is, not copied.
 
     Example:
 
@@ -47,15 +48,27 @@ class FileRows:
         self.skipped: list[BadRow] = []
         self.distinct: list[dict[str, int]] = []
         self.losses: list[tuple[int, float, int, float]] = []
+        self._owned = False  # Whether every part kept is the caller's, as `keep` says.
 
     def keep(
-        self, arrays: tuple[np.ndarray, ...], strings: tuple[tuple[str, ...], ...], losses: tuple
+        self,
+        arrays: tuple[np.ndarray, ...],
+        strings: tuple[tuple[str, ...], ...],
+        losses: tuple,
+        owned: bool = False,
     ) -> None:
-        """Keeps one part, after the parts kept before it: its arrays, its distinct strings, its losses."""
+        """Keeps one part, after the parts kept before it: its arrays, its distinct strings, its losses.
+
+        `owned`: the arrays are handed over (64-byte aligned, from
+        `aligned_empty`, and never used by the caller again): their strings
+        are renumbered in place, and the rows of a file of this one part
+        are these arrays, not a copy.
+        """
         self._add_losses(losses)
+        self._owned = owned and (not self.parts or self._owned)
         if strings:
             at = self.schema.groups.index("string")
-            codes = np.empty_like(arrays[at])
+            codes = arrays[at] if owned else np.empty_like(arrays[at])
             for j, chunk_strings in enumerate(strings):
                 if j == len(self.distinct):
                     self.distinct.append({})
@@ -64,7 +77,8 @@ class FileRows:
                     (known.setdefault(s, len(known)) for s in chunk_strings), np.int32, len(chunk_strings)
                 )
                 if np.array_equal(renumber, np.arange(len(renumber))):  # Numbered as the file numbers them.
-                    codes[:, j] = arrays[at][:, j]
+                    if not owned:
+                        codes[:, j] = arrays[at][:, j]
                 else:
                     codes[:, j] = renumber[arrays[at][:, j]]
             arrays = arrays[:at] + (codes,) + arrays[at + 1 :]
@@ -128,10 +142,13 @@ class FileRows:
 
         Each part's array is let go once copied, and the new array's pages
         become resident only as written, so stacking needs about one part
-        more than the rows, not twice the rows.
+        more than the rows, not twice the rows. A file of one part kept
+        `owned` is that part's array.
         """
-        rows = sum(len(part[i]) for part in self.parts)
         first = self.parts[0][i]
+        if self._owned and len(self.parts) == 1:
+            return first
+        rows = sum(len(part[i]) for part in self.parts)
         stacked = aligned_empty((rows, first.shape[1]), first.dtype)
         start = copied = 0
         for k, part in enumerate(self.parts):

@@ -8,7 +8,7 @@ from keras_growing_data.errors import (
     BadFileError,
     NoDataRowsError,
     StorageWriteError,
-    TruncatedArchiveError,
+    UnfinishedFileError,
     UnreadableFileError,
 )
 from keras_growing_data.formats.column_names import header_names
@@ -155,8 +155,9 @@ class FileJudge:
                 wait(stat, "has no complete data row yet", logging.DEBUG)  # Tailed: rows will come.
                 return False
             changed = self._changed_reason(stat, tailed_to=end)
-            # A truncated archive may be one still written (slower than settle_seconds): it stays put.
-            moved = quarantine and not changed and not isinstance(e, TruncatedArchiveError)
+            # A truncated archive or a Parquet file without its footer may be one still written
+            # (slower than settle_seconds): it stays put.
+            moved = quarantine and not changed and not isinstance(e, UnfinishedFileError)
             reject(stat, changed or str(e), quarantine=moved)
             return False
         except OSError:  # The tail's checksums: the file went away after it was read.

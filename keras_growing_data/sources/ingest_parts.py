@@ -7,7 +7,8 @@ place that turns the arguments into parts and hands them to the
 coordinator, `FolderIngest`, which keeps only the rules of its verdicts.
 
 - `FolderWatcher` (`sources/watcher.py`), which finds the complete files:
-  `directory`, `pattern`, `settle_seconds`, `follow_symlinks`, `recursive`.
+  `directory`, `pattern`, `settle_seconds`, `follow_symlinks`, `recursive`,
+  `commit_marker`.
 - `FileFormat` (`formats/file_format.py`), what every format takes:
   `label`, `columns`, `defaults`, `na_values`, `max_file_bytes`.
 - The formats of `formats.FORMATS`, each reading the files its suffixes
@@ -86,13 +87,16 @@ def ingest_parts(
     recursive: bool = False,
     window: TrainingSetPolicy | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    commit_marker: str | None = None,
 ) -> IngestParts:
     """The parts for these arguments of `GrowingDataCallback`, each checked by its owner (see above)."""
     check_choice("storage", storage, ("memory", "disk"))
     state_dir = check_path("state_dir", state_dir, optional=True)
     storage_dir = check_path("storage_dir", storage_dir, optional=True)
     exclude = [folder for folder in (state_dir, storage_dir) if folder is not None]
-    watcher = FolderWatcher(directory, pattern, settle_seconds, follow_symlinks, recursive, exclude)
+    watcher = FolderWatcher(
+        directory, pattern, settle_seconds, follow_symlinks, recursive, exclude, commit_marker
+    )
     if window is not None and not isinstance(window, TrainingSetPolicy):
         raise TypeError(f"window must be a keras_growing_data.Window or None, got {window!r}.")
     policy = KeepEverything() if window is None else window

@@ -85,6 +85,16 @@ def check_patterns(pattern) -> str | tuple[str, ...]:
     return tuple(check_text("pattern", p) for p in pattern)
 
 
+def check_marker(commit_marker) -> str | None:
+    """The `commit_marker` argument: `None`, or the name of a file (not a path)."""
+    if commit_marker is None:
+        return None
+    name = check_text("commit_marker", commit_marker)
+    if "/" in name or name in (".", ".."):
+        raise ValueError(f"commit_marker must be a file name such as '_SUCCESS', not a path; got {name!r}.")
+    return name
+
+
 def is_temporary(name: str) -> bool:
     """Whether a file name marks a hidden or in-progress file."""
     return name.startswith((".", "_")) or name.lower().endswith(TEMPORARY_SUFFIXES)
@@ -103,6 +113,7 @@ class _Listing:
     names: set = dataclasses.field(default_factory=set)
     files: set = dataclasses.field(default_factory=set)  # Paths whose names match.
     folders: set = dataclasses.field(default_factory=set)  # Sub-folders, when recursive.
+    committed: bool = False  # Whether it holds the commit marker.
 
 
 class FolderWatcher:
@@ -121,6 +132,12 @@ class FolderWatcher:
     leading `.` or `_`, such as `_rejected/` and Spark's `_temporary/`),
     symbolic links to folders, or the folders in `exclude`.
 
+    With a `commit_marker` (Hadoop's and Spark's `_SUCCESS`), the files of
+    a folder are complete only once that folder, or one above it up to the
+    watched folder, holds a file of that name: an output committer writes
+    it once every file of the job is in place. Until then they are listed
+    (`candidates`) and not complete; `waiting_for_marker` says why.
+
     A URL's listing and stat go through `tf.io.gfile`, so any file system
     that TensorFlow reads (`gs://`, `s3://` with tensorflow-io, `hdfs://`)
     works; a local folder is listed with `os.listdir`, and only its new names are looked at.
@@ -138,8 +155,9 @@ class FolderWatcher:
         pattern: `fnmatch` pattern of the file names to read, or a list of
             them. The default takes the files of every format, plain or
             compressed with gzip, bzip2 or xz (`*.csv`, `*.csv.gz`,
-            `*.csv.bz2`, `*.csv.xz`, `*.jsonl`, ..., `*.ndjson`, ...: the
-            formats' `suffixes`), read decompressing as they go. Hidden and
+            `*.csv.bz2`, `*.csv.xz`, `*.jsonl`, ..., `*.ndjson`, ...,
+            `*.parquet`: the formats' `suffixes`, Parquet's never
+            compressed), read decompressing as they go. Hidden and
             temporary files (leading `.` or `_`, suffixes such as `.tmp`,
             `.part`, `.crdownload`) are never read.
         settle_seconds: how long a file must stay unchanged before it counts
@@ -153,6 +171,9 @@ class FolderWatcher:
             `state_dir` are never read. Paths stay absolute in `accepted`;
             `EpochLineage.names` and `status` show them from the folder.
         exclude: folders never listed (a state folder inside the watched one).
+        commit_marker: the name of the file whose presence in a folder (or
+            one above it) makes that folder's files complete, such as
+            `"_SUCCESS"`; `None` (the default): every settled file is.
     """
 
     def __init__(
@@ -163,6 +184,7 @@ class FolderWatcher:
         follow_symlinks: bool = False,
         recursive: bool = False,
         exclude: Iterable[str] = (),
+        commit_marker: str | None = None,
     ):
         self.directory = canonical_folder(check_path("directory", directory))
         self.pattern = check_patterns(pattern)
@@ -170,6 +192,7 @@ class FolderWatcher:
         self.follow_symlinks = check_bool("follow_symlinks", follow_symlinks)
         self.recursive = check_bool("recursive", recursive)
         self.exclude = frozenset(canonical_folder(check_path("exclude", folder)) for folder in exclude)
+        self.commit_marker = check_marker(commit_marker)
         self._patterns = (self.pattern,) if isinstance(self.pattern, str) else self.pattern
         self._local = "://" not in self.directory
         self._first_seen = {}
@@ -177,6 +200,7 @@ class FolderWatcher:
         self.files_looked_at = 0  # How many stats of files this watcher made.
         self._listings = {}  # Local folder -> its `_Listing`.
         self._matched = set()  # The paths of every listed entry whose name matches.
+        self._remote_committed = set()  # The folders of a URL that held the commit marker when listed.
 
     def exists(self) -> bool:
         if self._local:
@@ -188,24 +212,59 @@ class FolderWatcher:
         return relative_to(self.directory, path)
 
     def candidates(self, skip: Iterable[str] = (), recheck: Iterable[str] = ()) -> list[FileStat]:
-        """Every regular file whose name matches, settled or not, by path.
+        """Every regular file whose name matches, settled or not, committed or not, by path.
 
         Args:
             skip: paths to leave out unexamined (no stat), such as files already taken.
             recheck: paths of `skip` to examine all the same.
         """
+        return self._stats(self._candidate_paths(skip, recheck))
+
+    def _candidate_paths(self, skip: Iterable[str], recheck: Iterable[str]) -> set[str]:
         if not self.exists():
-            return []
+            return set()
         # Set operations, in C: a poll costs little per file left out.
         matched = self._matching()
         paths = matched.difference(skip)
         paths.update(matched.intersection(recheck))
+        return paths
+
+    def _stats(self, paths: Iterable[str]) -> list[FileStat]:
+        """The stats of these paths, by path; none for a path gone."""
         stats = []
         for path in sorted(paths):
             stat = self._stat(path)
             if stat is not None:
                 stats.append(stat)
         return stats
+
+    def waiting_for_marker(self, path: str) -> str | None:
+        """Why a listed file is not complete for want of the commit marker, or `None`.
+
+        Example:
+
+        >>> watcher = FolderWatcher("lake/events/", recursive=True, commit_marker="_SUCCESS")
+        >>> watcher.waiting_for_marker(watcher.candidates()[0].path)
+        'waiting for _SUCCESS in dt=2026-12-01/'
+        """
+        if self.commit_marker is None:
+            return None
+        folder = own_folder = posixpath.dirname(path)
+        while folder.startswith(self.directory):
+            if self._holds_marker(folder):
+                return None
+            if folder == self.directory:
+                break
+            folder = posixpath.dirname(folder)
+        where = self.relative(own_folder) if own_folder != self.directory else printable(self.directory)
+        return f"waiting for {self.commit_marker} in {where}/"
+
+    def _holds_marker(self, folder: str) -> bool:
+        """Whether a folder held the commit marker when it was last listed."""
+        if not self._local:
+            return folder in self._remote_committed
+        listing = self._listings.get(folder)
+        return listing is not None and listing.committed
 
     def _matching(self) -> set[str]:
         """The paths of the entries whose names match the pattern."""
@@ -221,11 +280,14 @@ class FolderWatcher:
     def _remote_matching(self) -> set[str]:
         """`_matching` of a URL, listed anew: `tf.io.gfile` has no cheap folder stat to reuse a listing by."""
         matched, folders = set(), [self.directory]
+        self._remote_committed = set()
         while folders:
             folder = folders.pop()
             for entry in self._remote_entries(folder):
                 name = entry.rstrip("/")
                 path = posixpath.join(folder, name)
+                if name == self.commit_marker:
+                    self._remote_committed.add(folder)
                 if is_temporary(name):
                     continue
                 if self._matches(name):
@@ -292,6 +354,7 @@ class FolderWatcher:
     def _update(self, folder: str, listing: _Listing, names: set[str]) -> None:
         came, went = names - listing.names, listing.names - names
         listing.names = names
+        listing.committed = self.commit_marker in names
         for name in went:
             path = posixpath.join(folder, name)
             if path in listing.folders:
@@ -363,7 +426,7 @@ class FolderWatcher:
         return None
 
     def complete_files(self, skip: Iterable[str] = (), recheck: Iterable[str] = ()) -> list[FileStat]:
-        """The matching files that have settled, sorted by path.
+        """The matching files that have settled (and are committed, with a `commit_marker`), sorted by path.
 
         A file of `skip` that a recheck found not settled is examined at
         every call until it has settled.
@@ -377,7 +440,10 @@ class FolderWatcher:
         settle_ns = int(self.settle_seconds * 1e9)
         complete = []
         seen = {}
-        for stat in self.candidates(skip, itertools.chain(recheck, self._unsettled)):
+        paths = self._candidate_paths(skip, itertools.chain(recheck, self._unsettled))
+        if self.commit_marker is not None:
+            paths = [path for path in paths if self.waiting_for_marker(path) is None]
+        for stat in self._stats(paths):
             if stat.problem:
                 complete.append(stat)
                 continue

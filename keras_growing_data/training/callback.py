@@ -75,7 +75,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         batch_size: rows per batch.
         pattern: `fnmatch` pattern of the file names to read, or a list of
             them; by default every format's files, plain or compressed
-            (`*.csv`, `*.jsonl`, `*.ndjson`, `*.csv.gz`, ...). Each file is
+            (`*.csv`, `*.jsonl`, `*.ndjson`, `*.parquet`, `*.csv.gz`, ...). Each file is
             read by the format its name ends in (`BySuffix`), a name no
             format claims as CSV. See `FolderWatcher`.
         shuffle: whether each epoch shuffles all accepted rows.
@@ -149,6 +149,10 @@ class GrowingDataCallback(keras.callbacks.Callback):
             do. See `FolderIngest`.
         max_file_bytes: the most bytes one file may hold, decompressed
             (default 4 GiB); a larger one is rejected. See `FileFormat`.
+        commit_marker: a file name such as `"_SUCCESS"`: the files of a
+            folder are read only once it (or a folder above it) holds a file
+            of that name, as Hadoop's and Spark's output committers write
+            it; `None` reads every settled file. See `FolderWatcher`.
     """
 
     def __init__(
@@ -180,6 +184,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
         window: Window | None = None,
         appends: str = "warn",
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        commit_marker: str | None = None,
     ):
         super().__init__()
         # The folder, file and storage arguments are checked by the ingest's
@@ -211,6 +216,7 @@ class GrowingDataCallback(keras.callbacks.Callback):
             window=window,
             appends=appends,
             max_file_bytes=max_file_bytes,
+            commit_marker=commit_marker,
         )
         self.features = check_choice("features", features, ("auto", "dict", "matrix"))
         self.strings_as = check_choice("strings_as", strings_as, ("string", "index"))
